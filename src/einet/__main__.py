@@ -1,0 +1,3 @@
+from einet.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,21 @@
+"""Analyses: each turns a run dataset (and its config) into a summary dataset.
+
+``ANALYSES`` maps ``analysis.kind`` to a function ``(run, spec) -> xr.Dataset``.
+Modules are imported when an analysis is looked up, so the mean-field tools
+stay usable without xarray-heavy imports.
+"""
+
+from __future__ import annotations
+
+from einet.registry import Registry
+
+ANALYSES: Registry = Registry("analysis")
+
+
+def _balance(run, spec):
+    from einet.analysis import balance
+
+    return balance.analyze(run, spec, bins=spec.analysis.bins, active_threshold=spec.analysis.active_threshold)
+
+
+ANALYSES.register("balance", _balance)

@@ -1,0 +1,118 @@
+"""The experiment file: model, simulation, analysis, figures and sweep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from einet.fields import non_negative, option, positive
+from einet.errors import ConfigError
+from einet.model.spec import ModelSpec
+
+RECORDABLE = ("rate", "current_exc", "current_inh", "current_ext")
+
+
+def _known_variables(values) -> str | None:
+    bad = [v for v in values if v not in RECORDABLE]
+    return f"variables among {', '.join(RECORDABLE)}" if bad else None
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """What the recorder keeps. Population means of every variable are always kept."""
+
+    every: float = option(1.0, doc="interval between recorded samples", unit="ms", check=positive)
+    variables: list[str] = option(
+        factory=lambda: ["rate"],
+        doc=f"variables traced for the sampled neurons: {', '.join(RECORDABLE)}",
+        check=_known_variables,
+    )
+    neurons: int = option(10, doc="neurons traced per population (evenly spaced indices)", check=non_negative)
+    average_from: float = option(
+        0.0,
+        doc="start of the window over which per-neuron time averages of every variable are kept",
+        unit="ms",
+        check=non_negative,
+    )
+
+
+@dataclass(frozen=True)
+class SimulationSpec:
+    """How to integrate: time step, duration, device, precision, seed."""
+
+    dt: float = option(0.1, doc="integration time step", unit="ms", check=positive)
+    duration: float = option(1000.0, doc="simulated time", unit="ms", check=positive)
+    device: Literal["auto", "cpu", "cuda"] = option("auto", doc="auto picks cuda when available")
+    dtype: Literal["float32", "float64"] = option("float32", doc="floating point precision")
+    seed: int = option(0, doc="seed of connectivity, noise and sampling", check=non_negative)
+    max_rate: float = option(
+        1e6, doc="a rate above this (or NaN/inf) stops the run as diverged", check=positive
+    )
+    record: RecordSpec = option(factory=RecordSpec, doc="recorder settings")
+
+
+@dataclass(frozen=True)
+class AnalysisSpec:
+    """Which analysis turns a run into summary numbers."""
+
+    kind: Literal["balance"] = option("balance", doc="analysis applied to every run")
+    bins: int = option(40, doc="bins of the rate histograms", check=positive)
+    active_threshold: float = option(
+        1e-6, doc="time-averaged rate above which a neuron counts as active", check=non_negative
+    )
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """Parameter sweeps. Keys are dotted paths (``model.K``) or names with ``{path, values}``."""
+
+    grid: dict[str, Any] = option(
+        factory=dict, doc="axes that become separate Snakemake jobs (seeds, sizes, model variants)"
+    )
+    batch: dict[str, Any] = option(
+        factory=dict, doc="axes vectorised inside one job as a leading tensor dimension"
+    )
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """One experiment: everything needed to regenerate its runs, analyses and figures."""
+
+    name: str = option(doc="experiment name; results go to results/<name>/")
+    description: str = option("", doc="one line shown in the report")
+    model: ModelSpec = option(factory=ModelSpec, doc="the network")
+    simulation: SimulationSpec = option(factory=SimulationSpec, doc="integration settings")
+    analysis: AnalysisSpec = option(factory=AnalysisSpec, doc="analysis settings")
+    figures: list[str] = option(factory=list, doc="figures drawn from the experiment's summary")
+    sweep: SweepSpec = option(factory=SweepSpec, doc="grid and batch axes")
+    scales: dict[str, Any] = option(
+        factory=dict,
+        doc="named overrides (quick, paper) deep-merged into the file before validation",
+    )
+    job: dict[str, Any] = option(
+        factory=dict, doc="set by expansion: the job name and its grid values (leave unset)"
+    )
+
+    def _check(self, path: str) -> None:
+        from einet.figures import FIGURES
+
+        for i, figure in enumerate(self.figures):
+            if figure not in FIGURES:
+                raise ConfigError(f"figures[{i}]", figure, f"one of the figures {', '.join(FIGURES.names())}")
+        sim = self.simulation
+        if sim.record.every < sim.dt:
+            raise ConfigError("simulation.record.every", sim.record.every, f"at least dt = {sim.dt} ms")
+        if sim.record.average_from >= sim.duration:
+            raise ConfigError(
+                "simulation.record.average_from", sim.record.average_from, f"less than duration = {sim.duration} ms"
+            )
+        for name, pop in self.model.populations.items():
+            if 0 < pop.tau <= sim.dt:
+                raise ConfigError(
+                    f"model.populations.{name}.tau", pop.tau, f"greater than dt = {sim.dt} ms (or 0 for instantaneous)"
+                )
+        for name, proj in self.model.projections.items():
+            if 0 < proj.tau_syn <= sim.dt:
+                raise ConfigError(
+                    f"model.projections.{name}.tau_syn", proj.tau_syn, f"greater than dt = {sim.dt} ms (or 0)"
+                )

@@ -1,0 +1,229 @@
+"""Load an experiment file, apply a scale, and expand its sweep into jobs.
+
+Grid axes become jobs, each written as one resolved YAML file; batch axes
+stay inside the job and become a leading tensor dimension. Every value of
+every axis is validated here, before any compute starts.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from einet.config.experiment import ExperimentSpec
+from einet.fields import parse_section, to_dict
+from einet.errors import ConfigError
+
+#: Parameters a batch axis may vary: they change numbers, never the connectivity.
+BATCHABLE = (
+    r"model\.external\.M0",
+    r"model\.external\.J\.[^.]+",
+    r"model\.external\.noise\.[^.]+",
+    r"model\.projections\.[^.]+\.J",
+    r"model\.projections\.[^.]+\.kappa",
+    r"model\.populations\.[^.]+\.tau",
+    r"model\.populations\.[^.]+\.init_rate",
+    r"model\.populations\.[^.]+\.transfer\.(threshold|gain|r_max)",
+)
+_JOB_VALUE = re.compile(r"^[A-Za-z0-9_.+-]+$")
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One sweep axis: a dimension name, the dotted config path it sets, its values."""
+
+    name: str
+    path: str
+    values: tuple
+
+
+# ----------------------------------------------------------------- loading
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError("experiment file", str(path), "an existing YAML file")
+    with path.open() as fh:
+        try:
+            data = yaml.safe_load(fh)
+        except yaml.YAMLError as err:
+            raise ConfigError(str(path), "<unparsable>", f"valid YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), data, "a mapping at the top level")
+    data.setdefault("name", path.stem)
+    return data
+
+
+def apply_scale(raw: dict, scale: str | None) -> dict:
+    """Deep-merge ``scales[scale]`` into the experiment; ``None`` keeps it as written."""
+    raw = copy.deepcopy(raw)
+    scales = raw.get("scales") or {}
+    if scale is None:
+        return raw
+    if scale not in scales:
+        raise ConfigError("scale", scale, f"one of the scales defined in the experiment: {', '.join(scales) or '(none)'}")
+    return _deep_merge(raw, scales[scale])
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def validate(raw: dict) -> ExperimentSpec:
+    """Validate a raw experiment mapping (one job's worth, or the whole file)."""
+    return parse_section(ExperimentSpec, raw, "")
+
+
+# ----------------------------------------------------------------- sweeps
+def parse_axes(section: dict, kind: str) -> list[Axis]:
+    """Read ``sweep.grid`` or ``sweep.batch`` into axes (short or long form)."""
+    axes = []
+    for key, spec in (section or {}).items():
+        where = f"sweep.{kind}.{key}"
+        if isinstance(spec, dict):
+            if set(spec) - {"path", "values"} or "path" not in spec or "values" not in spec:
+                raise ConfigError(where, spec, "a list of values, or a mapping with keys path and values")
+            name, path, values = key, spec["path"], spec["values"]
+        else:
+            name, path, values = key.rsplit(".", 1)[-1], key, spec
+        if not isinstance(values, list) or not values:
+            raise ConfigError(where, values, "a non-empty list of values")
+        if len(set(map(repr, values))) != len(values):
+            raise ConfigError(where, values, "distinct values")
+        axes.append(Axis(name=name, path=path, values=tuple(values)))
+    names = [a.name for a in axes]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(
+                f"sweep.{kind}", name, "distinct dimension names; use the long form {name: {path, values}}"
+            )
+    return axes
+
+
+def set_path(raw: dict, path: str, value: Any, where: str) -> None:
+    """Set a dotted path inside ``raw``; the path must name an existing setting."""
+    parts = path.split(".")
+    probe = validate(raw)  # resolves defaults, so optional keys count as existing
+    node: Any = probe
+    for i, part in enumerate(parts):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif hasattr(node, "__dataclass_fields__") and part in node.__dataclass_fields__:
+            node = getattr(node, part)
+        elif parts[: i - 1] == ["model", "external"] and i == 3 and part in probe.model.populations:
+            node = 0.0  # external.J.<pop> and external.noise.<pop> default to 0
+        else:
+            raise ConfigError(where, path, "a dotted path to an existing setting (e.g. model.K)")
+    target = raw
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):  # e.g. a shorthand transfer: sigmoid
+            raise ConfigError(where, path, "a path through mappings; write the section out in full")
+    target[parts[-1]] = value
+
+
+def _job_name(axes: list[Axis], values: tuple) -> str:
+    parts = []
+    for axis, value in zip(axes, values):
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+        if not _JOB_VALUE.match(text):
+            raise ConfigError(f"sweep.grid.{axis.name}", value, "values made of letters, digits and _ . + -")
+        parts.append(f"{axis.name}~{text}")
+    return "/".join(parts) if parts else "default"
+
+
+class Experiment:
+    """An experiment file at a scale: its jobs and the resolved config of each.
+
+    Parameters
+    ----------
+    path : str or Path
+        The experiment YAML file.
+    scale : str, optional
+        A key of the file's ``scales`` section (``quick``, ``paper``).
+    """
+
+    def __init__(self, path: str | Path, scale: str | None = None):
+        self.path = Path(path)
+        self.scale = scale
+        raw = apply_scale(load_yaml(self.path), scale)
+        raw.pop("scales", None)
+        self.spec = validate(raw)
+        self.grid = parse_axes(self.spec.sweep.grid, "grid")
+        self.batch = parse_axes(self.spec.sweep.batch, "batch")
+        self._base = raw
+        self._jobs = self._expand()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def job_names(self) -> list[str]:
+        return list(self._jobs)
+
+    def job_config(self, job: str) -> dict:
+        """The resolved config of one job, as a plain mapping ready for YAML."""
+        try:
+            return copy.deepcopy(self._jobs[job])
+        except KeyError:
+            raise ConfigError("job", job, f"one of {', '.join(self._jobs)}") from None
+
+    def _expand(self) -> dict[str, dict]:
+        for axis in self.batch:
+            if not any(re.fullmatch(pattern, axis.path) for pattern in BATCHABLE):
+                raise ConfigError(
+                    f"sweep.batch.{axis.name}",
+                    axis.path,
+                    "a parameter that leaves the connectivity unchanged (external drive, noise, J, "
+                    "kappa of all_to_all projections, tau, init_rate, transfer threshold/gain/r_max); "
+                    "use a grid axis for anything else",
+                )
+        jobs = {}
+        for values in itertools.product(*(a.values for a in self.grid)):
+            raw = copy.deepcopy(self._base)
+            for axis, value in zip(self.grid, values):
+                set_path(raw, axis.path, value, f"sweep.grid.{axis.name}")
+            raw["sweep"] = {"grid": {}, "batch": raw.get("sweep", {}).get("batch", {})}
+            name = _job_name(self.grid, values)
+            raw["job"] = {
+                "name": name,
+                "grid": {a.name: v for a, v in zip(self.grid, values)},
+                "paths": {a.name: a.path for a in self.grid},
+            }
+            spec = validate(raw)
+            batch_elements(spec)  # every batch value must be valid too
+            jobs[name] = to_dict(spec)
+        return jobs
+
+
+def batch_axes(spec: ExperimentSpec) -> list[Axis]:
+    return parse_axes(spec.sweep.batch, "batch")
+
+
+def batch_elements(spec: ExperimentSpec) -> list[ExperimentSpec]:
+    """One validated spec per batch element, in C order over the batch axes."""
+    axes = batch_axes(spec)
+    base = to_dict(spec)
+    base["sweep"] = {"grid": {}, "batch": {}}
+    out = []
+    for values in itertools.product(*(a.values for a in axes)):
+        raw = copy.deepcopy(base)
+        for axis, value in zip(axes, values):
+            set_path(raw, axis.path, value, f"sweep.batch.{axis.name}")
+        try:
+            out.append(validate(raw))
+        except ConfigError as err:
+            label = ", ".join(f"{a.name}={v}" for a, v in zip(axes, values))
+            raise ConfigError(err.path, err.value, f"{err.expected} (in batch element {label})") from None
+    return out

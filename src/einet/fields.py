@@ -1,0 +1,259 @@
+"""Typed config sections: dataclasses whose fields carry their docs and checks.
+
+A section is a frozen dataclass. Each field is declared with :func:`option`,
+which stores the documentation, the unit and a check beside the default, so
+the same declaration validates user input, fills in defaults and generates
+``config/README.md`` (see :func:`describe`). Parsing walks the dataclass
+fields, so an error always knows the full key path of the bad value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from typing import Any, Callable, Literal, Union, get_args, get_origin
+
+from einet.errors import ConfigError
+
+Check = Callable[[Any], "str | None"]  # returns a description of what was expected, or None
+
+
+def option(
+    default: Any = dataclasses.MISSING,
+    *,
+    doc: str,
+    unit: str | None = None,
+    check: Check | None = None,
+    factory: Callable[[], Any] | None = None,
+) -> Any:
+    """Declare a config field with its documentation, unit and validity check."""
+    metadata = {"doc": doc, "unit": unit, "check": check}
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+# ----------------------------------------------------------------- checks
+def positive(value) -> str | None:
+    return None if value > 0 else "a number > 0"
+
+
+def non_negative(value) -> str | None:
+    return None if value >= 0 else "a number >= 0"
+
+
+def finite(value) -> str | None:
+    return None if math.isfinite(value) else "a finite number"
+
+
+# ----------------------------------------------------------------- parsing
+def _type_name(tp) -> str:
+    origin = get_origin(tp)
+    if tp is type(None):
+        return "null"
+    if origin is Literal:
+        return " | ".join(repr(a) for a in get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(tp))
+    if origin is list:
+        return f"a list of {_type_name(get_args(tp)[0])}"
+    if origin is dict:
+        return f"a mapping of name -> {_type_name(get_args(tp)[1])}"
+    if dataclasses.is_dataclass(tp):
+        return "a mapping"
+    return {float: "a number", int: "an integer", bool: "true or false", str: "a string"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def parse_value(tp, value, path: str):
+    """Convert ``value`` to type ``tp`` or raise :class:`ConfigError` naming ``path``."""
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return parse_value(arg, value, path)
+            except ConfigError as err:
+                errors.append(err)
+        if len(errors) == 1:
+            raise errors[0]
+        raise ConfigError(path, value, _type_name(tp))
+    if origin is Literal:
+        if value not in get_args(tp):
+            raise ConfigError(path, value, f"one of {', '.join(repr(a) for a in get_args(tp))}")
+        return value
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(path, value, _type_name(tp))
+        (item,) = get_args(tp)
+        return [parse_value(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(path, value, _type_name(tp))
+        _, item = get_args(tp)
+        out = {}
+        for key, v in value.items():
+            if not isinstance(key, str) or not key:
+                raise ConfigError(f"{path}.{key}", key, "a non-empty string name")
+            out[key] = parse_value(item, v, f"{path}.{key}")
+        return out
+    if dataclasses.is_dataclass(tp):
+        return parse_section(tp, value, path)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(path, value, "true or false")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(path, value, "an integer")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(path, value, "a number")
+        if not math.isfinite(value):
+            raise ConfigError(path, value, "a finite number")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(path, value, "a string")
+        return value
+    if tp is Any:
+        return value
+    raise TypeError(f"unsupported config type {tp!r} at {path}")  # a bug in einet
+
+
+def parse_section(cls, value, path: str):
+    """Build the dataclass ``cls`` from a mapping, checking every key and value.
+
+    A class may define ``_shorthand(value)`` to accept a scalar in place of a
+    mapping (``transfer: sigmoid``) and ``_check(self, path)`` for checks that
+    involve several fields.
+    """
+    shorthand = getattr(cls, "_shorthand", None)
+    if shorthand is not None and not isinstance(value, dict):
+        value = shorthand(value)
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ConfigError(path, value, "a mapping")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        key = unknown[0]
+        raise ConfigError(
+            _join(path, key), value[key], f"a known key of {path or 'the config'}: {', '.join(fields)}"
+        )
+    kwargs = {}
+    for name, f in fields.items():
+        key_path = _join(path, name)
+        if name in value:
+            parsed = parse_value(hints[name], value[name], key_path)
+        elif f.default is not dataclasses.MISSING:
+            parsed = f.default
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            parsed = f.default_factory()  # type: ignore[misc]
+        else:
+            raise ConfigError(key_path, "<missing>", f"a value ({f.metadata.get('doc', '')})")
+        check = f.metadata.get("check")
+        if check is not None and parsed is not None:
+            expected = check(parsed)
+            if expected:
+                raise ConfigError(key_path, parsed, expected)
+        kwargs[name] = parsed
+    obj = cls(**kwargs)
+    post = getattr(obj, "_check", None)
+    if post is not None:
+        post(path)
+    return obj
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def to_dict(obj) -> Any:
+    """The plain-YAML form of a section (the inverse of :func:`parse_section`)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    return obj
+
+
+# ----------------------------------------------------------------- documentation
+def describe(cls, prefix: str = "") -> list[tuple[str, str, str, str]]:
+    """Rows (key, type, default, doc) for every option of ``cls``, recursively."""
+    rows = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        key = _join(prefix, f.name)
+        tp = hints[f.name]
+        doc = f.metadata.get("doc", "")
+        unit = f.metadata.get("unit")
+        if unit:
+            doc = f"{doc} [{unit}]"
+        inner = _section_type(tp)
+        if inner is not None and get_origin(tp) is dict:
+            rows.append((key, "mapping", "", doc))
+            rows.extend(describe(inner, f"{key}.<name>"))
+            continue
+        if inner is not None:
+            rows.extend(describe(inner, key))
+            continue
+        if f.default is not dataclasses.MISSING:
+            default = "required" if f.default is dataclasses.MISSING else repr(f.default)
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            default = repr(f.default_factory())  # type: ignore[misc]
+        else:
+            default = "required"
+        rows.append((key, _type_name(tp), default, doc))
+    return rows
+
+
+def _section_type(tp):
+    """The dataclass inside ``tp`` (directly, or as a dict's values), else None."""
+    if dataclasses.is_dataclass(tp):
+        return tp
+    if get_origin(tp) is dict and dataclasses.is_dataclass(get_args(tp)[1]):
+        return get_args(tp)[1]
+    return None
+
+
+def field_info(cls, path: str) -> dict:
+    """The metadata (doc, unit) of the option at dotted ``path`` below ``cls``.
+
+    Names of mapping entries (population names, ...) are skipped over, so
+    ``model.populations.E.tau`` finds ``PopulationSpec.tau``.
+    """
+    node = cls
+    meta: dict = {}
+    parts = path.split(".")
+    i = 0
+    while i < len(parts):
+        hints = typing.get_type_hints(node)
+        fields = {f.name: f for f in dataclasses.fields(node)}
+        if parts[i] not in fields:
+            raise KeyError(path)
+        meta = dict(fields[parts[i]].metadata)
+        tp = hints[parts[i]]
+        inner = _section_type(tp)
+        if get_origin(tp) is dict:
+            i += 1  # skip the entry name
+        if inner is None:
+            break
+        node = inner
+        i += 1
+    return meta

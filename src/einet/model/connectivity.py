@@ -1,0 +1,205 @@
+"""Connectivity: build the weight structure of a projection as a linear operator.
+
+A projection's weight is ``J * S`` where ``J`` may vary across the batch and
+``S`` is the structure shared by every batch element:
+
+* sparse: ``S_ij = c_ij / sqrt(K)`` with ``c_ij ~ Bernoulli(K/N_s * profile_ij)``,
+  stored as CSR with int32 indices (never as a dense N x N matrix);
+* all_to_all: ``S_ij = profile_ij / N_s``. The uniform and cosine profiles are
+  low rank (1 and 3), so the product is computed from factors in O(N).
+
+Connectivity is always drawn on the CPU from a seeded generator and then moved
+to the device, so a seed gives the same network on every device.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import torch
+
+from einet.model.spec import ProjectionSpec
+
+_CHUNK_ELEMENTS = 1 << 22  # draws per chunk when sampling sparse rows
+
+
+def ring_angles(n: int, dtype=torch.float64) -> torch.Tensor:
+    """Preferred angles of ``n`` neurons evenly spaced on a ring, in radians."""
+    return torch.arange(n, dtype=dtype) * (2.0 * math.pi / n)
+
+
+# ----------------------------------------------------------------- operators
+class SparseOperator:
+    """``y = S x`` with ``S`` a CSR matrix (int32 indices)."""
+
+    def __init__(self, crow: torch.Tensor, col: torch.Tensor, value: float, shape, dtype, device):
+        values = torch.full((col.numel(),), value, dtype=dtype)
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": we rely on the stable core
+            warnings.simplefilter("ignore", UserWarning)
+            self.matrix = torch.sparse_csr_tensor(
+                crow.to(torch.int32), col.to(torch.int32), values, size=shape, dtype=dtype, check_invariants=False
+            ).to(device)
+        self.shape = tuple(shape)
+
+    @property
+    def nnz(self) -> int:
+        return int(self.matrix.values().numel())
+
+    def in_degrees(self) -> torch.Tensor:
+        crow = self.matrix.crow_indices()
+        return (crow[1:] - crow[:-1]).cpu()
+
+    def to_dense(self) -> torch.Tensor:
+        """For tests and small networks only."""
+        return self.matrix.to_dense()
+
+    def apply(self, x: torch.Tensor, coefficient=None) -> torch.Tensor:
+        """``x``: [batch, N_source] -> [batch, N_target]."""
+        if x.shape[0] == 1:  # matrix-vector is the fastest kernel for one element
+            return (self.matrix @ x[0]).unsqueeze(0)
+        return (self.matrix @ x.t()).t()
+
+    def nbytes(self) -> int:
+        m = self.matrix
+        return sum(t.numel() * t.element_size() for t in (m.crow_indices(), m.col_indices(), m.values()))
+
+
+class LowRankOperator:
+    """``y = sum_k c_k * U_k (V_k^T x)`` for all-to-all profiles.
+
+    ``coefficient`` (the batch of kappa values, shape [batch, 1]) multiplies
+    every factor but the first, so kappa can vary across the batch.
+    """
+
+    def __init__(self, U: torch.Tensor, V: torch.Tensor, dtype, device):
+        self.U = U.to(dtype=dtype, device=device)  # [N_target, rank]
+        self.V = V.to(dtype=dtype, device=device)  # [N_source, rank]
+        self.shape = (U.shape[0], V.shape[0])
+
+    def apply(self, x: torch.Tensor, coefficient=None) -> torch.Tensor:
+        proj = x @ self.V  # [batch, rank]
+        if coefficient is not None and proj.shape[1] > 1:
+            proj = torch.cat([proj[:, :1], proj[:, 1:] * coefficient], dim=1)
+        return proj @ self.U.t()
+
+    def to_dense(self, coefficient: float = 1.0) -> torch.Tensor:
+        scale = torch.ones(self.U.shape[1], dtype=self.U.dtype, device=self.U.device)
+        scale[1:] = coefficient
+        return (self.U * scale) @ self.V.t()
+
+    def nbytes(self) -> int:
+        return (self.U.numel() + self.V.numel()) * self.U.element_size()
+
+
+# ----------------------------------------------------------------- builders
+def all_to_all(proj: ProjectionSpec, n_target: int, n_source: int, dtype, device) -> LowRankOperator:
+    """Factors of ``profile_ij / N_s``: rank 1 (uniform) or 3 (cosine, kappa per batch)."""
+    ones_t = torch.ones(n_target, 1, dtype=torch.float64)
+    ones_s = torch.ones(n_source, 1, dtype=torch.float64) / n_source
+    if proj.profile == "uniform":
+        return LowRankOperator(ones_t, ones_s, dtype, device)
+    th_t, th_s = ring_angles(n_target), ring_angles(n_source)
+    U = torch.cat([ones_t, torch.cos(th_t)[:, None], torch.sin(th_t)[:, None]], dim=1)
+    V = torch.cat([ones_s, torch.cos(th_s)[:, None] / n_source, torch.sin(th_s)[:, None] / n_source], dim=1)
+    return LowRankOperator(U, V, dtype, device)
+
+
+@dataclass(frozen=True)
+class SparsePattern:
+    """Row pointers and sorted column indices of a 0/1 connectivity matrix."""
+
+    crow: torch.Tensor  # int64 [N_target + 1]
+    col: torch.Tensor  # int32 [nnz]
+    shape: tuple[int, int]
+
+
+def sample_sparse(
+    n_target: int,
+    n_source: int,
+    K: float,
+    generator: torch.Generator,
+    profile: str = "uniform",
+    kappa: float = 0.0,
+) -> SparsePattern:
+    """Draw ``c_ij ~ Bernoulli(K/N_s * (1 + kappa cos(theta_i - theta_j)))`` row by row.
+
+    Each row is a Bernoulli process sampled through its geometric gaps, so the
+    cost is O(K) per row, never O(N_s); a cosine profile thins a process of
+    rate K/N_s (1 + |kappa|). Columns come out sorted, as CSR wants.
+    """
+    p = K / n_source
+    p_max = min(1.0, p * (1.0 + abs(kappa))) if profile == "cosine" else p
+    expected = n_source * p_max
+    width = int(expected + 8.0 * math.sqrt(expected * (1 - p_max) + 1.0) + 16)
+    rows_per_chunk = max(1, _CHUNK_ELEMENTS // width)
+    th_t = ring_angles(n_target)
+    th_s = ring_angles(n_source)
+    counts = torch.empty(n_target, dtype=torch.int64)
+    cols = []
+    for start in range(0, n_target, rows_per_chunk):
+        stop = min(n_target, start + rows_per_chunk)
+        positions, valid = _bernoulli_rows(stop - start, n_source, p_max, width, generator)
+        if profile == "cosine" and kappa != 0.0:
+            safe = positions.clamp(max=n_source - 1)
+            delta = th_t[start:stop, None] - th_s[safe]
+            accept = (1.0 + kappa * torch.cos(delta)) / (1.0 + abs(kappa))
+            valid &= torch.rand(valid.shape, generator=generator, dtype=torch.float64) < accept
+        counts[start:stop] = valid.sum(dim=1)
+        cols.append(positions[valid].to(torch.int32))
+    crow = torch.zeros(n_target + 1, dtype=torch.int64)
+    crow[1:] = torch.cumsum(counts, 0)
+    if crow[-1] >= 2**31:
+        raise ValueError(f"{int(crow[-1])} synapses exceed int32 CSR indices; split the population")
+    col = torch.cat(cols) if cols else torch.empty(0, dtype=torch.int32)
+    return SparsePattern(crow=crow, col=col, shape=(n_target, n_source))
+
+
+def _bernoulli_rows(rows: int, n: int, p: float, width: int, generator):
+    """Success positions of ``rows`` Bernoulli(p) sequences of length ``n``.
+
+    Returns positions [rows, width] and a validity mask. Rows whose process
+    did not pass ``n`` within ``width`` draws (vanishingly rare) are redrawn
+    with twice the width.
+    """
+    if p >= 1.0:
+        positions = torch.arange(n).expand(rows, n).clone()
+        return positions, torch.ones(rows, n, dtype=torch.bool)
+    u = torch.rand(rows, width, generator=generator, dtype=torch.float64)
+    gaps = torch.floor(torch.log1p(-u) / math.log1p(-p)).to(torch.int64)  # failures before success
+    positions = torch.cumsum(gaps + 1, dim=1) - 1
+    unfinished = positions[:, -1] < n
+    if bool(unfinished.any()):
+        idx = torch.nonzero(unfinished).flatten()
+        more, more_valid = _bernoulli_rows(len(idx), n, p, 2 * width, generator)
+        pad = more.shape[1] - width
+        positions = torch.cat([positions, torch.full((rows, pad), n, dtype=torch.int64)], dim=1)
+        positions[idx] = more
+        valid = positions < n
+        valid[idx] = more_valid
+        return positions, valid
+    return positions, positions < n
+
+
+def sparse(
+    proj: ProjectionSpec, n_target: int, n_source: int, K: float, generator, dtype, device
+) -> SparseOperator:
+    pattern = sample_sparse(n_target, n_source, K, generator, proj.profile, proj.kappa)
+    return SparseOperator(pattern.crow, pattern.col, 1.0 / math.sqrt(K), pattern.shape, dtype, device)
+
+
+def estimate_bytes(n_target: int, n_source: int, K: float | None, kind: str, itemsize: int) -> int:
+    """Bytes a projection's structure will occupy on its device (expected nnz, +5 sd)."""
+    if kind == "all_to_all":
+        return 3 * (n_target + n_source) * itemsize
+    p = K / n_source
+    nnz = n_target * K + 5 * math.sqrt(n_target * K * (1 - p))
+    return int(nnz * (4 + itemsize) + (n_target + 1) * 4)
+
+
+def sampling_bytes(n_target: int, n_source: int, K: float | None) -> int:
+    """Peak host memory while sampling a sparse projection (int64 chunks + int32 output)."""
+    if K is None:
+        return 0
+    return 4 * _CHUNK_ELEMENTS * 8 + int(n_target * K * 4 * 2)

@@ -1,0 +1,273 @@
+"""The rate network: batched state, exact exponential-Euler steps.
+
+.. math::
+
+    \\tau_A \\frac{dr_i}{dt} = -r_i + \\Phi_A\\Big(\\sum_{B} J_{AB} \\sum_j S^{AB}_{ij} h^{AB}_j
+        + \\sqrt{K}\\, M_0 J_{A0} + \\sigma_A \\xi_i\\Big)
+
+integrated as :math:`r \\leftarrow r e^{-dt/\\tau} + \\Phi(\\cdot)(1 - e^{-dt/\\tau})`,
+which is exact for a constant input, so fixed points do not depend on dt
+(``tau = 0`` gives an instantaneous population, since the decay is then 0).
+With ``tau_syn > 0`` a projection low-pass filters its input the same way.
+
+State tensors are ``[batch, neuron]`` per population. Every batch element
+shares the connectivity; couplings, drives, noise, time constants and
+transfer parameters may differ across the batch (see
+:data:`einet.config.sweep.BATCHABLE`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import NamedTuple, Sequence
+
+import torch
+
+from einet.fields import to_dict
+from einet.config.sweep import BATCHABLE
+from einet.errors import ConfigError
+from einet.model import connectivity
+from einet.model.memory import check_fits
+from einet.model.spec import ModelSpec, check_dale
+from einet.model.transfer import TRANSFERS
+
+
+class RateState(NamedTuple):
+    """Rates per population ``[batch, N_A]`` and synaptic currents per projection."""
+
+    rates: tuple[torch.Tensor, ...]
+    synapses: tuple[torch.Tensor | None, ...]
+
+
+class Currents(NamedTuple):
+    """Input per population ``[batch, N_A]``, split by origin (for balance analyses)."""
+
+    exc: tuple[torch.Tensor, ...]
+    inh: tuple[torch.Tensor, ...]
+    ext: tuple[torch.Tensor, ...]
+
+    def total(self, a: int) -> torch.Tensor:
+        return self.exc[a] + self.inh[a] + self.ext[a]
+
+
+@dataclass
+class _Population:
+    name: str
+    size: int
+    type: str
+    transfer: object
+    threshold: torch.Tensor  # [batch, 1]
+    gain: torch.Tensor
+    r_max: torch.Tensor
+    decay: torch.Tensor  # exp(-dt/tau), [batch, 1]
+    drive: torch.Tensor  # constant external input, [batch, 1]
+    noise: torch.Tensor  # per-step noise amplitude, [batch, 1]
+    init_rate: torch.Tensor
+
+
+@dataclass
+class _Projection:
+    name: str
+    source: int
+    target: int
+    excitatory: bool
+    operator: object
+    J: torch.Tensor  # [batch, 1]
+    kappa: torch.Tensor | None  # [batch, 1] for all-to-all cosine profiles
+    syn_decay: float | None
+
+
+class RateNetwork(torch.nn.Module):
+    """A batch of rate networks that share one connectivity.
+
+    Parameters
+    ----------
+    specs : ModelSpec or sequence of ModelSpec
+        One spec per batch element; they may differ only in batchable values.
+    dt : float
+        Time step [ms].
+    device, dtype
+        Where and in what precision to simulate.
+    seed : int
+        Seeds connectivity (drawn on the CPU) and noise.
+    """
+
+    def __init__(
+        self,
+        specs: ModelSpec | Sequence[ModelSpec],
+        dt: float,
+        *,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+        seed: int = 0,
+    ):
+        super().__init__()
+        specs = [specs] if isinstance(specs, ModelSpec) else list(specs)
+        if not specs:
+            raise ValueError("at least one ModelSpec is needed")
+        _check_shared_structure(specs)
+        self.spec = specs[0]
+        self.batch_size = len(specs)
+        self.dt = float(dt)
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.seed = int(seed)
+        check_fits(self.spec, self.batch_size, dtype, self.device)
+        self.population_names = list(self.spec.populations)
+        self._index = {name: a for a, name in enumerate(self.population_names)}
+        self._pops = [self._build_population(name, specs) for name in self.population_names]
+        generator = torch.Generator().manual_seed(self.seed)
+        self._projs = [self._build_projection(name, specs, generator) for name in self.spec.projections]
+        self._noise_generator = torch.Generator(device=self.device).manual_seed(self.seed + 1)
+        self._has_noise = any(bool((p.noise > 0).any()) for p in self._pops)
+
+    # ------------------------------------------------------------- building
+    def _column(self, values) -> torch.Tensor:
+        return torch.tensor(values, dtype=self.dtype, device=self.device).reshape(-1, 1)
+
+    def _build_population(self, name: str, specs: Sequence[ModelSpec]) -> _Population:
+        pops = [s.populations[name] for s in specs]
+        p0 = pops[0]
+        ext_scale = [math.sqrt(s.external_K) if s.external_K is not None else 1.0 for s in specs]
+        drive = [k * s.external.M0 * s.external.J.get(name, 0.0) for k, s in zip(ext_scale, specs)]
+        noise = [
+            s.external.noise.get(name, 0.0) * (math.sqrt(p.tau / self.dt) if p.tau > 0 else 1.0)
+            for s, p in zip(specs, pops)
+        ]
+        return _Population(
+            name=name,
+            size=p0.size,
+            type=p0.type,
+            transfer=TRANSFERS.get(p0.transfer.name),
+            threshold=self._column([p.transfer.threshold for p in pops]),
+            gain=self._column([p.transfer.gain for p in pops]),
+            r_max=self._column([p.transfer.r_max for p in pops]),
+            decay=self._column([math.exp(-self.dt / p.tau) if p.tau > 0 else 0.0 for p in pops]),
+            drive=self._column(drive),
+            noise=self._column(noise),
+            init_rate=self._column([p.init_rate for p in pops]),
+        )
+
+    def _build_projection(self, name: str, specs: Sequence[ModelSpec], generator) -> _Projection:
+        projs = [s.projections[name] for s in specs]
+        p0 = projs[0]
+        source, target = self._index[p0.source], self._index[p0.target]
+        n_t, n_s = self._pops[target].size, self._pops[source].size
+        if p0.connectivity == "sparse":
+            op = connectivity.sparse(p0, n_t, n_s, self.spec.in_degree(p0), generator, self.dtype, self.device)
+            kappa = None
+        else:
+            op = connectivity.all_to_all(p0, n_t, n_s, self.dtype, self.device)
+            kappa = self._column([p.kappa for p in projs]) if p0.profile == "cosine" else None
+        source_type = self.spec.populations[p0.source].type
+        for i, p in enumerate(projs):  # Dale's law, re-checked on every batch element
+            check_dale(source_type, p.J, f"batch element {i}: model.projections.{name}.J", p0.source)
+        return _Projection(
+            name=name,
+            source=source,
+            target=target,
+            excitatory=source_type == "exc",
+            operator=op,
+            J=self._column([p.J for p in projs]),
+            kappa=kappa,
+            syn_decay=math.exp(-self.dt / p0.tau_syn) if p0.tau_syn > 0 else None,
+        )
+
+    # ------------------------------------------------------------- accessors
+    @property
+    def sizes(self) -> list[int]:
+        return [p.size for p in self._pops]
+
+    @property
+    def population_types(self) -> list[str]:
+        return [p.type for p in self._pops]
+
+    def projection_operator(self, name: str):
+        """The structure operator of a projection (for analyses and tests)."""
+        for proj in self._projs:
+            if proj.name == name:
+                return proj.operator
+        raise KeyError(f"unknown projection {name!r}; known: {', '.join(p.name for p in self._projs)}")
+
+    def weight_bytes(self) -> int:
+        return sum(p.operator.nbytes() for p in self._projs)
+
+    # ------------------------------------------------------------- dynamics
+    def initial_state(self) -> RateState:
+        rates = tuple(
+            p.init_rate.expand(self.batch_size, p.size).clone() for p in self._pops
+        )
+        synapses = tuple(
+            torch.zeros(self.batch_size, self._pops[p.target].size, dtype=self.dtype, device=self.device)
+            if p.syn_decay is not None
+            else None
+            for p in self._projs
+        )
+        return RateState(rates, synapses)
+
+    def currents(self, state: RateState) -> tuple[Currents, tuple[torch.Tensor | None, ...]]:
+        """Inputs produced by the current rates, and the advanced synaptic currents."""
+        exc = [torch.zeros(self.batch_size, p.size, dtype=self.dtype, device=self.device) for p in self._pops]
+        inh = [torch.zeros_like(e) for e in exc]
+        new_syn = []
+        for proj, syn in zip(self._projs, state.synapses):
+            drive = proj.operator.apply(state.rates[proj.source], proj.kappa) * proj.J
+            if proj.syn_decay is not None:
+                drive = syn * proj.syn_decay + drive * (1.0 - proj.syn_decay)
+                new_syn.append(drive)
+            else:
+                new_syn.append(None)
+            (exc if proj.excitatory else inh)[proj.target].add_(drive)
+        ext = []
+        for pop in self._pops:
+            e = pop.drive.expand(self.batch_size, pop.size)
+            if self._has_noise:
+                xi = torch.randn(
+                    self.batch_size, pop.size, generator=self._noise_generator, dtype=self.dtype, device=self.device
+                )
+                e = e + pop.noise * xi
+            ext.append(e)
+        return Currents(tuple(exc), tuple(inh), tuple(ext)), tuple(new_syn)
+
+    def step(self, state: RateState) -> tuple[RateState, Currents]:
+        """Advance by one dt; returns the new state and the inputs used for it."""
+        cur, synapses = self.currents(state)
+        rates = []
+        for a, pop in enumerate(self._pops):
+            target = pop.transfer(cur.total(a), pop.threshold, pop.gain, pop.r_max)
+            rates.append(state.rates[a] * pop.decay + target * (1.0 - pop.decay))
+        return RateState(tuple(rates), synapses), cur
+
+    def forward(self, state: RateState) -> tuple[RateState, Currents]:
+        return self.step(state)
+
+
+def _structure(spec: ModelSpec) -> dict:
+    """The spec with every batchable value blanked out: what batch elements must share."""
+    flat = {}
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{path}.{k}")
+        else:
+            flat[path] = node
+
+    walk(to_dict(spec), "model")
+    return {k: v for k, v in flat.items() if not any(re.fullmatch(p, k) for p in BATCHABLE)}
+
+
+def _check_shared_structure(specs: Sequence[ModelSpec]) -> None:
+    ref = _structure(specs[0])
+    for i, spec in enumerate(specs[1:], start=1):
+        other = _structure(spec)
+        for key in sorted(set(ref) | set(other)):
+            if ref.get(key) != other.get(key):
+                raise ConfigError(
+                    key,
+                    other.get(key),
+                    f"{ref.get(key)!r} as in batch element 0: batch elements share the connectivity, "
+                    "so only batchable parameters may differ",
+                )

@@ -1,0 +1,110 @@
+"""The recorder: what a simulation keeps, sampled every k steps, on the device.
+
+Three kinds of record, all cheap enough to take at every sample:
+
+* population means of every variable, ``[time, batch, population]``;
+* traces of the chosen variables for a subset of neurons, ``[time, batch, sample]``;
+* per-neuron time averages of every variable over ``[average_from, duration)``,
+  ``[batch, neuron]``, which is what rate distributions and balance analyses need
+  without storing every neuron at every time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from einet.config.experiment import RECORDABLE, RecordSpec
+from einet.errors import SimulationDiverged
+
+
+def sample_indices(size: int, count: int) -> list[int]:
+    """``count`` evenly spaced neuron indices in ``range(size)`` (all if count >= size)."""
+    if count >= size:
+        return list(range(size))
+    return sorted({int(round(i)) for i in np.linspace(0, size - 1, count)})
+
+
+class Recorder:
+    """Collects samples of a :class:`~einet.model.network.RateNetwork` run.
+
+    Parameters
+    ----------
+    network : RateNetwork
+    record : RecordSpec
+    n_steps : int
+        Steps the run will take; sample ``k`` is taken before step ``k * every``.
+    max_rate : float
+        A rate above this bound, NaN or infinity raises :class:`SimulationDiverged`.
+    batch_labels : list of str
+        A readable label per batch element, used in divergence messages.
+    """
+
+    def __init__(self, network, record: RecordSpec, n_steps: int, max_rate: float, batch_labels=None):
+        self.net = network
+        self.every = max(1, int(round(record.every / network.dt)))
+        self.n_samples = (n_steps + self.every - 1) // self.every
+        self.average_start = int(round(record.average_from / network.dt))
+        self.traced = list(record.variables)
+        self.max_rate = max_rate
+        self.batch_labels = batch_labels or [str(i) for i in range(network.batch_size)]
+        B, P = network.batch_size, len(network.sizes)
+        kw = dict(dtype=network.dtype, device=network.device)
+        self.means = {v: torch.zeros(self.n_samples, B, P, **kw) for v in RECORDABLE}
+        self.samples = [sample_indices(n, record.neurons) for n in network.sizes]
+        n_traced = sum(len(s) for s in self.samples)
+        self.traces = {v: torch.zeros(self.n_samples, B, n_traced, **kw) for v in self.traced}
+        self.sums = {v: [torch.zeros(B, n, **kw) for n in network.sizes] for v in RECORDABLE}
+        self.n_averaged = 0
+        self._sample_index = [torch.tensor(s, dtype=torch.long, device=network.device) for s in self.samples]
+        self.times = np.arange(self.n_samples) * self.every * network.dt
+        self._k = 0
+
+    def wants(self, step: int) -> bool:
+        return step % self.every == 0
+
+    def observe(self, step: int, rates, currents) -> None:
+        """Take sample ``step // every`` from the rates and the inputs they produce."""
+        k = self._k
+        self._k += 1
+        self.check_finite(step, rates)
+        values = {
+            "rate": rates,
+            "current_exc": currents.exc,
+            "current_inh": currents.inh,
+            "current_ext": currents.ext,
+        }
+        averaging = step >= self.average_start
+        for name, per_pop in values.items():
+            for a, x in enumerate(per_pop):
+                self.means[name][k, :, a] = x.mean(dim=1)
+                if averaging:
+                    self.sums[name][a].add_(x)
+            if name in self.traces:
+                self.traces[name][k] = torch.cat(
+                    [x.index_select(1, idx) for x, idx in zip(per_pop, self._sample_index)], dim=1
+                )
+        if averaging:
+            self.n_averaged += 1
+
+    def check_finite(self, step: int, rates) -> None:
+        """Stop a diverging run with where (time, population, batch element) and why."""
+        for a, r in enumerate(rates):
+            peak = r.abs().amax(dim=1)
+            bad = ~torch.isfinite(peak) | (peak > self.max_rate)
+            if bool(bad.any()):
+                b = int(torch.nonzero(bad)[0])
+                value = float(peak[b])
+                why = "NaN" if np.isnan(value) else "infinite rate" if np.isinf(value) else (
+                    f"rate {value:.3g} above simulation.max_rate = {self.max_rate:g}"
+                )
+                raise SimulationDiverged(
+                    f"simulation diverged at t = {step * self.net.dt:g} ms in population "
+                    f"{self.net.population_names[a]}, batch element {self.batch_labels[b]}: {why}. "
+                    "Reduce dt, weaken the couplings or check the external drive."
+                )
+
+    def averages(self) -> dict[str, np.ndarray]:
+        """Per-neuron time averages ``[batch, neuron]`` (all populations concatenated)."""
+        n = max(self.n_averaged, 1)
+        return {v: torch.cat(self.sums[v], dim=1).div(n).cpu().numpy() for v in RECORDABLE}

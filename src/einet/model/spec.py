@@ -1,0 +1,175 @@
+"""The validated description of a network: populations, projections, external input.
+
+These frozen dataclasses are the one model description that the YAML files,
+the Python API and the netCDF provenance share. They hold plain floats in ms;
+nothing here imports torch, so configs can be checked and expanded cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+from einet.fields import finite, non_negative, option, positive
+from einet.errors import ConfigError
+
+TransferName = Literal["threshold_linear", "sigmoid", "erf", "brunel_hakim"]
+TRANSFER_NAMES: tuple[str, ...] = TransferName.__args__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class TransferSpec:
+    """Transfer function Phi from input to rate; all share one parameter set."""
+
+    name: TransferName = option(
+        "threshold_linear",
+        doc="threshold_linear: gain*max(x-threshold, 0); sigmoid: r_max/(1+exp(-gain*(x-threshold))); "
+        "erf: r_max*(1+erf(gain*(x-threshold)/sqrt(2)))/2; brunel_hakim: with u = gain*(x-threshold), "
+        "0 (u<=0), u^2 (0<u<=1), sqrt(4u-3) (u>1)",
+    )
+    threshold: float = option(0.0, doc="input at which the rate starts to rise", check=finite)
+    gain: float = option(1.0, doc="slope factor applied to (input - threshold)", check=positive)
+    r_max: float = option(1.0, doc="saturation rate of sigmoid and erf (unused otherwise)", check=positive)
+
+    @staticmethod
+    def _shorthand(value):
+        return {"name": value} if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class PopulationSpec:
+    """A group of neurons sharing a type, time constant and transfer function."""
+
+    size: int = option(doc="number of neurons", check=positive)
+    type: Literal["exc", "inh"] = option(
+        doc="exc or inh; under Dale's law it fixes the sign of every outgoing weight"
+    )
+    tau: float = option(
+        10.0, doc="rate time constant; 0 makes the population instantaneous", unit="ms", check=non_negative
+    )
+    transfer: TransferSpec = option(factory=TransferSpec, doc="transfer function (a name or a mapping)")
+    init_rate: float = option(0.0, doc="rate of every neuron at t = 0", check=non_negative)
+
+
+@dataclass(frozen=True)
+class ProjectionSpec:
+    """Connections from a source population onto a target population.
+
+    Weights are J/N_source (all_to_all) or J/sqrt(K) (sparse, each pair
+    connected with probability K/N_source, times the profile).
+    """
+
+    source: str = option(doc="name of the presynaptic population")
+    target: str = option(doc="name of the postsynaptic population")
+    J: float = option(
+        doc="coupling strength; its sign must match the source type (>= 0 exc, <= 0 inh)", check=finite
+    )
+    connectivity: Literal["all_to_all", "sparse"] = option("sparse", doc="all_to_all or sparse")
+    K: Optional[float] = option(
+        None, doc="mean in-degree of a sparse projection (default: model.K)", check=positive
+    )
+    profile: Literal["uniform", "cosine"] = option(
+        "uniform",
+        doc="uniform, or cosine: connection probability (sparse) or weight (all_to_all) times "
+        "1 + kappa*cos(theta_i - theta_j), neurons evenly spaced on a ring",
+    )
+    kappa: float = option(0.0, doc="modulation depth of the cosine profile", check=finite)
+    tau_syn: float = option(
+        0.0, doc="synaptic current time constant; 0 for instantaneous synapses", unit="ms", check=non_negative
+    )
+
+
+@dataclass(frozen=True)
+class ExternalSpec:
+    """Constant feed-forward drive sqrt(K)*M0*J_A (or M0*J_A without K), plus white noise."""
+
+    M0: float = option(1.0, doc="overall strength of the external drive", check=finite)
+    K: Optional[float] = option(
+        None,
+        doc="in-degree that scales the drive by sqrt(K) (default: model.K; no scaling if both unset)",
+        check=positive,
+    )
+    J: dict[str, float] = option(
+        factory=dict, doc="per-population drive J_A0 (missing populations get 0)"
+    )
+    noise: dict[str, float] = option(
+        factory=dict,
+        doc="per-population white-noise amplitude sigma; each step adds sigma*sqrt(tau/dt)*xi to the "
+        "input so that rate fluctuations do not depend on dt",
+    )
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A whole rate network."""
+
+    K: Optional[float] = option(
+        None, doc="default mean in-degree of sparse projections and of the external drive", check=positive
+    )
+    populations: dict[str, PopulationSpec] = option(factory=dict, doc="populations by name")
+    projections: dict[str, ProjectionSpec] = option(factory=dict, doc="projections by name")
+    external: ExternalSpec = option(factory=ExternalSpec, doc="external input")
+
+    def _check(self, path: str) -> None:
+        base = f"{path}." if path else ""
+        if not self.populations:
+            raise ConfigError(f"{base}populations", {}, "at least one population")
+        for name, proj in self.projections.items():
+            ppath = f"{base}projections.{name}"
+            for end in ("source", "target"):
+                pop = getattr(proj, end)
+                if pop not in self.populations:
+                    raise ConfigError(
+                        f"{ppath}.{end}", pop, f"one of the populations {', '.join(self.populations)}"
+                    )
+            check_dale(self.populations[proj.source].type, proj.J, f"{ppath}.J", proj.source)
+            n_source = self.populations[proj.source].size
+            if proj.connectivity == "sparse":
+                K = self.in_degree(proj)
+                if K is None:
+                    raise ConfigError(f"{ppath}.K", None, "a mean in-degree (or set model.K)")
+                if K > n_source:
+                    raise ConfigError(
+                        f"{ppath}.K" if proj.K is not None else f"{base}K",
+                        K,
+                        f"at most the size of source population {proj.source} ({n_source})",
+                    )
+                if proj.profile == "cosine" and K / n_source * (1 + abs(proj.kappa)) > 1:
+                    raise ConfigError(
+                        f"{ppath}.kappa",
+                        proj.kappa,
+                        f"|kappa| <= N/K - 1 = {n_source / K - 1:g} so that probabilities stay <= 1",
+                    )
+            elif proj.K is not None:
+                raise ConfigError(f"{ppath}.K", proj.K, "no K for an all_to_all projection (it scales by 1/N)")
+            if proj.profile == "uniform" and proj.kappa != 0:
+                raise ConfigError(f"{ppath}.kappa", proj.kappa, "0 unless profile is cosine")
+        for section in ("J", "noise"):
+            for pop, value in getattr(self.external, section).items():
+                if pop not in self.populations:
+                    raise ConfigError(
+                        f"{base}external.{section}.{pop}", value, f"one of the populations {', '.join(self.populations)}"
+                    )
+        for pop, value in self.external.noise.items():
+            if value < 0:
+                raise ConfigError(f"{base}external.noise.{pop}", value, "a number >= 0")
+
+    def in_degree(self, proj: ProjectionSpec) -> Optional[float]:
+        """The mean in-degree of a sparse projection, falling back to ``model.K``."""
+        return proj.K if proj.K is not None else self.K
+
+    @property
+    def external_K(self) -> Optional[float]:
+        return self.external.K if self.external.K is not None else self.K
+
+    @property
+    def size(self) -> int:
+        return sum(p.size for p in self.populations.values())
+
+
+def check_dale(source_type: str, J: float, path: str, source: str) -> None:
+    """Dale's law: an excitatory source never inhibits, an inhibitory one never excites."""
+    if source_type == "exc" and J < 0:
+        raise ConfigError(path, J, f"J >= 0 because source population {source} is exc (Dale's law)")
+    if source_type == "inh" and J > 0:
+        raise ConfigError(path, J, f"J <= 0 because source population {source} is inh (Dale's law)")

@@ -1,0 +1,142 @@
+"""Run one job: build the batched network, integrate, and return the records as xarray."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+import torch
+import xarray as xr
+from tqdm import tqdm
+
+from einet.config.experiment import ExperimentSpec
+from einet.config.sweep import Axis, batch_axes, batch_elements
+from einet.fields import field_info
+from einet.model.network import RateNetwork
+from einet.model.recorder import Recorder
+
+LONG_NAMES = {
+    "rate": ("rate", "1"),
+    "current_exc": ("recurrent input from excitatory populations", "1"),
+    "current_inh": ("recurrent input from inhibitory populations", "1"),
+    "current_ext": ("external input (drive and noise)", "1"),
+}
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> cuda when available, else cpu; an unavailable cuda is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("simulation.device is 'cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def build_network(spec: ExperimentSpec, device: torch.device | None = None) -> RateNetwork:
+    """The batched network of a job: one element per point of the batch axes."""
+    sim = spec.simulation
+    return RateNetwork(
+        [e.model for e in batch_elements(spec)],
+        sim.dt,
+        device=device or resolve_device(sim.device),
+        dtype=getattr(torch, sim.dtype),
+        seed=sim.seed,
+    )
+
+
+def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.device | None = None) -> xr.Dataset:
+    """Integrate a job and return its records (without provenance; see :mod:`einet.io`)."""
+    started = time.perf_counter()
+    axes = batch_axes(spec)
+    net = build_network(spec, device)
+    n_steps = int(round(spec.simulation.duration / net.dt))
+    recorder = Recorder(net, spec.simulation.record, n_steps, spec.simulation.max_rate, _batch_labels(axes))
+    state = net.initial_state()
+    bar = tqdm(total=n_steps, desc=f"simulate {spec.job.get('name', spec.name)}", unit="step",
+               disable=not progress, mininterval=5.0, file=sys.stderr)
+    with torch.inference_mode():
+        for step in range(n_steps):
+            new_state, currents = net.step(state)
+            if recorder.wants(step):
+                recorder.observe(step, state.rates, currents)
+                bar.update(recorder.every)
+            state = new_state
+        recorder.check_finite(n_steps, state.rates)
+    bar.close()
+    ds = to_dataset(spec, net, recorder, axes)
+    ds.attrs["wall_time_s"] = time.perf_counter() - started
+    ds.attrs["device"] = str(net.device)
+    return ds
+
+
+def _batch_labels(axes: list[Axis]) -> list[str]:
+    import itertools
+
+    combos = itertools.product(*(a.values for a in axes))
+    return [", ".join(f"{a.name}={v}" for a, v in zip(axes, c)) or "0" for c in combos]
+
+
+def _axis_attrs(path: str) -> dict:
+    from einet.config.experiment import ExperimentSpec
+
+    try:
+        meta = field_info(ExperimentSpec, path)
+    except KeyError:
+        meta = {}
+    return {"units": meta.get("unit") or "1", "long_name": path}
+
+
+def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list[Axis]) -> xr.Dataset:
+    """Turn the recorder's tensors into a labelled dataset with units on everything."""
+    batch_dims = [a.name for a in axes]
+    batch_shape = [len(a.values) for a in axes]
+    pops = net.population_names
+    labels = np.concatenate([[name] * n for name, n in zip(pops, net.sizes)])
+    sample_global = np.concatenate(
+        [np.asarray(s, dtype=np.int64) + off for s, off in zip(rec.samples, np.cumsum([0] + net.sizes[:-1]))]
+    )
+
+    def unbatch(array: np.ndarray, axis: int) -> np.ndarray:
+        """Split the flat batch axis into the batch dimensions (C order)."""
+        shape = array.shape[:axis] + tuple(batch_shape) + array.shape[axis + 1 :]
+        return array.reshape(shape)
+
+    data = {}
+    for var, (long_name, units) in LONG_NAMES.items():
+        means = rec.means[var].cpu().numpy()  # [time, batch, pop]
+        means = np.moveaxis(unbatch(means, 1), 0, -1)  # [*batch, pop, time]
+        data[f"{var}_mean"] = (batch_dims + ["population", "time"], means,
+                               {"units": units, "long_name": f"population mean {long_name}"})
+        avg = unbatch(rec.averages()[var], 0)
+        data[f"{var}_avg"] = (batch_dims + ["neuron"], avg,
+                              {"units": units, "long_name": f"time-averaged {long_name} per neuron"})
+        if var in rec.traces:
+            traces = np.moveaxis(unbatch(rec.traces[var].cpu().numpy(), 1), 0, -2)  # [*batch, time, sample]
+            data[f"{var}_trace"] = (batch_dims + ["time", "sample"], traces,
+                                    {"units": units, "long_name": f"{long_name} of sampled neurons"})
+    coords = {
+        "time": ("time", rec.times, {"units": "ms", "long_name": "time"}),
+        "population": ("population", np.array(pops), {"units": "1", "long_name": "population name"}),
+        "neuron": ("neuron", np.arange(len(labels)), {"units": "1", "long_name": "neuron index"}),
+        "neuron_population": ("neuron", labels, {"units": "1", "long_name": "population of each neuron"}),
+        "sample": ("sample", np.arange(len(sample_global)), {"units": "1", "long_name": "traced neuron"}),
+        "sample_neuron": ("sample", sample_global, {"units": "1", "long_name": "neuron index of each traced neuron"}),
+        "population_size": ("population", np.array(net.sizes), {"units": "1", "long_name": "neurons per population"}),
+    }
+    for axis in axes:
+        coords[axis.name] = (axis.name, np.asarray(axis.values), _axis_attrs(axis.path))
+    grid_paths = {a.name: a.path for a in _grid_axes_of(spec)}
+    for name, value in spec.job.get("grid", {}).items():
+        coords[name] = ((), value, _axis_attrs(grid_paths.get(name, name)))
+    ds = xr.Dataset(data, coords=coords)
+    ds.attrs["experiment"] = spec.name
+    ds.attrs["job"] = spec.job.get("name", "default")
+    ds.attrs["averaged_samples"] = rec.n_averaged
+    ds.attrs["average_from_ms"] = spec.simulation.record.average_from
+    return ds
+
+
+def _grid_axes_of(spec: ExperimentSpec) -> list[Axis]:
+    """Grid axes are recorded in the job section as name -> path."""
+    return [Axis(name=n, path=p, values=()) for n, p in spec.job.get("paths", {}).items()]

@@ -1,0 +1,119 @@
+"""The pipeline stages the Snakemake rules call, one function each.
+
+Each stage reads files, computes, and writes its output atomically with
+provenance. ``cli.py`` only parses arguments and calls these.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import yaml
+
+from einet.config.sweep import Experiment, validate
+
+log = logging.getLogger("einet")
+
+
+def _write_yaml_atomic(data: dict, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
+    tmp.replace(path)
+    return path
+
+
+def expand(experiment: str | Path, scale: str | None, job: str | None, out: str | Path) -> list[Path]:
+    """Write the resolved config of one job (or of every job when ``job`` is None).
+
+    With ``job=None``, ``out`` is a directory and files go to ``out/<job>.yaml``.
+    """
+    exp = Experiment(experiment, scale)
+    if job is not None:
+        return [_write_yaml_atomic(exp.job_config(job), Path(out))]
+    return [_write_yaml_atomic(exp.job_config(j), Path(out) / f"{j}.yaml") for j in exp.job_names()]
+
+
+def load_job(path: str | Path):
+    with open(path) as fh:
+        return validate(yaml.safe_load(fh))
+
+
+def simulate(config: str | Path, out: str | Path, *, device: str | None = None, progress: bool = True) -> Path:
+    """Run one job config and write ``runs/<job>.nc``."""
+    from einet import io
+    from einet.fields import to_dict
+    from einet.simulation import resolve_device, simulate as run
+
+    spec = load_job(config)
+    dev = resolve_device(device or spec.simulation.device)
+    log.info("simulating %s on %s", spec.job.get("name", spec.name), dev)
+    ds = run(spec, progress=progress, device=dev)
+    wall = ds.attrs.pop("wall_time_s")
+    prov = io.make_provenance(to_dict(spec), device=str(dev), seed=spec.simulation.seed, wall_time_s=wall)
+    return io.write_dataset(ds, out, provenance=prov)
+
+
+def analyze(run_path: str | Path, out: str | Path) -> Path:
+    """Analyse one run file with the analysis its config names."""
+    from einet import io
+    from einet.analysis import ANALYSES
+
+    started = time.perf_counter()
+    run = io.read_dataset(run_path)
+    prov = io.read_provenance(run)
+    spec = validate(prov["config_dict"])
+    analysis = ANALYSES.get(spec.analysis.kind)
+    ds = analysis(run, spec)
+    new = io.make_provenance(
+        prov["config_dict"],
+        device=prov.get("device", "cpu"),
+        seed=spec.simulation.seed,
+        wall_time_s=time.perf_counter() - started,
+        extra={"source_sha256": prov.get("config_sha256", ""), "simulation_wall_time_s": prov.get("wall_time_s", 0.0)},
+    )
+    return io.write_dataset(ds, out, provenance=new)
+
+
+def collect(paths: list[str | Path], out: str | Path) -> Path:
+    """Combine per-job analyses along their grid dimensions into ``summary.nc``."""
+    import xarray as xr
+
+    from einet import io
+
+    started = time.perf_counter()
+    if not paths:
+        raise ValueError("collect needs at least one analysis file")
+    datasets = io.open_many(paths)
+    provs = [io.read_provenance(d) for d in datasets]
+    grid_names = list(provs[0]["config_dict"].get("job", {}).get("grid", {}))
+    expanded = [ds.expand_dims(grid_names) if grid_names else ds for ds in datasets]
+    summary = xr.combine_by_coords(expanded, combine_attrs="drop_conflicts") if grid_names else expanded[0]
+    for name in grid_names:
+        summary[name].attrs.update(datasets[0][name].attrs)
+    for name, var in datasets[0].variables.items():
+        if name in summary.variables:
+            summary[name].attrs.update(var.attrs)
+    summary.attrs = {k: v for k, v in datasets[0].attrs.items() if not k.startswith(io.PROVENANCE_PREFIX)}
+    summary.attrs.pop("job", None)
+    jobs = {p["config_dict"]["job"]["name"]: p["config_sha256"] for p in provs}
+    first = provs[0]["config_dict"]
+    config = {"experiment": first["name"], "grid": grid_names, "jobs": jobs, "job_config_example": first}
+    prov = io.make_provenance(
+        config,
+        device=provs[0].get("device", "cpu"),
+        seed=int(first["simulation"]["seed"]),
+        wall_time_s=time.perf_counter() - started,
+    )
+    return io.write_dataset(summary, out, provenance=prov)
+
+
+def figure(name: str, summary: str | Path, pdf: str | Path, png: str | Path | None = None) -> list[Path]:
+    """Draw a registered figure from a summary file into PDF (and PNG)."""
+    from einet import io
+    from einet.figures import draw
+
+    ds = io.read_dataset(summary)
+    return draw(name, ds, Path(pdf), Path(png) if png else None)

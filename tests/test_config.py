@@ -1,0 +1,172 @@
+"""Config validation: every bad value fails before compute, naming the key."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from conftest import experiment, two_population_model
+from einet.config import Experiment, validate
+from einet.config.sweep import batch_elements
+from einet.errors import ConfigError
+from einet.fields import to_dict
+
+
+def _bad(mutate):
+    raw = experiment()
+    mutate(raw)
+    return raw
+
+
+def _set(path, value):
+    def mutate(raw):
+        node = raw
+        *parents, last = path.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+
+    return mutate
+
+
+BAD_CONFIGS = [
+    # (description, mutation, key the error must name, words the message must contain)
+    ("unknown population in a projection", _set("model.projections.EE.source", "X"),
+     "model.projections.EE.source", "one of the populations"),
+    ("K larger than the source population", lambda r: (_set("model.projections.EE.connectivity", "sparse")(r),
+                                                      _set("model.projections.EE.K", 50)(r)),
+     "model.projections.EE.K", "at most the size"),
+    ("negative size", _set("model.populations.E.size", -5), "model.populations.E.size", "> 0"),
+    ("unknown transfer function", _set("model.populations.I.transfer.name", "tanhh"),
+     "model.populations.I.transfer.name", "threshold_linear"),
+    ("dt not below tau", lambda r: (_set("simulation.dt", 12.0)(r), _set("simulation.record", {"every": 12.0})(r)),
+     "model.populations.I.tau", "greater than dt"),
+    ("wrong type", _set("model.populations.E.tau", "fast"), "model.populations.E.tau", "a number"),
+    ("unknown key", _set("model.populations.E.taux", 3.0), "model.populations.E.taux", "known key"),
+    ("Dale's law", _set("model.projections.IE.J", -1.0), "model.projections.IE.J", "Dale"),
+    ("dtype", _set("simulation.dtype", "float16"), "simulation.dtype", "float32"),
+    ("device", _set("simulation.device", "tpu"), "simulation.device", "cuda"),
+    ("record interval below dt", _set("simulation.record.every", 0.1), "simulation.record.every", "at least dt"),
+    ("unknown recorded variable", _set("simulation.record.variables", ["voltage"]),
+     "simulation.record.variables", "current_exc"),
+    ("sparse without K", _set("model.projections.EE.connectivity", "sparse"), "model.projections.EE.K", "in-degree"),
+    ("cosine probability above one", lambda r: (
+        _set("model.projections.EE.connectivity", "sparse")(r), _set("model.projections.EE.K", 10)(r),
+        _set("model.projections.EE.profile", "cosine")(r), _set("model.projections.EE.kappa", 1.5)(r)),
+     "model.projections.EE.kappa", "probabilities"),
+    ("unknown figure", _set("figures", ["nope"]), "figures[0]", "one of the figures"),
+    ("noise for an unknown population", _set("model.external.noise", {"X": 1.0}), "model.external.noise.X",
+     "one of the populations"),
+    ("a boolean where a number belongs", _set("simulation.duration", True), "simulation.duration", "a number"),
+]
+
+
+@pytest.mark.parametrize("label, mutate, key, words", BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
+def test_bad_config_names_the_key(label, mutate, key, words):
+    with pytest.raises(ConfigError) as info:
+        validate(_bad(mutate))
+    assert info.value.path == key
+    message = str(info.value)
+    assert message.startswith(key + ":")
+    assert words in message
+
+
+def _write(tmp_path, raw) -> str:
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return str(path)
+
+
+def test_sweep_key_that_does_not_exist(tmp_path):
+    raw = experiment(sweep={"grid": {"model.populations.E.sizes": [10, 20]}})
+    with pytest.raises(ConfigError) as info:
+        Experiment(_write(tmp_path, raw))
+    assert info.value.path == "sweep.grid.sizes"
+    assert "model.populations.E.sizes" in str(info.value)
+
+
+def test_batch_axis_must_leave_connectivity_unchanged(tmp_path):
+    raw = experiment(sweep={"batch": {"model.populations.E.size": [10, 20]}})
+    with pytest.raises(ConfigError) as info:
+        Experiment(_write(tmp_path, raw))
+    assert info.value.path == "sweep.batch.size"
+    assert "grid axis" in str(info.value)
+
+
+def test_bad_value_inside_a_sweep_is_caught_at_expansion(tmp_path):
+    raw = experiment(sweep={"batch": {"model.projections.EI.J": [-1.5, 0.5]}})
+    with pytest.raises(ConfigError) as info:
+        Experiment(_write(tmp_path, raw))
+    assert info.value.path == "model.projections.EI.J"
+    assert "J=0.5" in str(info.value)
+
+
+def test_grid_expansion_names_jobs_and_sets_values(tmp_path):
+    model = two_population_model("sparse", K=5.0)
+    raw = experiment(model, sweep={"grid": {"model.K": [5, 10], "simulation.seed": [0, 1, 2]},
+                                   "batch": {"model.external.M0": [1.0, 2.0]}})
+    exp = Experiment(_write(tmp_path, raw))
+    assert exp.job_names() == [f"K~{k}/seed~{s}" for k in (5, 10) for s in (0, 1, 2)]
+    job = validate(exp.job_config("K~10/seed~2"))
+    assert job.model.K == 10.0 and job.simulation.seed == 2
+    assert job.job["grid"] == {"K": 10, "seed": 2}
+    assert job.sweep.grid == {}
+    elements = batch_elements(job)
+    assert [e.model.external.M0 for e in elements] == [1.0, 2.0]
+    assert all(e.model.K == 10.0 for e in elements)
+
+
+def test_batch_axes_expand_in_c_order(tmp_path):
+    raw = experiment(sweep={"batch": {"model.external.M0": [1.0, 2.0], "J_EE": {"path": "model.projections.EE.J",
+                                                                                 "values": [0.5, 1.0, 1.5]}}})
+    job = validate(Experiment(_write(tmp_path, raw)).job_config("default"))
+    pairs = [(e.model.external.M0, e.model.projections["EE"].J) for e in batch_elements(job)]
+    assert pairs == [(m, j) for m in (1.0, 2.0) for j in (0.5, 1.0, 1.5)]
+
+
+def test_duplicate_dimension_names_are_refused(tmp_path):
+    raw = experiment(sweep={"batch": {"model.projections.EE.J": [0.5, 1.0], "model.projections.IE.J": [0.5, 1.0]}})
+    with pytest.raises(ConfigError, match="distinct dimension names"):
+        Experiment(_write(tmp_path, raw))
+
+
+def test_scale_overrides_are_deep_merged(tmp_path):
+    raw = experiment(scales={"quick": {"model": {"populations": {"E": {"size": 7}}}}})
+    exp = Experiment(_write(tmp_path, raw), "quick")
+    spec = validate(exp.job_config("default"))
+    assert spec.model.populations["E"].size == 7
+    assert spec.model.populations["E"].tau == 20.0  # untouched siblings survive the merge
+    with pytest.raises(ConfigError, match="scale"):
+        Experiment(_write(tmp_path, raw), "paper")
+
+
+def test_spec_yaml_roundtrip_is_lossless():
+    spec = validate(experiment(sweep={"batch": {"model.external.M0": [1.0, 2.0]}}))
+    text = yaml.safe_dump(to_dict(spec), sort_keys=False)
+    again = validate(yaml.safe_load(text))
+    assert again == spec
+
+
+def test_shipped_experiments_validate():
+    for scale in ("quick", None):
+        exp = Experiment("config/experiments/balanced.yaml", scale)
+        assert exp.job_names()
+        assert all(name.count("~") == len(exp.grid) for name in exp.job_names())
+
+
+def test_config_readme_is_generated_from_the_code():
+    from einet.config.docs import markdown
+
+    with open("config/README.md") as fh:
+        assert fh.read() == markdown(), "run: einet config-docs > config/README.md"
+
+
+def test_defaults_fill_in_and_do_not_leak_between_specs():
+    a = validate(experiment())
+    b = validate(experiment())
+    assert a.model.external.noise == {} and a.model.external.noise is not b.model.external.noise
+    raw = copy.deepcopy(experiment())
+    raw["model"]["external"]["noise"] = {"E": 0.1}
+    assert validate(raw).model.external.noise == {"E": 0.1}

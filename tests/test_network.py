@@ -1,0 +1,202 @@
+"""The rate network against closed-form fixed points and invariants."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import experiment, two_population_model
+from einet.config import validate
+from einet.errors import ConfigError, InsufficientMemory, SimulationDiverged
+from einet.fields import parse_section
+from einet.model.memory import check_fits
+from einet.model.network import RateNetwork
+from einet.model.spec import ModelSpec
+from einet.model.transfer import TRANSFERS
+
+
+def model_spec(raw: dict) -> ModelSpec:
+    return parse_section(ModelSpec, raw, "model")
+
+
+def run(net: RateNetwork, duration: float, state=None):
+    state = state or net.initial_state()
+    with torch.inference_mode():
+        for _ in range(int(round(duration / net.dt))):
+            state, currents = net.step(state)
+    return state, currents
+
+
+@pytest.mark.parametrize("dt", [1.0, 0.1])
+def test_two_population_fixed_point_matches_linear_algebra(dt):
+    """(I - J)^-1 (M0 Ja0 - theta) = (3, 2), independently of dt."""
+    spec = model_spec(two_population_model())
+    J = np.array([[1.0, -1.5], [1.0, -1.0]])
+    expected = np.linalg.solve(np.eye(2) - J, 2.0 * np.array([2.0, 1.0]) - 1.0)
+    assert np.allclose(expected, [3.0, 2.0])
+    net = RateNetwork(spec, dt, dtype=torch.float64)
+    state, _ = run(net, 1500.0)
+    for a in range(2):
+        assert torch.allclose(state.rates[a], torch.full_like(state.rates[a], expected[a]), atol=1e-6, rtol=0)
+
+
+def test_fixed_point_is_exact_for_any_dt_with_instantaneous_inhibition():
+    raw = two_population_model()
+    raw["populations"]["I"]["tau"] = 0.0
+    raw["projections"]["II"]["J"] = -0.5  # keep the instantaneous map contracting
+    J = np.array([[1.0, -1.5], [1.0, -0.5]])
+    expected = np.linalg.solve(np.eye(2) - J, 2.0 * np.array([2.0, 1.0]) - 1.0)
+    for dt in (0.5, 2.0):
+        state, _ = run(RateNetwork(model_spec(raw), dt, dtype=torch.float64), 3000.0)
+        got = [float(r.mean()) for r in state.rates]
+        assert np.allclose(got, expected, atol=1e-8)
+
+
+def test_exponential_euler_matches_the_analytic_relaxation():
+    """A single uncoupled population relaxes as r(t) = r* (1 - exp(-t/tau)) at every step."""
+    raw = {"populations": {"E": {"size": 4, "type": "exc", "tau": 15.0}}, "external": {"M0": 1.0, "J": {"E": 3.0}}}
+    net = RateNetwork(model_spec(raw), 0.7, dtype=torch.float64)
+    state = net.initial_state()
+    for n in range(1, 60):
+        state, _ = net.step(state)
+        assert math.isclose(float(state.rates[0][0, 0]), 3.0 * (1 - math.exp(-n * 0.7 / 15.0)), rel_tol=1e-12)
+
+
+def test_synaptic_filter_keeps_the_fixed_point():
+    raw = two_population_model()
+    for proj in raw["projections"].values():
+        proj["tau_syn"] = 3.0
+    state, _ = run(RateNetwork(model_spec(raw), 0.5, dtype=torch.float64), 2500.0)
+    assert np.allclose([float(r.mean()) for r in state.rates], [3.0, 2.0], atol=1e-6)
+
+
+def test_batch_elements_match_single_runs():
+    """B parameter sets in one batch give exactly what B separate runs give."""
+    values = [(1.0, -1.5, 2.0), (0.8, -1.2, 1.5), (1.2, -1.5, 2.5)]
+    specs = []
+    for jee, jei, m0 in values:
+        raw = two_population_model("sparse", K=8.0)
+        raw["projections"]["EE"]["J"], raw["projections"]["EI"]["J"] = jee, jei
+        raw["external"]["M0"] = m0
+        specs.append(model_spec(raw))
+    batched, _ = run(RateNetwork(specs, 0.5, dtype=torch.float64, seed=3), 50.0)
+    for b, spec in enumerate(specs):
+        single, _ = run(RateNetwork(spec, 0.5, dtype=torch.float64, seed=3), 50.0)
+        for a in range(2):
+            torch.testing.assert_close(batched.rates[a][b], single.rates[a][0], rtol=1e-12, atol=1e-12)
+
+
+def test_batch_elements_must_share_the_connectivity():
+    a = model_spec(two_population_model("sparse", K=8.0))
+    b = model_spec(two_population_model("sparse", K=9.0))
+    with pytest.raises(ConfigError, match="model.K"):
+        RateNetwork([a, b], 0.5)
+
+
+def test_same_seed_same_numbers_different_seed_different_network():
+    raw = two_population_model("sparse", K=8.0)
+    raw["external"]["noise"] = {"E": 0.5, "I": 0.5}
+    spec = model_spec(raw)
+    r1, _ = run(RateNetwork(spec, 0.5, seed=1), 20.0)
+    r2, _ = run(RateNetwork(spec, 0.5, seed=1), 20.0)
+    r3, _ = run(RateNetwork(spec, 0.5, seed=2), 20.0)
+    assert torch.equal(r1.rates[0], r2.rates[0])
+    assert not torch.equal(r1.rates[0], r3.rates[0])
+
+
+def test_noise_variance_does_not_depend_on_dt():
+    """A linear population driven by input noise sigma*sqrt(tau/dt)*xi is an OU process.
+
+    tau dr = (r* - r) dt + sigma sqrt(tau) dW has stationary variance sigma^2 / 2; the
+    discretised process has an exactly known variance within O(dt/tau) of it.
+    """
+    raw = {
+        "populations": {"E": {"size": 4000, "type": "exc", "tau": 10.0,
+                              "transfer": {"name": "threshold_linear", "threshold": -100.0}}},
+        "external": {"noise": {"E": 0.6}},  # input 0 + noise, far above threshold: linear
+    }
+    variances = []
+    for dt in (0.2, 0.05):
+        state, _ = run(RateNetwork(model_spec(raw), dt, dtype=torch.float64, seed=5), 100.0)
+        variances.append(float(state.rates[0].var()))
+    for v, dt in zip(variances, (0.2, 0.05)):
+        a = math.exp(-dt / 10.0)  # exact stationary variance of the discretised process
+        exact = (1 - a) ** 2 * 0.36 * 10.0 / dt / (1 - a * a)
+        assert abs(v - exact) < 5 * exact * math.sqrt(2 / 4000)
+        assert abs(v - 0.18) < 0.02  # the continuous-time value sigma^2/2
+
+
+@pytest.mark.parametrize("name", TRANSFERS.names())
+def test_transfer_functions_against_closed_forms(name):
+    x = torch.linspace(-3, 6, 181, dtype=torch.float64)
+    th, g, rm = (torch.tensor(v, dtype=torch.float64) for v in (0.5, 1.7, 3.0))
+    got = TRANSFERS.get(name)(x, th, g, rm).numpy()
+    u = 1.7 * (x.numpy() - 0.5)
+    expected = {
+        "threshold_linear": np.maximum(u, 0),
+        "sigmoid": 3.0 / (1 + np.exp(-u)),
+        "erf": 3.0 * np.array([0.5 * (1 + math.erf(v / math.sqrt(2))) for v in u]),
+        "brunel_hakim": np.where(u <= 0, 0, np.where(u <= 1, u**2, np.sqrt(np.maximum(4 * u - 3, 0)))),
+    }[name]
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_brunel_hakim_is_smooth_at_the_junction():
+    f = TRANSFERS.get("brunel_hakim")
+    one = torch.tensor(1.0)
+    x = torch.tensor([1 - 1e-6, 1 + 1e-6], dtype=torch.float64)
+    y = f(x, torch.tensor(0.0), one, one)
+    assert abs(float(y[1] - y[0]) / 2e-6 - 2.0) < 1e-4  # slope 2 on both sides
+
+
+def test_divergence_stops_with_where_and_why():
+    from einet.simulation import simulate
+
+    raw = experiment()
+    raw["model"]["projections"]["EE"]["J"] = 4.0  # runaway excitation
+    raw["simulation"]["max_rate"] = 1e4
+    with pytest.raises(SimulationDiverged, match=r"population E, batch element .*above simulation.max_rate"):
+        simulate(validate(raw), progress=False)
+
+
+def test_nan_input_is_reported_as_nan():
+    from einet.model.recorder import Recorder
+
+    spec = validate(experiment())
+    net = RateNetwork(spec.model, 0.5)
+    rec = Recorder(net, spec.simulation.record, 10, 1e6)
+    state = net.initial_state()
+    state.rates[1][0, 3] = float("nan")
+    with pytest.raises(SimulationDiverged, match=r"t = 1\.5 ms in population I.*NaN"):
+        rec.check_finite(3, state.rates)
+
+
+def test_memory_estimate_refuses_what_will_not_fit():
+    raw = two_population_model("sparse", K=40000.0)
+    raw["populations"]["E"]["size"] = raw["populations"]["I"]["size"] = 1_000_000
+    with pytest.raises(InsufficientMemory, match="GiB"):
+        check_fits(model_spec(raw), 1, torch.float32, torch.device("cpu"))
+
+
+def test_memory_estimate_is_close_to_what_is_allocated():
+    from einet.model.memory import estimate
+
+    raw = two_population_model("sparse", K=50.0)
+    raw["populations"]["E"]["size"] = raw["populations"]["I"]["size"] = 2000
+    spec = model_spec(raw)
+    net = RateNetwork(spec, 0.5)
+    assert 0.95 < net.weight_bytes() / estimate(spec, 1, torch.float32)["weights"] < 1.001
+
+
+def test_dale_sign_of_every_effective_weight():
+    """Every entry of every projection has the sign of its source population's type."""
+    spec = model_spec(two_population_model("sparse", K=8.0))
+    net = RateNetwork(spec, 0.5)
+    for name, proj in spec.projections.items():
+        dense = net.projection_operator(name).to_dense() * proj.J
+        sign = 1 if spec.populations[proj.source].type == "exc" else -1
+        assert bool((dense * sign >= 0).all())
+        assert bool((dense != 0).any())

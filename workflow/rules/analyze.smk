@@ -1,0 +1,36 @@
+rule analyze:
+    input:
+        run=rules.simulate.output[0],
+    output:
+        "results/{exp}/analysis/{job}.nc",
+    log:
+        "results/{exp}/logs/analyze/{job}.log",
+    benchmark:
+        "results/{exp}/benchmarks/analyze/{job}.tsv"
+    conda:
+        "../envs/einet.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "python -m einet analyze '{input.run}' --out '{output}' > '{log}' 2>&1"
+
+
+rule collect:
+    input:
+        experiment_analyses,
+    output:
+        "results/{exp}/summary.nc",
+    log:
+        "results/{exp}/logs/collect.log",
+    benchmark:
+        "results/{exp}/benchmarks/collect.tsv"
+    conda:
+        "../envs/einet.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "python -m einet collect {input:q} --out '{output}' > '{log}' 2>&1"

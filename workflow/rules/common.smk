@@ -1,0 +1,47 @@
+# Parse-time helpers: which experiments and jobs exist, and where files go.
+# Job configs are validated here, so a bad config fails before any job starts.
+from einet.config.sweep import Experiment
+from einet.errors import ConfigError
+
+
+wildcard_constraints:
+    exp=r"[A-Za-z0-9_-]+",
+    job=r"[A-Za-z0-9_.+~/-]+",
+    figure=r"[A-Za-z0-9_]+",
+
+
+def load_experiments():
+    experiments = {}
+    for name in config["experiments"]:
+        path = f"config/experiments/{name}.yaml"
+        try:
+            experiments[name] = Experiment(path, config.get("scale"))
+        except ConfigError as err:
+            raise WorkflowError(f"{path}: {err}")
+    return experiments
+
+
+EXPERIMENTS = load_experiments()
+
+
+def scale_flag():
+    return f"--scale {config['scale']}" if config.get("scale") else ""
+
+
+def experiment_analyses(wildcards):
+    jobs = EXPERIMENTS[wildcards.exp].job_names()
+    return expand("results/{exp}/analysis/{job}.nc", exp=wildcards.exp, job=jobs)
+
+
+def figure_paths():
+    return [
+        f"results/figures/{exp}-{figure}.{ext}"
+        for exp, experiment in EXPERIMENTS.items()
+        for figure in experiment.spec.figures
+        for ext in ("pdf", "png")
+    ]
+
+
+def final_outputs():
+    summaries = [f"results/{exp}/summary.nc" for exp in EXPERIMENTS]
+    return summaries + figure_paths()

@@ -1,0 +1,26 @@
+rule figure:
+    input:
+        summary=rules.collect.output[0],
+    output:
+        pdf=report(
+            "results/figures/{exp}-{figure}.pdf",
+            caption="../report/figure.rst",
+            category="{exp}",
+        ),
+        png=report(
+            "results/figures/{exp}-{figure}.png",
+            caption="../report/figure.rst",
+            category="{exp}",
+        ),
+    log:
+        "results/{exp}/logs/figure/{figure}.log",
+    benchmark:
+        "results/{exp}/benchmarks/figure/{figure}.tsv"
+    conda:
+        "../envs/einet.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "python -m einet figure {wildcards.figure} '{input.summary}' --pdf '{output.pdf}' --png '{output.png}' > '{log}' 2>&1"
