@@ -39,9 +39,10 @@ def experiment(model: dict | None = None, **sections) -> dict:
     return raw
 
 
-@pytest.fixture(autouse=True)
-def _deterministic_threads():
-    """Tests share two cores with whatever else runs; one torch thread keeps timing sane."""
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Tests share two cores with whatever else runs (snakemake jobs, other tests); one torch
+    thread per process avoids the oversubscription that makes MKL spin instead of compute."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -72,7 +72,7 @@ def theory(model: ModelSpec) -> dict[str, np.ndarray]:
     return out
 
 
-def analyze(run: xr.Dataset, spec: ExperimentSpec, *, bins: int = 40, active_threshold: float = 1e-6) -> xr.Dataset:
+def analyze(run: xr.Dataset, spec: ExperimentSpec, *, bins: int = 40, active_threshold: float = 0.01) -> xr.Dataset:
     """Summarise a run of the balanced experiment, per batch element and population."""
     axes = batch_axes(spec)
     batch_dims = [a.name for a in axes]
@@ -132,8 +132,8 @@ def analyze(run: xr.Dataset, spec: ExperimentSpec, *, bins: int = 40, active_thr
         "current_net": (net, "mean net input"),
         "balance_index": (np.abs(net) / np.abs(excitation), "balance index |net| / |excitatory + external|"),
         "fraction_active": (
-            stack(lambda p, a: (by_pop["rate"][a] > active_threshold).mean("neuron")),
-            f"fraction of neurons with time-averaged rate > {active_threshold:g}",
+            stack(lambda p, a: (by_pop["rate"][a] > active_threshold * rate.isel(population=a)).mean("neuron")),
+            f"fraction of neurons with time-averaged rate > {active_threshold:g} x population mean",
         ),
         "fraction_active_meanfield": (predicted("mf_active"), "mean-field fraction of neurons above threshold"),
         "meanfield_input_sd": (predicted("mf_sigma"), "mean-field standard deviation of the input across neurons"),

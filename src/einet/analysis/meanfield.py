@@ -424,41 +424,40 @@ def _newton(F, x, tol, max_iter):
     return x
 
 
-_RUNAWAY = 1e12
-
-
-def _pseudo_transient(F, x, tol, max_iter, dt=0.1):
+def _pseudo_transient(F, x, tol, max_iter, project):
     """Pseudo-transient continuation towards a stable state of dx/dt = -F(x).
 
     ``-F(x) = G(x) - x`` is a relaxation dynamics of the rates, so implicit
     Euler steps ``(I/dt + F'(x)) dx = -F(x)`` follow it stably however stiff
     the coupling is, and the step ``dt`` grows as ``|F|`` shrinks
     (switched evolution relaxation) until the iteration is Newton's method.
-    Unlike Newton from a poor guess it cannot be thrown to a far-off point.
-    Returns ``(x, ran_away)``.
+    Iterates are projected back onto the set the dynamics cannot leave
+    (``m >= 0``, ``q >= m**2``).  Unlike Newton from a poor guess it is not
+    thrown to a far-off point; it fails only where the dynamics do not settle.
     """
     n = x.size
+    x = project(x)
     fx = F(x)
     norm = np.linalg.norm(fx)
-    dt_min = 1e-6 * dt
+    J = _jacobian(F, x)
+    dt, dt_min = 0.01, 1e-8
     for _ in range(max_iter):
         if not np.isfinite(norm) or _scaled_residual(x, x - fx) < 0.1 * tol:
             break
-        J = _jacobian(F, x)
         dx = _solve_linear(np.eye(n) / dt + J, -fx)
-        x_new = x + dx
+        x_new = project(x + dx)
         f_new = F(x_new)
         norm_new = np.linalg.norm(f_new)
-        if not np.isfinite(norm_new):
+        if not np.isfinite(norm_new) or norm_new > 1.5 * norm:
+            # too long a step for the linearisation: retry closer to the ODE
             dt *= 0.25
             if dt < dt_min:
                 break
             continue
-        dt = float(np.clip(dt * norm / max(norm_new, 1e-300), dt_min, 1e15))
+        dt = min(2.0 * dt, dt * norm / max(norm_new, 1e-300), 1e15)
         x, fx, norm = x_new, f_new, norm_new
-        if np.max(np.abs(x)) > _RUNAWAY:
-            return x, True
-    return x, False
+        J = _jacobian(F, x)
+    return x
 
 
 def _fixed_point(Gx, res, x, tol, max_iter):
@@ -535,8 +534,8 @@ def solve_mean_field(
     ------
     RuntimeError
         If no solver reaches ``residual <= 10 * tol``; the message gives the
-        best residual found and says so when the rates ran away (no finite
-        stable state, e.g. threshold-linear units with too strong excitation).
+        best residual found.  Besides hard numerics this happens when there is
+        no finite solution (threshold-linear units with too strong excitation).
     """
     ext = np.atleast_1d(np.asarray(ext, dtype=float))
     P = ext.size
@@ -582,7 +581,7 @@ def solve_mean_field(
     starts = [np.concatenate([m0, m0**2 + 1e-3]) for m0 in starts if np.all(np.isfinite(m0))]
 
     target = 10.0 * tol
-    best_x, best_r, method, ran_away = None, np.inf, "", False
+    best_x, best_r, method = None, np.inf, ""
 
     def accept(x, how) -> bool:
         """Polish ``x`` with Newton if needed, keep the best point, report success."""
@@ -608,12 +607,13 @@ def solve_mean_field(
 
         return run
 
+    def project(x):
+        m = np.maximum(x[:P], 0.0)
+        return np.concatenate([m, np.maximum(x[P:], m * m)])
+
     def via_ptc(x0):
-        nonlocal ran_away
         with np.errstate(all="ignore"):
-            x, away = _pseudo_transient(F, x0, tol, min(500, max_iter))
-        ran_away |= away
-        return None if away else x
+            return _pseudo_transient(F, x0, tol, min(500, max_iter), project)
 
     done = False
     for how, run in (("hybr", via_root("hybr")), ("pseudo-transient", via_ptc), ("lm", via_root("lm"))):
@@ -631,15 +631,10 @@ def solve_mean_field(
         done = accept(x, "fixed-point")
 
     if not done:
-        hint = (
-            "; the rates grow without bound under the relaxation dynamics "
-            "(no finite stable state, e.g. runaway excitation)"
-            if ran_away
-            else ""
-        )
         raise RuntimeError(
             f"mean-field equations did not converge: best residual {best_r:.3g} "
-            f"> {target:.3g} (tol={tol:g}){hint}"
+            f"> {target:.3g} (tol={tol:g}); there may be no finite stable state "
+            "(e.g. runaway excitation with an unbounded transfer function)"
         )
     m, q = best_x[:P].copy(), best_x[P:].copy()
     _, _, mu, sigma = G(m, q)

@@ -58,7 +58,10 @@ class AnalysisSpec:
     kind: Literal["balance"] = option("balance", doc="analysis applied to every run")
     bins: int = option(40, doc="bins of the rate histograms", check=positive)
     active_threshold: float = option(
-        1e-6, doc="time-averaged rate above which a neuron counts as active", check=non_negative
+        0.01,
+        doc="a neuron counts as active if its time-averaged rate exceeds this fraction of its "
+        "population's mean rate (relative, so slowly decaying silent neurons do not count)",
+        check=non_negative,
     )
 
 

@@ -1,0 +1,115 @@
+"""One step of a sparse balanced network (N = 40,000, K = 500, float32) against memory bandwidth.
+
+Prints, side by side in one run:
+  * the read bandwidth of this machine, measured as a large tensor sum;
+  * the time of one network step at batch 1 and batch 16;
+  * bytes of weights (CSR values + column indices + row pointers) read per second,
+    as a fraction of the measured read bandwidth (target: >= 50 %);
+  * the batch-16 / batch-1 time ratio (target: <= 3).
+
+Run: python benchmarks/bench_sparse_step.py [--threads 2] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from einet.fields import parse_section
+from einet.model.network import RateNetwork
+from einet.model.spec import ModelSpec
+
+
+def balanced_spec(n: int, K: float, M0: float = 1.0) -> ModelSpec:
+    n_e, n_i = int(0.8 * n), n - int(0.8 * n)
+    raw = {
+        "K": K,
+        "populations": {
+            "E": {"size": n_e, "type": "exc", "tau": 20.0, "transfer": {"threshold": 1.0}},
+            "I": {"size": n_i, "type": "inh", "tau": 10.0, "transfer": {"threshold": 1.0}},
+        },
+        "projections": {
+            "EE": {"source": "E", "target": "E", "J": 0.5},
+            "EI": {"source": "I", "target": "E", "J": -0.75},
+            "IE": {"source": "E", "target": "I", "J": 0.5},
+            "II": {"source": "I", "target": "I", "J": -0.5},
+        },
+        "external": {"M0": M0, "J": {"E": 1.0, "I": 0.5}},
+    }
+    return parse_section(ModelSpec, raw, "model")
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_it(fn, device, repeats: int) -> float:
+    """Median seconds of ``fn`` over ``repeats`` calls after a warm-up."""
+    fn()
+    sync(device)
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def read_bandwidth(device, nbytes: int = 1 << 30, repeats: int = 7) -> float:
+    """Bytes per second of a large float32 sum (a pure streaming read)."""
+    x = torch.rand(nbytes // 4, device=device)
+    seconds = time_it(lambda: x.sum(), device, repeats)
+    return nbytes / seconds
+
+
+def step_time(net: RateNetwork, repeats: int) -> float:
+    state = [net.initial_state()]
+
+    def one():
+        with torch.inference_mode():
+            state[0], _ = net.step(state[0])
+
+    return time_it(one, net.device, repeats)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=40_000)
+    parser.add_argument("--K", type=float, default=500.0)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+
+    bandwidth = read_bandwidth(device)
+    single = RateNetwork(balanced_spec(args.n, args.K), 0.5, device=device, seed=0)
+    t1 = step_time(single, args.repeats)
+    weights = single.weight_bytes()
+    batched = RateNetwork(
+        [balanced_spec(args.n, args.K, M0) for M0 in torch.linspace(0.5, 2.0, args.batch).tolist()],
+        0.5, device=device, seed=0,
+    )
+    tb = step_time(batched, args.repeats)
+    bandwidth_after = read_bandwidth(device)
+
+    nnz_bytes = weights / 1e6
+    print(f"N = {args.n}, K = {args.K:g}, weights {nnz_bytes:.0f} MB (CSR, int32 indices)")
+    print(f"read bandwidth (tensor sum):   {bandwidth / 1e9:6.1f} GB/s before, {bandwidth_after / 1e9:.1f} GB/s after")
+    print(f"step, batch 1:                 {t1 * 1e3:6.2f} ms -> weights read at {weights / t1 / 1e9:.1f} GB/s")
+    print(f"fraction of read bandwidth:    {weights / t1 / max(bandwidth, bandwidth_after):6.0%}   (target >= 50%)")
+    print(f"step, batch {args.batch}:                {tb * 1e3:6.2f} ms")
+    print(f"batch {args.batch} / batch 1:           {tb / t1:6.2f}x  (target <= 3x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Connectivity statistics against their distributions, and operators against dense algebra."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from einet.model import connectivity
+from einet.model.spec import ProjectionSpec
+
+
+def _pattern(n_t, n_s, K, seed=0, **kw):
+    return connectivity.sample_sparse(n_t, n_s, K, torch.Generator().manual_seed(seed), **kw)
+
+
+@pytest.mark.parametrize("n_s, K", [(2000, 50), (1000, 500), (5000, 20)])
+def test_in_degrees_are_binomial(n_s, K):
+    """Mean K and standard deviation sqrt(K (1 - K/N)), within sampling error."""
+    n_t = 4000
+    pat = _pattern(n_t, n_s, K)
+    deg = (pat.crow[1:] - pat.crow[:-1]).double().numpy()
+    sd = math.sqrt(K * (1 - K / n_s))
+    assert abs(deg.mean() - K) < 5 * sd / math.sqrt(n_t)
+    assert abs(deg.std() / sd - 1) < 5 / math.sqrt(2 * n_t)
+
+
+def test_columns_are_sorted_unique_and_uniform():
+    n_s, K = 300, 60
+    pat = _pattern(3000, n_s, K, seed=1)
+    col = pat.col.long()
+    for i in range(0, 3000, 97):
+        row = col[pat.crow[i] : pat.crow[i + 1]]
+        assert bool((row[1:] > row[:-1]).all()), "columns must be strictly increasing within a row"
+        assert int(row.max()) < n_s and int(row.min()) >= 0
+    counts = np.bincount(col.numpy(), minlength=n_s)  # out-degrees: Binomial(3000, K/n_s)
+    p = K / n_s
+    expected, sd = 3000 * p, math.sqrt(3000 * p * (1 - p))
+    assert abs(counts.mean() - expected) < 1e-9 + 5 * sd / math.sqrt(n_s)
+    chi2 = (((counts - expected) / sd) ** 2).sum()
+    assert abs(chi2 - n_s) < 6 * math.sqrt(2 * n_s)
+
+
+def test_connection_probability_one_connects_everyone():
+    pat = _pattern(5, 7, 7.0)
+    assert pat.col.numel() == 35
+
+
+@pytest.mark.parametrize("kappa", [0.5, -0.8, 1.0])
+def test_cosine_profile_first_harmonic_matches_kappa(kappa):
+    """For P_ij ∝ 1 + kappa cos(dtheta), <cos(dtheta)> over a row's partners is kappa / 2."""
+    n, K = 2000, 100
+    pat = _pattern(n, n, K, seed=2, profile="cosine", kappa=kappa)
+    theta = connectivity.ring_angles(n)
+    rows = torch.repeat_interleave(torch.arange(n), pat.crow[1:] - pat.crow[:-1])
+    cos = torch.cos(theta[rows] - theta[pat.col.long()])
+    harmonic = 2 * float(cos.mean())
+    # standard error of 2<cos> over ~n*K partners: 2 * sqrt(1/2 - kappa^2/4) / sqrt(nK)
+    se = 2 * math.sqrt(0.5 - kappa**2 / 4) / math.sqrt(pat.col.numel())
+    assert abs(harmonic - kappa) < 5 * se
+    deg = (pat.crow[1:] - pat.crow[:-1]).double()
+    assert abs(float(deg.mean()) - K) < 5 * math.sqrt(K) / math.sqrt(n)  # the profile keeps the mean degree
+
+
+def test_sparse_operator_matches_dense_product():
+    proj = ProjectionSpec(source="E", target="I", J=1.0, connectivity="sparse", K=30.0)
+    op = connectivity.sparse(proj, 200, 150, 30.0, torch.Generator().manual_seed(4), torch.float64, "cpu")
+    dense = op.to_dense()
+    assert set(torch.unique(dense).tolist()) <= {0.0, 1 / math.sqrt(30.0)}
+    x = torch.rand(5, 150, dtype=torch.float64)
+    torch.testing.assert_close(op.apply(x), x @ dense.t())
+    torch.testing.assert_close(op.apply(x[:1]), x[:1] @ dense.t())
+
+
+@pytest.mark.parametrize("profile", ["uniform", "cosine"])
+def test_all_to_all_factors_equal_the_dense_matrix(profile):
+    """J/N (1 + kappa cos(theta_i - theta_j)) built densely, against the low-rank product."""
+    n_t, n_s = 64, 48
+    proj = ProjectionSpec(source="E", target="E", J=1.0, connectivity="all_to_all", profile=profile)
+    op = connectivity.all_to_all(proj, n_t, n_s, torch.float64, "cpu")
+    th_t = 2 * np.pi * np.arange(n_t) / n_t
+    th_s = 2 * np.pi * np.arange(n_s) / n_s
+    kappas = torch.tensor([[0.0], [0.7], [-1.3]], dtype=torch.float64)
+    x = torch.rand(3, n_s, dtype=torch.float64)
+    got = op.apply(x, kappas if profile == "cosine" else None)
+    for b, kappa in enumerate(kappas[:, 0].tolist()):
+        k = kappa if profile == "cosine" else 0.0
+        dense = (1 + k * np.cos(th_t[:, None] - th_s[None, :])) / n_s
+        np.testing.assert_allclose(got[b].numpy(), dense @ x[b].numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_same_seed_same_pattern():
+    a, b, c = _pattern(300, 300, 20, seed=9), _pattern(300, 300, 20, seed=9), _pattern(300, 300, 20, seed=10)
+    assert torch.equal(a.col, b.col) and torch.equal(a.crow, b.crow)
+    assert not torch.equal(a.col[:100], c.col[:100])
