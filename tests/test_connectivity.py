@@ -95,3 +95,21 @@ def test_same_seed_same_pattern():
     a, b, c = _pattern(300, 300, 20, seed=9), _pattern(300, 300, 20, seed=9), _pattern(300, 300, 20, seed=10)
     assert torch.equal(a.col, b.col) and torch.equal(a.crow, b.crow)
     assert not torch.equal(a.col[:100], c.col[:100])
+
+
+@pytest.mark.parametrize("batch", [2, 3, 16])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_compiled_pattern_kernel_matches_torch_sparse(batch, dtype):
+    from einet.model import kernels
+
+    if kernels.load() is None:
+        pytest.skip("no C++ compiler here: the compiled kernel is optional")
+    proj = ProjectionSpec(source="E", target="I", J=1.0, connectivity="sparse", K=40.0)
+    fast = connectivity.sparse(proj, 500, 400, 40.0, torch.Generator().manual_seed(6), dtype, "cpu", "auto")
+    slow = connectivity.sparse(proj, 500, 400, 40.0, torch.Generator().manual_seed(6), dtype, "cpu", "torch")
+    assert fast._use_pattern_kernel(torch.zeros(batch, 400, dtype=dtype))
+    x = torch.rand(batch, 400, dtype=dtype)
+    expected = x @ slow.to_dense().t()
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    torch.testing.assert_close(fast.apply(x), expected, rtol=tol, atol=tol)
+    torch.testing.assert_close(slow.apply(x), expected, rtol=tol, atol=tol)

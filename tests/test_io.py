@@ -487,7 +487,7 @@ def test_git_commit_clean_dirty_and_outside_repo(tmp_path, monkeypatch):
     outside.mkdir()
     repo.mkdir()
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    monkeypatch.chdir(outside)
+    monkeypatch.setattr(io, "_SOURCE_DIR", outside)
     assert provenance().git_commit == "unknown"
 
     _git("init", "-q", cwd=repo)
@@ -496,7 +496,7 @@ def test_git_commit_clean_dirty_and_outside_repo(tmp_path, monkeypatch):
     _git("commit", "-q", "-m", "first", cwd=repo)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True,
                           capture_output=True, text=True).stdout.strip()
-    monkeypatch.chdir(repo)
+    monkeypatch.setattr(io, "_SOURCE_DIR", repo)
     (repo / "untracked.txt").write_text("ignored for -dirty\n")
     assert provenance().git_commit == head
     (repo / "code.py").write_text("x = 2\n")

@@ -363,17 +363,38 @@ class _Failed:
         self.success = False
 
 
-def test_newton_fallback_when_root_fails(monkeypatch):
+def test_pseudo_transient_fallback_when_root_fails(monkeypatch):
     monkeypatch.setattr(mf, "_root", lambda F, x0, **kw: _Failed(x0))
     K = 1600
-    sol = solve_mean_field(math.sqrt(K) * J, J**2, math.sqrt(K) * JA0, [TL1, TL1])
-    assert sol.method == "newton"
-    assert _independent_residual(math.sqrt(K) * J, J**2, math.sqrt(K) * JA0, 1.0, sol.m, sol.q) < 1e-8
+    C, V, ext = math.sqrt(K) * J, J**2, math.sqrt(K) * JA0
+    sol = solve_mean_field(C, V, ext, [TL1, TL1])
+    assert sol.method == "pseudo-transient"
+    assert _independent_residual(C, V, ext, 1.0, sol.m, sol.q) < 1e-8
+
+
+def test_hard_saturating_case_nearly_silent_excitation():
+    # balanced limit would need m_E < 0 (ext ratio 2 : 1.5), so E is nearly
+    # silent and I carries the activity; scipy's hybr alone gets lost here
+    K, N = 1000, 2000
+    C, V = math.sqrt(K) * J, J**2 * (1 - K / N)
+    ext = math.sqrt(K) * np.array([2.0, 1.5]) * 3.0
+    t = {"name": "sigmoid", "threshold": 1.0, "gain": 0.5, "r_max": 10.0}
+    sol = solve_mean_field(C, V, ext, [t, t])
+    assert sol.m[0] < 0.01 < 1.0 < sol.m[1]
+    mu, sigma = C @ sol.m + ext, np.sqrt(V @ sol.q)
+    for a in range(2):
+        m_ref, q_ref = quad_moments("sigmoid", mu[a], sigma[a], 1.0, 0.5, 10.0)
+        assert abs(sol.m[a] - m_ref) < 1e-9 and abs(sol.q[a] - q_ref) < 1e-8
+
+
+def _disable_newton_type(monkeypatch):
+    monkeypatch.setattr(mf, "_root", lambda F, x0, **kw: _Failed(x0))
+    monkeypatch.setattr(mf, "_newton", lambda F, x, tol, n: x)
+    monkeypatch.setattr(mf, "_pseudo_transient", lambda F, x, tol, n, project: x)
 
 
 def test_fixed_point_fallback_for_weak_coupling(monkeypatch):
-    monkeypatch.setattr(mf, "_root", lambda F, x0, **kw: _Failed(x0))
-    monkeypatch.setattr(mf, "_newton", lambda F, x, tol, n: x)
+    _disable_newton_type(monkeypatch)
     C = 0.5 * J
     V = 0.25 * J**2
     ext = np.array([1.0, 0.8])
@@ -387,12 +408,20 @@ def test_fixed_point_fallback_for_weak_coupling(monkeypatch):
 
 
 def test_nonconvergence_raises_with_residual(monkeypatch):
-    monkeypatch.setattr(mf, "_root", lambda F, x0, **kw: _Failed(x0))
-    monkeypatch.setattr(mf, "_newton", lambda F, x, tol, n: x)
+    _disable_newton_type(monkeypatch)
     with pytest.raises(RuntimeError, match="residual"):
         solve_mean_field(
             math.sqrt(1600) * J, J**2, math.sqrt(1600) * JA0, [TL1, TL1], max_iter=3
         )
+
+
+def test_runaway_excitation_has_no_solution():
+    # gain 3 threshold-linear units with C = sqrt(10) J: the rate dynamics
+    # blow up from every start, so there is no finite stable state
+    K = 10
+    t = {"name": "threshold_linear", "threshold": 1.0, "gain": 3.0}
+    with pytest.raises(RuntimeError, match="no finite stable state"):
+        solve_mean_field(math.sqrt(K) * J, J**2, math.sqrt(K) * JA0, [t, t], max_iter=200)
 
 
 def test_bad_transfer_spec_rejected():

@@ -251,8 +251,13 @@ def _torch_version() -> str:
     return str(torch.__version__)
 
 
+#: Where the running einet code lives: its repository's commit is the code that ran,
+#: whatever directory a pipeline runs in (``snakemake --directory``).
+_SOURCE_DIR = Path(einet.__file__).resolve().parent
+
+
 def _git_commit() -> str:
-    """Commit of the repository holding the working directory, or ``"unknown"``.
+    """Commit of the repository holding einet's source, or ``"unknown"`` (e.g. a wheel install).
 
     Untracked files are ignored for ``-dirty``: scanning them can be slow in a
     large results directory, and they do not change the code that ran.
@@ -261,7 +266,7 @@ def _git_commit() -> str:
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(
-                ["git", *args],
+                ["git", "-C", str(_SOURCE_DIR), *args],
                 capture_output=True,
                 text=True,
                 timeout=_GIT_TIMEOUT_S,

@@ -42,6 +42,7 @@ def build_network(spec: ExperimentSpec, device: torch.device | None = None) -> R
         device=device or resolve_device(sim.device),
         dtype=getattr(torch, sim.dtype),
         seed=sim.seed,
+        sparse_kernel=sim.sparse_kernel,
     )
 
 

@@ -22,7 +22,7 @@ This module only needs numpy and scipy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -315,7 +315,9 @@ class MeanFieldSolution:
     mu, sigma : ndarray
         Mean and standard deviation of the input at the solution.
     residual : float
-        Max over the 2P equations of ``|x - F(x)| / max(1, |F(x)|)``.
+        Max over the 2P equations of ``|x - G(x)| / max(1, |G(x)|)``, where
+        ``x = (m, q)`` and ``G`` gives the Gaussian averages E[Phi], E[Phi^2]
+        (absolute below 1, relative above, so large rates are not penalised).
     converged : bool
         Whether ``residual <= 10 * tol`` (always True for a returned solution).
     method : str
@@ -329,7 +331,7 @@ class MeanFieldSolution:
     sigma: np.ndarray
     residual: float
     converged: bool
-    method: str = field(default="hybr")
+    method: str = "hybr"
 
 
 def _parse_transfers(transfers: Sequence[Mapping], P: int):
@@ -429,8 +431,10 @@ def _pseudo_transient(F, x, tol, max_iter, project):
 
     ``-F(x) = G(x) - x`` is a relaxation dynamics of the rates, so implicit
     Euler steps ``(I/dt + F'(x)) dx = -F(x)`` follow it stably however stiff
-    the coupling is, and the step ``dt`` grows as ``|F|`` shrinks
-    (switched evolution relaxation) until the iteration is Newton's method.
+    the coupling is.  ``dt`` doubles after each accepted step and is cut when
+    a step would move the state by more than 20 % (or blow up ``|F|``), so
+    the iteration tracks the relaxation while far away and becomes Newton's
+    method near the solution.
     Iterates are projected back onto the set the dynamics cannot leave
     (``m >= 0``, ``q >= m**2``).  Unlike Newton from a poor guess it is not
     thrown to a far-off point; it fails only where the dynamics do not settle.
@@ -440,21 +444,22 @@ def _pseudo_transient(F, x, tol, max_iter, project):
     fx = F(x)
     norm = np.linalg.norm(fx)
     J = _jacobian(F, x)
-    dt, dt_min = 0.01, 1e-8
+    dt, dt_min = 0.01, 1e-10
     for _ in range(max_iter):
         if not np.isfinite(norm) or _scaled_residual(x, x - fx) < 0.1 * tol:
             break
         dx = _solve_linear(np.eye(n) / dt + J, -fx)
         x_new = project(x + dx)
-        f_new = F(x_new)
+        step = np.max(np.abs(x_new - x)) / max(1.0, np.max(np.abs(x)))
+        f_new = F(x_new) if step <= 0.2 else fx
         norm_new = np.linalg.norm(f_new)
-        if not np.isfinite(norm_new) or norm_new > 1.5 * norm:
+        if step > 0.2 or not np.isfinite(norm_new) or norm_new > 2.0 * norm:
             # too long a step for the linearisation: retry closer to the ODE
             dt *= 0.25
             if dt < dt_min:
                 break
             continue
-        dt = min(2.0 * dt, dt * norm / max(norm_new, 1e-300), 1e15)
+        dt = min(2.0 * dt, 1e15)
         x, fx, norm = x_new, f_new, norm_new
         J = _jacobian(F, x)
     return x
@@ -616,7 +621,8 @@ def solve_mean_field(
             return _pseudo_transient(F, x0, tol, min(500, max_iter), project)
 
     done = False
-    for how, run in (("hybr", via_root("hybr")), ("pseudo-transient", via_ptc), ("lm", via_root("lm"))):
+    stages = (("hybr", via_root("hybr")), ("pseudo-transient", via_ptc), ("lm", via_root("lm")))
+    for how, run in stages:
         for x0 in starts:
             x = run(x0)
             if x is not None and accept(x, how):

@@ -45,6 +45,11 @@ class SimulationSpec:
     device: Literal["auto", "cpu", "cuda"] = option("auto", doc="auto picks cuda when available")
     dtype: Literal["float32", "float64"] = option("float32", doc="floating point precision")
     seed: int = option(0, doc="seed of connectivity, noise and sampling", check=non_negative)
+    sparse_kernel: Literal["auto", "torch"] = option(
+        "auto",
+        doc="auto: batches of 2+ on the CPU use einet's compiled pattern kernel when a C++ compiler "
+        "is available (built once per machine), else torch.sparse; torch: always torch.sparse",
+    )
     max_rate: float = option(
         1e6, doc="a rate above this (or NaN/inf) stops the run as diverged", check=positive
     )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from einet.model import kernels
 from einet.model.spec import ProjectionSpec
 
 _CHUNK_ELEMENTS = 1 << 22  # draws per chunk when sampling sparse rows
@@ -32,9 +33,17 @@ def ring_angles(n: int, dtype=torch.float64) -> torch.Tensor:
 
 # ----------------------------------------------------------------- operators
 class SparseOperator:
-    """``y = S x`` with ``S`` a CSR matrix (int32 indices)."""
+    """``y = S x`` with ``S`` a CSR matrix (int32 indices) whose entries all equal ``value``.
 
-    def __init__(self, crow: torch.Tensor, col: torch.Tensor, value: float, shape, dtype, device):
+    ``kernel="auto"`` uses the compiled pattern kernel (:mod:`einet.model.kernels`) for
+    batches of two or more on the CPU when it is available; ``"torch"`` always uses
+    torch.sparse (which is also what runs on CUDA and whenever gradients are needed).
+    """
+
+    def __init__(self, crow: torch.Tensor, col: torch.Tensor, value: float, shape, dtype, device,
+                 kernel: str = "auto"):
+        self.value = float(value)
+        self.kernel = kernel
         values = torch.full((col.numel(),), value, dtype=dtype)
         with warnings.catch_warnings():  # "sparse CSR support is in beta": we rely on the stable core
             warnings.simplefilter("ignore", UserWarning)
@@ -59,7 +68,18 @@ class SparseOperator:
         """``x``: [batch, N_source] -> [batch, N_target]."""
         if x.shape[0] == 1:  # matrix-vector is the fastest kernel for one element
             return (self.matrix @ x[0]).unsqueeze(0)
+        if self._use_pattern_kernel(x):
+            m = self.matrix
+            block = kernels.load().pattern_mm(m.crow_indices(), m.col_indices(), x.t().contiguous(), self.value)
+            return block.t()
         return (self.matrix @ x.t()).t()
+
+    def _use_pattern_kernel(self, x: torch.Tensor) -> bool:
+        if self.kernel != "auto" or x.device.type != "cpu":
+            return False
+        if torch.is_grad_enabled() and x.requires_grad:
+            return False
+        return kernels.load() is not None
 
     def nbytes(self) -> int:
         m = self.matrix
@@ -183,10 +203,10 @@ def _bernoulli_rows(rows: int, n: int, p: float, width: int, generator):
 
 
 def sparse(
-    proj: ProjectionSpec, n_target: int, n_source: int, K: float, generator, dtype, device
+    proj: ProjectionSpec, n_target: int, n_source: int, K: float, generator, dtype, device, kernel: str = "auto"
 ) -> SparseOperator:
     pattern = sample_sparse(n_target, n_source, K, generator, proj.profile, proj.kappa)
-    return SparseOperator(pattern.crow, pattern.col, 1.0 / math.sqrt(K), pattern.shape, dtype, device)
+    return SparseOperator(pattern.crow, pattern.col, 1.0 / math.sqrt(K), pattern.shape, dtype, device, kernel)
 
 
 def estimate_bytes(n_target: int, n_source: int, K: float | None, kind: str, itemsize: int) -> int:

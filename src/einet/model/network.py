@@ -92,6 +92,9 @@ class RateNetwork(torch.nn.Module):
         Where and in what precision to simulate.
     seed : int
         Seeds connectivity (drawn on the CPU) and noise.
+    sparse_kernel : {"auto", "torch"}
+        How sparse projections multiply a batch on the CPU (see
+        :class:`~einet.model.connectivity.SparseOperator`).
     """
 
     def __init__(
@@ -102,8 +105,10 @@ class RateNetwork(torch.nn.Module):
         device: str | torch.device = "cpu",
         dtype: torch.dtype = torch.float32,
         seed: int = 0,
+        sparse_kernel: str = "auto",
     ):
         super().__init__()
+        self.sparse_kernel = sparse_kernel
         specs = [specs] if isinstance(specs, ModelSpec) else list(specs)
         if not specs:
             raise ValueError("at least one ModelSpec is needed")
@@ -156,7 +161,9 @@ class RateNetwork(torch.nn.Module):
         source, target = self._index[p0.source], self._index[p0.target]
         n_t, n_s = self._pops[target].size, self._pops[source].size
         if p0.connectivity == "sparse":
-            op = connectivity.sparse(p0, n_t, n_s, self.spec.in_degree(p0), generator, self.dtype, self.device)
+            op = connectivity.sparse(
+                p0, n_t, n_s, self.spec.in_degree(p0), generator, self.dtype, self.device, self.sparse_kernel
+            )
             kappa = None
         else:
             op = connectivity.all_to_all(p0, n_t, n_s, self.dtype, self.device)
