@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 
@@ -72,15 +73,11 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
 
 
 def _batch_labels(axes: list[Axis]) -> list[str]:
-    import itertools
-
     combos = itertools.product(*(a.values for a in axes))
     return [", ".join(f"{a.name}={v}" for a, v in zip(axes, c)) or "0" for c in combos]
 
 
 def _axis_attrs(path: str) -> dict:
-    from einet.config.experiment import ExperimentSpec
-
     try:
         meta = field_info(ExperimentSpec, path)
     except KeyError:
