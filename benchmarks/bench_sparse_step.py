@@ -20,26 +20,13 @@ import torch
 
 from einet.fields import parse_section
 from einet.model.network import RateNetwork
+from einet.model.presets import balanced_ei
 from einet.model.spec import ModelSpec
 
 
 def balanced_spec(n: int, K: float, M0: float = 1.0) -> ModelSpec:
-    n_e, n_i = int(0.8 * n), n - int(0.8 * n)
-    raw = {
-        "K": K,
-        "populations": {
-            "E": {"size": n_e, "type": "exc", "tau": 20.0, "transfer": {"threshold": 1.0}},
-            "I": {"size": n_i, "type": "inh", "tau": 10.0, "transfer": {"threshold": 1.0}},
-        },
-        "projections": {
-            "EE": {"source": "E", "target": "E", "J": 0.5},
-            "EI": {"source": "I", "target": "E", "J": -0.75},
-            "IE": {"source": "E", "target": "I", "J": 0.5},
-            "II": {"source": "I", "target": "I", "J": -0.5},
-        },
-        "external": {"M0": M0, "J": {"E": 1.0, "I": 0.5}},
-    }
-    return parse_section(ModelSpec, raw, "model")
+    """80 % excitatory, 20 % inhibitory, every projection with in-degree K."""
+    return parse_section(ModelSpec, balanced_ei(int(0.8 * n), n - int(0.8 * n), K, M0=M0), "model")
 
 
 def sync(device):

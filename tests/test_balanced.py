@@ -8,24 +8,12 @@ import pytest
 from conftest import experiment
 from einet.analysis.balance import analyze, coefficients, theory
 from einet.config import validate
+from einet.model.presets import balanced_ei
 from einet.simulation import simulate
 
 
 def balanced_job(K: float, n: int = 2000, M0=(1.0,)):
-    model = {
-        "K": K,
-        "populations": {
-            "E": {"size": n, "type": "exc", "tau": 20.0, "transfer": {"threshold": 1.0}},
-            "I": {"size": n, "type": "inh", "tau": 10.0, "transfer": {"threshold": 1.0}},
-        },
-        "projections": {
-            "EE": {"source": "E", "target": "E", "J": 0.5},
-            "EI": {"source": "I", "target": "E", "J": -0.75},
-            "IE": {"source": "E", "target": "I", "J": 0.5},
-            "II": {"source": "I", "target": "I", "J": -0.5},
-        },
-        "external": {"M0": 1.0, "J": {"E": 1.0, "I": 0.5}},
-    }
+    model = balanced_ei(n, n, K)
     raw = experiment(model, sweep={"batch": {"model.external.M0": list(M0)}})
     raw["simulation"] = {"dt": 0.5, "duration": 300.0, "seed": 1, "device": "cpu",
                          "record": {"every": 1.0, "average_from": 220.0, "neurons": 2}}

@@ -70,3 +70,9 @@ def test_missing_input_file_is_one_clear_line(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "nope.nc"), "--out", str(tmp_path / "x.nc")]) == 1
     err = capsys.readouterr().err.strip()
     assert "nope.nc" in err and "\n" not in err
+
+
+def test_missing_config_is_a_config_error(tmp_path, capsys):
+    assert main(["simulate", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "x.nc")]) == 2
+    err = capsys.readouterr().err
+    assert "nope.yaml" in err and "existing YAML file" in err

@@ -11,26 +11,14 @@ import pytest
 import yaml
 
 from einet import io
+from einet.model.presets import balanced_ei
 
 REPO = Path(__file__).resolve().parents[1]
 
 TINY = {
     "name": "tiny",
     "description": "a balanced network small enough for a test",
-    "model": {
-        "K": 10,
-        "populations": {
-            "E": {"size": 300, "type": "exc", "tau": 20.0, "transfer": {"threshold": 1.0}},
-            "I": {"size": 300, "type": "inh", "tau": 10.0, "transfer": {"threshold": 1.0}},
-        },
-        "projections": {
-            "EE": {"source": "E", "target": "E", "J": 0.5},
-            "EI": {"source": "I", "target": "E", "J": -0.75},
-            "IE": {"source": "E", "target": "I", "J": 0.5},
-            "II": {"source": "I", "target": "I", "J": -0.5},
-        },
-        "external": {"M0": 1.0, "J": {"E": 1.0, "I": 0.5}},
-    },
+    "model": balanced_ei(300, 300, 10),
     "simulation": {"dt": 0.5, "duration": 120.0, "device": "auto",
                    "record": {"every": 2.0, "neurons": 3, "average_from": 80.0}},
     "figures": ["rates_vs_K"],

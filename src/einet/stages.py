@@ -37,8 +37,10 @@ def expand(experiment: str | Path, scale: str | None, job: str | None, out: str 
 
 
 def load_job(path: str | Path):
-    with open(path) as fh:
-        return validate(yaml.safe_load(fh))
+    """Validate a resolved job config file (as written by :func:`expand`)."""
+    from einet.config.sweep import load_yaml
+
+    return validate(load_yaml(path))
 
 
 def simulate(config: str | Path, out: str | Path, *, device: str | None = None, progress: bool = True) -> Path:
