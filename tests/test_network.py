@@ -200,3 +200,18 @@ def test_dale_sign_of_every_effective_weight():
         sign = 1 if spec.populations[proj.source].type == "exc" else -1
         assert bool((dense * sign >= 0).all())
         assert bool((dense != 0).any())
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_run_matches_cpu_run():
+    """Connectivity is drawn on the CPU, so both devices simulate the same network."""
+    raw = [two_population_model("sparse", K=20.0) for _ in range(3)]
+    for r, m in zip(raw, (1.0, 2.0, 3.0)):
+        r["populations"]["E"]["size"] = r["populations"]["I"]["size"] = 500
+        r["external"]["M0"] = m
+    specs = [model_spec(r) for r in raw]
+    cpu, _ = run(RateNetwork(specs, 0.5, dtype=torch.float64, seed=2), 100.0)
+    gpu, _ = run(RateNetwork(specs, 0.5, dtype=torch.float64, seed=2, device="cuda"), 100.0)
+    for a in range(2):
+        torch.testing.assert_close(gpu.rates[a].cpu(), cpu.rates[a], rtol=1e-9, atol=1e-9)

@@ -71,10 +71,14 @@ def analyze(run_path: str | Path, out: str | Path) -> Path:
     ds = analysis(run, spec)
     new = io.make_provenance(
         prov["config_dict"],
-        device=prov.get("device", "cpu"),
+        device="cpu",  # analyses run on the host; the simulation's device is kept below
         seed=spec.simulation.seed,
         wall_time_s=time.perf_counter() - started,
-        extra={"source_sha256": prov.get("config_sha256", ""), "simulation_wall_time_s": prov.get("wall_time_s", 0.0)},
+        extra={
+            "simulation_device": prov.get("device", "unknown"),
+            "simulation_wall_time_s": prov.get("wall_time_s", 0.0),
+            "simulation_git_commit": prov.get("git_commit", "unknown"),
+        },
     )
     return io.write_dataset(ds, out, provenance=new)
 
@@ -93,8 +97,6 @@ def collect(paths: list[str | Path], out: str | Path) -> Path:
     grid_names = list(provs[0]["config_dict"].get("job", {}).get("grid", {}))
     expanded = [ds.expand_dims(grid_names) if grid_names else ds for ds in datasets]
     summary = xr.combine_by_coords(expanded, combine_attrs="drop_conflicts") if grid_names else expanded[0]
-    for name in grid_names:
-        summary[name].attrs.update(datasets[0][name].attrs)
     for name, var in datasets[0].variables.items():
         if name in summary.variables:
             summary[name].attrs.update(var.attrs)
@@ -105,7 +107,7 @@ def collect(paths: list[str | Path], out: str | Path) -> Path:
     config = {"experiment": first["name"], "grid": grid_names, "jobs": jobs, "job_config_example": first}
     prov = io.make_provenance(
         config,
-        device=provs[0].get("device", "cpu"),
+        device="cpu",
         seed=int(first["simulation"]["seed"]),
         wall_time_s=time.perf_counter() - started,
     )
