@@ -85,7 +85,8 @@ def draw_balanced(ds: xr.Dataset) -> plt.Figure:
         ax.set_yscale("log")
         ax.legend(fontsize=7)
     ax_rate.set(xscale="log", xlabel="K", ylabel="mean rate", title="rates (dots: balanced limit, lines: mean field)")
-    ax_rate.legend(fontsize=7, ncol=2)
+    handles, labels = ax_rate.get_legend_handles_labels()  # the empty lower part of the activity panel
+    ax_act.legend(handles, labels, fontsize=7, ncol=2, loc="lower right", title="simulation", title_fontsize=7)
     ax_dev.set(xlabel="K", ylabel="|rate - balanced| / balanced", title="distance to the balanced limit")
     ax_cur.set(xscale="log", xlabel="K", ylabel="mean input",
                title="inputs" + (f" ({drive_dim}={middle:g})" if drive_dim else ""))
@@ -94,7 +95,7 @@ def draw_balanced(ds: xr.Dataset) -> plt.Figure:
     ax_bal.set(xlabel="K", ylabel="|net| / |exc + ext|", title="balance index")
     ax_act.set(xscale="log", xlabel="K", ylabel="fraction active", ylim=(0, 1.05), title="active neurons (lines: mean field)")
     ax_hist.set(xlabel="rate / mean rate", ylabel="density",
-                title="rate distribution (black: mean field)", yscale="log")
+                title="rate distribution (black: mean field)", yscale="log", ylim=(1e-4, None))
     ax_hist.legend(fontsize=7)
     for ax in axes.flat[:5]:
         ax.set_xticks(K)
