@@ -54,8 +54,12 @@ BAD_CONFIGS = [
     ("sparse without K", _set("model.projections.EE.connectivity", "sparse"), "model.projections.EE.K", "in-degree"),
     ("cosine probability above one", lambda r: (
         _set("model.projections.EE.connectivity", "sparse")(r), _set("model.projections.EE.K", 10)(r),
-        _set("model.projections.EE.profile", "cosine")(r), _set("model.projections.EE.kappa", 1.5)(r)),
+        _set("model.projections.EE.profile", "cosine")(r), _set("model.projections.EE.kappa", 0.9)(r),
+        _set("model.populations.E.size", 15)(r)),
      "model.projections.EE.kappa", "probabilities"),
+    ("cosine weights that change sign", lambda r: (
+        _set("model.projections.EE.profile", "cosine")(r), _set("model.projections.EE.kappa", -1.2)(r)),
+     "model.projections.EE.kappa", "|kappa| <= 1"),
     ("unknown figure", _set("figures", ["nope"]), "figures[0]", "one of the figures"),
     ("noise for an unknown population", _set("model.external.noise", {"X": 1.0}), "model.external.noise.X",
      "one of the populations"),

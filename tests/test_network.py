@@ -191,12 +191,17 @@ def test_memory_estimate_is_close_to_what_is_allocated():
     assert 0.95 < net.weight_bytes() / estimate(spec, 1, torch.float32)["weights"] < 1.001
 
 
-def test_dale_sign_of_every_effective_weight():
+@pytest.mark.parametrize("connectivity", ["sparse", "all_to_all"])
+def test_dale_sign_of_every_effective_weight(connectivity):
     """Every entry of every projection has the sign of its source population's type."""
-    spec = model_spec(two_population_model("sparse", K=8.0))
-    net = RateNetwork(spec, 0.5)
+    raw = two_population_model(connectivity, **({"K": 8.0} if connectivity == "sparse" else {}))
+    for proj, kappa in (("EE", 1.0), ("EI", -1.0)):  # the extreme profiles Dale's law allows
+        raw["projections"][proj].update(profile="cosine", kappa=kappa)
+    spec = model_spec(raw)
+    net = RateNetwork(spec, 0.5, dtype=torch.float64)
     for name, proj in spec.projections.items():
-        dense = net.projection_operator(name).to_dense() * proj.J
+        op = net.projection_operator(name)
+        dense = (op.to_dense(proj.kappa) if connectivity == "all_to_all" else op.to_dense()) * proj.J
         sign = 1 if spec.populations[proj.source].type == "exc" else -1
         assert bool((dense * sign >= 0).all())
         assert bool((dense != 0).any())

@@ -73,7 +73,12 @@ class ProjectionSpec:
         doc="uniform, or cosine: connection probability (sparse) or weight (all_to_all) times "
         "1 + kappa*cos(theta_i - theta_j), neurons evenly spaced on a ring",
     )
-    kappa: float = option(0.0, doc="modulation depth of the cosine profile", check=finite)
+    kappa: float = option(
+        0.0,
+        doc="modulation depth of the cosine profile; |kappa| <= 1 keeps every weight (all_to_all) "
+        "or probability (sparse) non-negative, as Dale's law requires",
+        check=lambda k: None if abs(k) <= 1 else "|kappa| <= 1",
+    )
     tau_syn: float = option(
         0.0, doc="synaptic current time constant; 0 for instantaneous synapses", unit="ms", check=non_negative
     )
