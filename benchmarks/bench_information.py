@@ -1,0 +1,61 @@
+"""Wall time of the effective-information estimators (einet.analysis.information).
+
+Two cases, each at 1e5 samples with 64 input and 64 output bins:
+  * ei_parts of a 100 -> 30 sigmoid layer (target: <= 0.5 s on CPU);
+  * vector EI of a 20 -> 10 sigmoid layer (target: <= 0.5 s on CPU).
+Each is timed on CPU and, when available, on CUDA; the best of a few runs
+is printed after one warm-up call.
+
+Run: python benchmarks/bench_information.py [--threads 2] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from torch import nn
+
+from einet.analysis.information import ei, ei_parts
+
+
+def best_time(fn, repeats: int, device: torch.device) -> tuple[float, float]:
+    """Best wall time of ``fn()`` over ``repeats`` runs after a warm-up, and its value."""
+    value = fn()
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        value = fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return min(times), value
+
+
+def cases(device: torch.device):
+    torch.manual_seed(0)
+    wide, small = nn.Linear(100, 30).to(device), nn.Linear(20, 10).to(device)
+    kw = dict(activation=nn.Sigmoid(), in_range=(0, 1), in_bins=64, out_bins=64, samples=100_000)
+    yield "ei_parts 100->30 sigmoid, 64 bins, 1e5 samples", lambda: ei_parts(wide, **kw)
+    yield "vector EI 20->10 sigmoid, 64 bins, 1e5 samples", lambda: ei(small, **kw)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    print(f"torch {torch.__version__}, {args.threads} CPU threads")
+    for device in devices:
+        for name, fn in cases(device):
+            seconds, value = best_time(fn, args.repeats, device)
+            print(f"{device.type:4s}  {name}: {seconds:.3f} s  (value {value:.3f} bits)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""Effective information of layers against exact references (einet.analysis.information)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from einet.analysis import information as info
+from einet.analysis.information import (
+    OutOfRangeWarning,
+    ei,
+    ei_parts,
+    ei_parts_matrix,
+    max_entropy_samples,
+    sensitivity,
+    sensitivity_matrix,
+    topology_of,
+)
+
+torch.set_num_threads(1)
+
+
+def linear(weight, bias=None) -> nn.Linear:
+    weight = torch.as_tensor(weight, dtype=torch.float32)
+    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+        if bias is not None:
+            layer.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+    return layer
+
+
+def exact_mi(joint: np.ndarray) -> float:
+    """MI in bits of a discrete joint distribution."""
+    px, py = joint.sum(1, keepdims=True), joint.sum(0, keepdims=True)
+    nz = joint > 0
+    return float((joint[nz] * np.log2(joint[nz] / (px @ py)[nz])).sum())
+
+
+def exact_sigmoid_ei(w: float, in_bins: int, out_bins: int) -> float:
+    """Exact binned MI of y = sigmoid(w x), x ~ U(0, 1): interval lengths of the pre-images."""
+    x_edges = np.linspace(0, 1, in_bins + 1)
+    y_edges = np.linspace(0, 1, out_bins + 1)
+    with np.errstate(divide="ignore"):
+        pre = (np.log(y_edges) - np.log1p(-y_edges)) / w  # logit(edge) / w, +-inf at 0 and 1
+    lo, hi = np.minimum(pre[:-1], pre[1:]), np.maximum(pre[:-1], pre[1:])
+    joint = np.clip(
+        np.minimum(x_edges[1:, None], hi[None, :]) - np.maximum(x_edges[:-1, None], lo[None, :]), 0, None
+    )
+    assert abs(joint.sum() - 1) < 1e-12
+    return exact_mi(joint)
+
+
+IDENTITY = dict(activation=nn.Identity(), in_range=(0, 1), out_range=(0, 1))
+
+
+def test_identity_layer_gives_n_log2_b():
+    n, b = 3, 8
+    layer = linear(np.eye(n))
+    kw = dict(IDENTITY, in_bins=b, out_bins=b, samples=100_000)
+    assert ei_parts(layer, **kw) == pytest.approx(n * math.log2(b), abs=0.01)
+    assert sensitivity(layer, **kw) == pytest.approx(n * math.log2(b), abs=0.01)
+
+
+@pytest.mark.parametrize("mode", [dict(samples=5000), dict(threshold=0.05, min_samples=1024)])
+@pytest.mark.parametrize("activation", [nn.Sigmoid(), nn.Tanh(), nn.Identity()])
+def test_zero_weights_give_exactly_zero(mode, activation):
+    layer = linear(np.zeros((3, 4)))
+    kw = dict(activation=activation, in_range=(0, 1), out_range=(-1, 1), in_bins=8, out_bins=8, **mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division-by-zero or convergence warnings either
+        values = [
+            ei(layer, **kw),
+            ei(layer, bias_correction="miller_madow", **kw),
+            ei_parts(layer, **kw),
+            sensitivity(layer, **kw),
+            info.degeneracy(layer, **kw),
+            float(ei_parts_matrix(layer, **kw).abs().max()),
+            float(sensitivity_matrix(layer, **kw).abs().max()),
+        ]
+    assert max(abs(v) for v in values) < 1e-9
+
+
+def test_bounds_and_matrix_sum():
+    torch.manual_seed(1)
+    layer = nn.Linear(4, 3)
+    with torch.no_grad():
+        layer.weight.mul_(4)
+    samples, b_in, b_out = 3000, 8, 4
+    kw = dict(activation=nn.Sigmoid(), in_range=(0, 1), in_bins=b_in, out_bins=b_out, samples=samples, seed=3)
+    value = ei(layer, **kw)
+    assert 0 < value <= min(4 * math.log2(b_in), 3 * math.log2(b_out), math.log2(samples)) + 1e-9
+    matrix = ei_parts_matrix(layer, **kw)
+    assert matrix.shape == (4, 3)
+    assert float(matrix.min()) >= 0
+    assert float(matrix.max()) <= min(math.log2(b_in), math.log2(b_out)) + 1e-9
+    assert float(matrix.sum()) == pytest.approx(ei_parts(layer, **kw), abs=1e-12)
+
+
+def test_vector_ei_saturates_at_log2_samples():
+    """Many fine inputs, few samples: every input vector unique, so EI = H(Y) <= log2 S."""
+    torch.manual_seed(0)
+    layer = nn.Linear(12, 12)
+    value = ei(layer, activation="sigmoid", in_range=(0, 1), in_bins=16, out_bins=64, samples=512)
+    assert value <= math.log2(512) + 1e-9
+    assert value > 8.5  # nearly all 512 outputs distinct too
+
+
+@pytest.mark.parametrize("w", [0.5, 2.0, 8.0, -3.0])
+def test_one_input_sigmoid_matches_exact_integral(w):
+    b_in, b_out = 8, 32  # fine output bins, so that even w = 0.5 (y in 0.5..0.62) spans several
+    layer = linear([[w]])
+    kw = dict(activation=nn.Sigmoid(), in_range=(0, 1), in_bins=b_in, out_bins=b_out, samples=200_000)
+    expected = exact_sigmoid_ei(w, b_in, b_out)
+    assert ei(layer, **kw) == pytest.approx(expected, abs=0.01)
+    assert ei_parts(layer, **kw) == pytest.approx(expected, abs=0.01)
+
+
+def test_parts_matrix_equals_pairwise_numpy_reference():
+    torch.manual_seed(2)
+    layer = nn.Linear(3, 4)
+    with torch.no_grad():
+        layer.weight.mul_(3)
+    b_in, b_out, samples = 6, 5, 4000
+    kw = dict(activation=torch.tanh, in_range=(-1, 1), samples=samples, seed=7)
+    matrix = ei_parts_matrix(layer, in_bins=b_in, out_bins=b_out, batch_size=999, **kw)  # several chunks
+    x, y = (t.double().numpy() for t in max_entropy_samples(layer, **kw))
+    reference = np.empty((3, 4))
+    for i in range(3):
+        for j in range(4):
+            joint, _, _ = np.histogram2d(x[:, i], y[:, j], bins=[b_in, b_out], range=[(-1, 1), (-1, 1)])
+            reference[i, j] = exact_mi(joint / joint.sum())
+    np.testing.assert_allclose(matrix.numpy(), reference, atol=1e-9)
+
+
+def test_sensitivity_of_diagonal_layer_is_sum_of_one_dimensional_values():
+    weights = [0.5, 2.0, -3.0]
+    layer = linear(np.diag(weights))
+    b = 8
+    kw = dict(activation=nn.Sigmoid(), in_range=(0, 1), in_bins=b, out_bins=b, samples=200_000)
+    matrix = sensitivity_matrix(layer, **kw)
+    expected = [exact_sigmoid_ei(w, b, b) for w in weights]
+    np.testing.assert_allclose(torch.diagonal(matrix).numpy(), expected, atol=0.01)
+    # off the diagonal an output sits at sigmoid(0): one bin, no information at all
+    assert float((matrix - torch.diag(torch.diagonal(matrix))).abs().max()) < 1e-12
+    assert sensitivity(layer, **kw) == pytest.approx(sum(expected), abs=0.03)
+
+
+def test_convergence_mode_matches_long_run_and_doubles_twice():
+    layer = linear([[3.0, -2.0], [1.0, 4.0]], bias=[0.5, -1.0])
+    kw = dict(activation=nn.Sigmoid(), in_range=(0, 1), in_bins=8, out_bins=8)
+    threshold, start = 0.02, 2**12
+    est = ei_parts(layer, threshold=threshold, min_samples=start, return_info=True, **kw)
+    assert est.converged and est.samples >= 4 * start
+    long_run = ei_parts(layer, samples=2**21, **kw)
+    assert abs(est.value - long_run) / long_run < threshold
+
+
+def test_convergence_needs_two_calm_doublings_and_stops_at_max():
+    values = iter([1.0, 1.0, 2.0, 2.0, 2.0, 9.0])
+    est = info._estimate(lambda n: (next(values), 0), None, 0.01, 100, 10_000, "fake")
+    assert (est.value, est.samples, est.converged) == (2.0, 1600, True)  # 1 agreement then a jump: went on
+
+    flipping = iter([1.0, 2.0] * 10)
+    with pytest.warns(UserWarning, match="not converged"):
+        est = info._estimate(lambda n: (next(flipping), 0), None, 0.01, 100, 800, "fake")
+    assert (est.samples, est.converged) == (800, False)
+
+
+def test_drop_reports_count_and_clip_keeps_in_range_outputs():
+    samples = 100_000
+    doubling = linear([[2.0]])  # y = 2x > 1 for half the inputs
+    kw = dict(activation="identity", in_range=(0, 1), out_range=(0, 1), in_bins=4, out_bins=4, samples=samples)
+    with pytest.warns(OutOfRangeWarning, match="dropped"):
+        est = ei(doubling, out_of_range="drop", return_info=True, **kw)
+    sigma = math.sqrt(samples * 0.25)
+    assert abs(est.dropped - samples / 2) < 5 * sigma
+    with pytest.warns(OutOfRangeWarning):
+        est = sensitivity(doubling, out_of_range="drop", return_info=True, **kw)
+    assert abs(est.dropped - samples / 2) < 5 * sigma
+    # kept half: x in (0, 0.5) -> y fills the 4 output bins, x in the 2 low input bins: 1 bit exactly
+    assert est.value == pytest.approx(1.0, abs=0.01)
+
+    layer = linear([[1.0, -2.0], [0.5, 3.0]])
+    kw = dict(activation=nn.Sigmoid(), in_range=(0, 1), in_bins=8, out_bins=8, samples=20_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clipped = ei_parts(layer, out_of_range="clip", return_info=True, **kw)
+        dropped = ei_parts(layer, out_of_range="drop", return_info=True, **kw)
+    assert dropped.dropped == 0 and clipped.value == dropped.value
+
+
+class Net(nn.Module):
+    def __init__(self, last=F.relu):
+        super().__init__()
+        self.fc1, self.act1 = nn.Linear(4, 5), nn.Sigmoid()
+        self.fc2, self.fc3, self.fc4, self.fc5 = nn.Linear(5, 3), nn.Linear(3, 3), nn.Linear(3, 2), nn.Linear(2, 2)
+        self.last = last
+
+    def forward(self, x):
+        x = self.act1(self.fc1(x))  # module
+        x = torch.tanh(self.fc2(x))  # torch function
+        x = self.fc3(x).sigmoid()  # tensor method
+        x = F.relu(self.fc4(x))  # functional
+        return self.last(self.fc5(x))
+
+
+def test_topology_sees_module_and_functional_activations():
+    layers = topology_of(Net(), torch.zeros(1, 4), in_range=(0, 1), out_ranges={"fc4": (0, 4), "fc5": (0, 4)})
+    assert [layer.name for layer in layers] == ["fc1", "fc2", "fc3", "fc4", "fc5"]
+    assert [info.resolve_activation(layer.activation).name for layer in layers] == [
+        "sigmoid", "tanh", "sigmoid", "relu", "relu"
+    ]
+    assert [layer.in_range for layer in layers] == [(0, 1), (0, 1), (-1, 1), (0, 1), (0, 4)]
+    assert [layer.out_range for layer in layers] == [(0, 1), (-1, 1), (0, 1), (0, 4), (0, 4)]
+    assert (layers[1].in_features, layers[1].out_features) == (5, 3)
+    # a LayerInfo carries everything ei needs
+    assert 0 < ei(layers[0], in_bins=4, out_bins=4, samples=2000) <= math.log2(2000)
+
+
+def test_topology_errors_name_the_layer():
+    with pytest.raises(ValueError, match="fc4"):
+        topology_of(Net(), torch.zeros(1, 4), in_range=(0, 1))  # ReLU needs a range
+    with pytest.raises(ValueError, match="fc5.*softplus"):
+        topology_of(Net(last=F.softplus), torch.zeros(1, 4), in_range=(0, 1), out_ranges={"fc4": (0, 4)})
+    with pytest.raises(ValueError, match="input range"):
+        topology_of(Net(), torch.zeros(1, 4), out_ranges={"fc4": (0, 4), "fc5": (0, 4)})
+    # an unknown elementwise function is replayed once its range is given
+    layers = topology_of(
+        Net(last=F.softplus), torch.zeros(1, 4), in_range=(0, 1), out_ranges={"fc4": (0, 4), "fc5": (0, 5)}
+    )
+    z = torch.linspace(-3, 3, 7)
+    assert torch.equal(layers[-1].activation(z), F.softplus(z))
+
+
+def test_activation_without_range_is_an_error():
+    layer = linear([[1.0]])
+    kw = dict(in_range=(0, 1), in_bins=4, out_bins=4, samples=100)
+    for activation in (nn.ReLU(), nn.Identity(), lambda z: z**2):
+        with pytest.raises(ValueError, match="out_range"):
+            ei(layer, activation=activation, **kw)
+    with pytest.raises(ValueError, match="exactly one"):
+        ei(layer, activation="sigmoid", in_range=(0, 1), in_bins=4, out_bins=4, samples=100, threshold=0.1)
+
+
+def test_miller_madow_reduces_bias_of_independent_pair():
+    torch.manual_seed(0)
+    layer = linear(np.ones((1, 2)))
+    noise = lambda z: torch.rand_like(z)  # noqa: E731 - output independent of input: true MI 0
+    kw = dict(activation=noise, in_range=(0, 1), out_range=(0, 1), in_bins=8, out_bins=8, samples=2000)
+    plug_in = ei(layer, **kw)
+    corrected = ei(layer, bias_correction="miller_madow", **kw)
+    assert plug_in > 0.05
+    assert 0 <= corrected < plug_in / 3
+
+
+def test_same_seed_same_number():
+    torch.manual_seed(4)
+    layer = nn.Linear(5, 3)
+    kw = dict(activation="tanh", in_range=(-1, 1), in_bins=8, out_bins=8, samples=3000)
+    assert ei(layer, seed=1, **kw) == ei(layer, seed=1, **kw)
+    assert torch.equal(sensitivity_matrix(layer, seed=1, **kw), sensitivity_matrix(layer, seed=1, **kw))
+    assert ei_parts(layer, seed=1, **kw) != ei_parts(layer, seed=2, **kw)
