@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from einet.model import kernels
+from einet import kernels
 from einet.model.spec import ProjectionSpec
 
 _CHUNK_ELEMENTS = 1 << 22  # draws per chunk when sampling sparse rows
@@ -35,7 +35,7 @@ def ring_angles(n: int, dtype=torch.float64) -> torch.Tensor:
 class SparseOperator:
     """``y = S x`` with ``S`` a CSR matrix (int32 indices) whose entries all equal ``value``.
 
-    ``kernel="auto"`` uses the compiled pattern kernel (:mod:`einet.model.kernels`) for
+    ``kernel="auto"`` uses the compiled pattern kernel (:mod:`einet.kernels`) for
     batches of two or more on the CPU when it is available; ``"torch"`` always uses
     torch.sparse (which is also what runs on CUDA and whenever gradients are needed).
     """
@@ -70,7 +70,7 @@ class SparseOperator:
             return (self.matrix @ x[0]).unsqueeze(0)
         if self._use_pattern_kernel(x):
             m = self.matrix
-            block = kernels.load().pattern_mm(m.crow_indices(), m.col_indices(), x.t().contiguous(), self.value)
+            block = kernels.load("pattern_mm").pattern_mm(m.crow_indices(), m.col_indices(), x.t().contiguous(), self.value)
             return block.t()
         return (self.matrix @ x.t()).t()
 
@@ -79,7 +79,7 @@ class SparseOperator:
             return False
         if torch.is_grad_enabled() and x.requires_grad:
             return False
-        return kernels.load() is not None
+        return kernels.load("pattern_mm") is not None
 
     def nbytes(self) -> int:
         m = self.matrix

@@ -1,0 +1,66 @@
+"""Optional compiled CPU kernels, each built on first use with the machine's C++ compiler.
+
+A kernel is one C++ source file in this folder, ``<name>.cpp``, exporting a
+function of the same name; :func:`load` builds it with ``-march=native`` into
+torch's extension cache under a name that includes a fingerprint of the CPU
+and of the source, so a cache shared by different machines never runs code
+built for another instruction set. When no compiler is available (or
+``EINET_NO_KERNELS`` is set) :func:`load` returns None and callers fall back
+to plain torch.
+
+Kernels: ``pattern_mm`` (0/1 CSR pattern times a ``[n_source, B]`` block, for
+batched sparse projections).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import platform
+from pathlib import Path
+
+log = logging.getLogger("einet")
+_HERE = Path(__file__).parent
+_modules: dict[str, object] = {}
+_failed: set[str] = set()
+
+
+def _cpu_flags() -> str:
+    flags = platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features", "model name")):
+                    flags += line
+    except OSError:
+        pass
+    return flags
+
+
+def load(name: str):
+    """The compiled module ``name``, or None if it cannot be built here."""
+    if name in _modules:
+        return _modules[name]
+    if name in _failed or os.environ.get("EINET_NO_KERNELS"):
+        return None
+    source = _HERE / f"{name}.cpp"
+    if not source.is_file():
+        raise KeyError(f"unknown kernel {name!r}; known: {', '.join(sorted(p.stem for p in _HERE.glob('*.cpp')))}")
+    fingerprint = hashlib.sha256((_cpu_flags() + source.read_text()).encode()).hexdigest()[:12]
+    try:
+        from torch.utils.cpp_extension import load as build
+
+        log.info("building the einet kernel %s (once per machine; about a minute)", name)
+        _modules[name] = build(
+            name=f"einet_{name}_{fingerprint}",
+            sources=[str(source)],
+            extra_cflags=["-O3", "-march=native", "-fopenmp"],
+            extra_ldflags=["-fopenmp"],
+            verbose=False,
+        )
+    except Exception as err:  # no compiler, no headers, ...: fall back, but say so
+        log.warning("einet kernel %s unavailable (%s); using plain torch", name, str(err).splitlines()[0][:200])
+        _failed.add(name)
+        return None
+    return _modules[name]
