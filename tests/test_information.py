@@ -267,3 +267,79 @@ def test_same_seed_same_number():
     assert ei(layer, seed=1, **kw) == ei(layer, seed=1, **kw)
     assert torch.equal(sensitivity_matrix(layer, seed=1, **kw), sensitivity_matrix(layer, seed=1, **kw))
     assert ei_parts(layer, seed=1, **kw) != ei_parts(layer, seed=2, **kw)
+
+
+# ---------------------------------------------------------------- compiled pair-count kernel
+
+
+def _pair_kernel():
+    from einet import kernels
+
+    kernel = kernels.load("pair_counts")
+    if kernel is None:
+        pytest.skip("the pair_counts kernel cannot be built here")
+    return kernel
+
+
+@pytest.mark.parametrize(
+    "n_in, n_out, n_samples, in_bins, out_bins, shared",
+    [
+        (1, 1, 1, 2, 2, True),
+        (1, 30, 10_007, 64, 64, True),
+        (3, 5, 4099, 2, 64, True),
+        (4, 7, 65_537, 64, 2, False),
+        (100, 3, 333, 5, 3, True),
+        (2, 4, 0, 8, 8, True),
+    ],
+)
+@pytest.mark.parametrize("key_dtype", [torch.int32, torch.int64])
+def test_pair_count_kernel_equals_torch_path(n_in, n_out, n_samples, in_bins, out_bins, shared, key_dtype):
+    from einet.analysis import histogram as hist
+
+    kernel = _pair_kernel()
+    gen = torch.Generator().manual_seed(n_in * 1000 + n_samples)
+    x_bins = torch.randint(0, in_bins, (n_in, n_samples), generator=gen, dtype=torch.int32)
+    y_bins = torch.randint(0, out_bins, (1 if shared else n_in, n_out, n_samples), generator=gen, dtype=torch.int32)
+    y_keys = hist.output_keys(y_bins, in_bins, out_bins, n_in).to(key_dtype)
+    expected = hist._count_pairs_torch(x_bins, y_keys, in_bins, out_bins, batch_size=1000)
+    got = kernel.pair_counts(x_bins, y_keys, None, in_bins, out_bins)
+    assert got.dtype == expected.dtype and got.shape == (n_in, n_out, in_bins, out_bins)
+    assert torch.equal(got, expected)
+    assert torch.equal(hist.count_pairs(x_bins, y_keys, in_bins, out_bins), expected)  # the dispatching entry point
+    valid = torch.rand(n_in, n_samples, generator=gen) < 0.7
+    assert torch.equal(
+        hist.pair_counts(x_bins, y_bins, in_bins, out_bins, valid),
+        hist._count_pairs_torch(x_bins, hist.output_keys(y_bins, in_bins, out_bins, n_in), in_bins, out_bins, valid),
+    )
+
+
+def test_pair_count_kernel_rejects_bins_out_of_range():
+    from einet.analysis import histogram as hist
+
+    kernel = _pair_kernel()
+    x_bins = torch.zeros(2, 100, dtype=torch.int32)
+    y_keys = hist.output_keys(torch.zeros(1, 3, 100, dtype=torch.int32), 4, 4, 2)
+    x_bad = x_bins.clone()
+    x_bad[1, 50] = 4
+    y_bad = y_keys.clone()
+    y_bad[0, 2, 99] = -1
+    for xb, yk in ((x_bad, y_keys), (x_bins, y_bad)):
+        with pytest.raises(RuntimeError, match="outside"):
+            kernel.pair_counts(xb, yk, None, 4, 4)
+
+
+def test_estimators_same_with_and_without_kernel(monkeypatch):
+    from einet.analysis import histogram as hist
+
+    _pair_kernel()
+    torch.manual_seed(5)
+    layer = nn.Linear(6, 4)
+    kw = dict(activation="sigmoid", in_range=(0, 1), in_bins=16, out_bins=8, samples=5001, out_of_range="drop",
+              out_range=(0.2, 0.8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        with_kernel = (ei_parts_matrix(layer, **kw), sensitivity_matrix(layer, **kw))
+        monkeypatch.setattr(hist, "_pair_kernel", lambda: None)
+        without = (ei_parts_matrix(layer, **kw), sensitivity_matrix(layer, **kw))
+    for a, b in zip(with_kernel, without):
+        assert torch.equal(a, b)

@@ -211,6 +211,8 @@ def describe(cls, prefix: str = "") -> list[tuple[str, str, str, str]]:
             rows.extend(describe(inner, f"{key}.<name>"))
             continue
         if inner is not None:
+            if get_origin(tp) in (Union, types.UnionType):  # an optional section: say how to leave it out
+                rows.append((key, "mapping or null", repr(f.default), doc))
             rows.extend(describe(inner, key))
             continue
         if f.default is not dataclasses.MISSING:
@@ -224,7 +226,10 @@ def describe(cls, prefix: str = "") -> list[tuple[str, str, str, str]]:
 
 
 def _section_type(tp):
-    """The dataclass inside ``tp`` (directly, or as a dict's values), else None."""
+    """The dataclass inside ``tp`` (directly, optional, or as a dict's values), else None."""
+    if get_origin(tp) in (Union, types.UnionType):
+        inner = [a for a in get_args(tp) if a is not type(None)]
+        return _section_type(inner[0]) if len(inner) == 1 else None
     if dataclasses.is_dataclass(tp):
         return tp
     if get_origin(tp) is dict and dataclasses.is_dataclass(get_args(tp)[1]):

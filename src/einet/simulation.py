@@ -61,7 +61,7 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
         for step in range(n_steps):
             new_state, currents = net.step(state)
             if recorder.wants(step):
-                recorder.observe(step, state.rates, currents)
+                recorder.observe(step, state, currents)
                 bar.update(recorder.every)
             state = new_state
         recorder.check_finite(n_steps, state.rates)
@@ -113,6 +113,12 @@ def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list
             traces = np.moveaxis(unbatch(rec.traces[var].cpu().numpy(), 1), 0, -2)  # [*batch, time, sample]
             data[f"{var}_trace"] = (batch_dims + ["time", "sample"], traces,
                                     {"units": units, "long_name": f"{long_name} of sampled neurons"})
+    if rec.stp_projections:
+        for var, long_name in (("u", "release probability u"), ("x", "available resources x")):
+            means = np.moveaxis(unbatch(rec.stp_means[var].cpu().numpy(), 1), 0, -1)  # [*batch, proj, time]
+            data[f"stp_{var}_mean"] = (batch_dims + ["stp_projection", "time"], means,
+                                       {"units": "1", "long_name": f"mean short-term plasticity {long_name} "
+                                                                   "over presynaptic neurons"})
     coords = {
         "time": ("time", rec.times, {"units": "ms", "long_name": "time"}),
         "population": ("population", np.array(pops), {"units": "1", "long_name": "population name"}),
@@ -122,6 +128,9 @@ def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list
         "sample_neuron": ("sample", sample_global, {"units": "1", "long_name": "neuron index of each traced neuron"}),
         "population_size": ("population", np.array(net.sizes), {"units": "1", "long_name": "neurons per population"}),
     }
+    if rec.stp_projections:
+        coords["stp_projection"] = ("stp_projection", np.array([n for _, n in rec.stp_projections]),
+                                    {"units": "1", "long_name": "projection with short-term plasticity"})
     for axis in axes:
         coords[axis.name] = (axis.name, np.asarray(axis.values), _axis_attrs(axis.path))
     grid_paths = {a.name: a.path for a in _grid_axes_of(spec)}

@@ -27,6 +27,7 @@ BATCHABLE = (
     r"model\.external\.noise\.[^.]+",
     r"model\.projections\.[^.]+\.J",
     r"model\.projections\.[^.]+\.kappa",
+    r"model\.projections\.[^.]+\.stp\.(U|tau_fac|tau_rec)",
     r"model\.populations\.[^.]+\.tau",
     r"model\.populations\.[^.]+\.init_rate",
     r"model\.populations\.[^.]+\.transfer\.(threshold|gain|r_max)",

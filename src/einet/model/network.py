@@ -31,14 +31,16 @@ from einet.errors import ConfigError
 from einet.model import connectivity
 from einet.model.memory import check_fits
 from einet.model.spec import ModelSpec, check_dale
+from einet.model.stp import STPParams, STPState, stp_initial, stp_step, transmitted
 from einet.model.transfer import TRANSFERS
 
 
 class RateState(NamedTuple):
-    """Rates per population ``[batch, N_A]`` and synaptic currents per projection."""
+    """Rates per population ``[batch, N_A]``; synaptic currents and STP state per projection."""
 
     rates: tuple[torch.Tensor, ...]
     synapses: tuple[torch.Tensor | None, ...]
+    plasticity: tuple[STPState | None, ...] = ()
 
 
 class Currents(NamedTuple):
@@ -77,6 +79,7 @@ class _Projection:
     J: torch.Tensor  # [batch, 1]
     kappa: torch.Tensor | None  # [batch, 1] for all-to-all cosine profiles
     syn_decay: float | None
+    stp: STPParams | None = None
 
 
 class RateNetwork(torch.nn.Module):
@@ -180,6 +183,13 @@ class RateNetwork(torch.nn.Module):
             J=self._column([p.J for p in projs]),
             kappa=kappa,
             syn_decay=math.exp(-self.dt / p0.tau_syn) if p0.tau_syn > 0 else None,
+            stp=STPParams(
+                U=self._column([p.stp.U for p in projs]),
+                tau_fac=self._column([p.stp.tau_fac for p in projs]),
+                tau_rec=self._column([p.stp.tau_rec for p in projs]),
+            )
+            if p0.stp is not None
+            else None,
         )
 
     # ------------------------------------------------------------- accessors
@@ -212,15 +222,27 @@ class RateNetwork(torch.nn.Module):
             else None
             for p in self._projs
         )
-        return RateState(rates, synapses)
+        plasticity = tuple(
+            stp_initial(p.stp, self._pops[p.source].size) if p.stp is not None else None for p in self._projs
+        )
+        return RateState(rates, synapses, plasticity)
+
+    @property
+    def projection_names(self) -> list[str]:
+        return [p.name for p in self._projs]
+
+    def has_stp(self, name: str) -> bool:
+        return any(p.name == name and p.stp is not None for p in self._projs)
 
     def currents(self, state: RateState) -> tuple[Currents, tuple[torch.Tensor | None, ...]]:
         """Inputs produced by the current rates, and the advanced synaptic currents."""
         exc = [torch.zeros(self.batch_size, p.size, dtype=self.dtype, device=self.device) for p in self._pops]
         inh = [torch.zeros_like(e) for e in exc]
         new_syn = []
-        for proj, syn in zip(self._projs, state.synapses):
-            drive = proj.operator.apply(state.rates[proj.source], proj.kappa) * proj.J
+        plasticity = state.plasticity or (None,) * len(self._projs)
+        for proj, syn, stp in zip(self._projs, state.synapses, plasticity):
+            presynaptic = state.rates[proj.source] if stp is None else transmitted(state.rates[proj.source], stp)
+            drive = proj.operator.apply(presynaptic, proj.kappa) * proj.J
             if proj.syn_decay is not None:
                 drive = syn * proj.syn_decay + drive * (1.0 - proj.syn_decay)
                 new_syn.append(drive)
@@ -245,7 +267,11 @@ class RateNetwork(torch.nn.Module):
         for a, pop in enumerate(self._pops):
             target = pop.transfer(cur.total(a), pop.threshold, pop.gain, pop.r_max)
             rates.append(state.rates[a] * pop.decay + target * (1.0 - pop.decay))
-        return RateState(tuple(rates), synapses), cur
+        plasticity = tuple(
+            stp_step(state.rates[proj.source], stp, proj.stp, self.dt) if stp is not None else None
+            for proj, stp in zip(self._projs, state.plasticity or (None,) * len(self._projs))
+        )
+        return RateState(tuple(rates), synapses, plasticity), cur
 
     def forward(self, state: RateState) -> tuple[RateState, Currents]:
         return self.step(state)

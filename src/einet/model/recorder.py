@@ -56,6 +56,10 @@ class Recorder:
         self.traces = {v: torch.zeros(self.n_samples, B, n_traced, **kw) for v in self.traced}
         self.sums = {v: [torch.zeros(B, n, **kw) for n in network.sizes] for v in RECORDABLE}
         self.n_averaged = 0
+        self.stp_projections = [
+            (i, name) for i, name in enumerate(network.projection_names) if network.has_stp(name)
+        ]
+        self.stp_means = {v: torch.zeros(self.n_samples, B, len(self.stp_projections), **kw) for v in ("u", "x")}
         self._sample_index = [torch.tensor(s, dtype=torch.long, device=network.device) for s in self.samples]
         self.times = np.arange(self.n_samples) * self.every * network.dt
         self._k = 0
@@ -63,11 +67,16 @@ class Recorder:
     def wants(self, step: int) -> bool:
         return step % self.every == 0
 
-    def observe(self, step: int, rates, currents) -> None:
-        """Take sample ``step // every`` from the rates and the inputs they produce."""
+    def observe(self, step: int, state, currents) -> None:
+        """Take sample ``step // every`` from the state and the inputs its rates produce."""
         k = self._k
         self._k += 1
+        rates = state.rates
         self.check_finite(step, rates)
+        for column, (i, _) in enumerate(self.stp_projections):
+            stp = state.plasticity[i]
+            self.stp_means["u"][k, :, column] = stp.u.mean(dim=1)
+            self.stp_means["x"][k, :, column] = stp.x.mean(dim=1)
         values = {
             "rate": rates,
             "current_exc": currents.exc,

@@ -52,6 +52,15 @@ class PopulationSpec:
 
 
 @dataclass(frozen=True)
+class STPSpec:
+    """Short-term plasticity of a projection (see :mod:`einet.model.stp`); rates read as Hz."""
+
+    U: float = option(0.05, doc="baseline release probability", check=lambda v: None if 0 < v <= 1 else "0 < U <= 1")
+    tau_fac: float = option(1000.0, doc="facilitation time constant", unit="ms", check=positive)
+    tau_rec: float = option(200.0, doc="recovery (depression) time constant", unit="ms", check=positive)
+
+
+@dataclass(frozen=True)
 class ProjectionSpec:
     """Connections from a source population onto a target population.
 
@@ -82,6 +91,7 @@ class ProjectionSpec:
     tau_syn: float = option(
         0.0, doc="synaptic current time constant; 0 for instantaneous synapses", unit="ms", check=non_negative
     )
+    stp: Optional[STPSpec] = option(None, doc="short-term plasticity (Tsodyks-Markram); null for none")
 
 
 @dataclass(frozen=True)

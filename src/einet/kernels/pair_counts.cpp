@@ -1,0 +1,162 @@
+// counts[i, j, a, b] = #{s : x[i, s] == a and y[j, s] == b}   (optionally only where valid[i, s])
+//
+// Joint histograms of every (input i, output j) pair, the inner loop of
+// ei_parts / sensitivity (einet.analysis.histogram.count_pairs). torch's path
+// builds one int key per (i, j, s) and calls bincount: it writes and re-reads
+// 4-8 bytes of key per increment and scatters into a table far larger than
+// the cache. Here each task owns one pair (i, j): a 16 KB int32 table for 64 x
+// 64 bins that stays in L1 while the rows x[i, :] and y[j, :] stream through
+// in order, so an increment costs two sequential loads and one L1 add.
+// Pairs are split across threads (at::parallel_for), each pair's table is
+// written to its own slice of the output, and integer counts are exact, so
+// results are deterministic and equal to bincount's.
+//
+// y arrives as the keys of count_pairs: y[j, s] + j * in_bins * out_bins
+// (histogram.output_keys), int32 or int64, shared by all inputs ([1, n_out, S])
+// or one experiment per input ([n_in, n_out, S]).
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <atomic>
+#include <vector>
+
+namespace {
+
+// Two tables filled by alternate samples: consecutive samples falling into the
+// same cell would otherwise wait on each other's store (store-to-load
+// forwarding); both 64 x 64 int32 tables together still fit a 32 KB L1.
+template <typename key_t, typename cnt_t>
+bool count_pair(const int32_t* xr, const key_t* yr, int64_t S, int64_t base, int64_t ob, int64_t cells, cnt_t* t0,
+                cnt_t* t1) {
+  std::fill(t0, t0 + cells, cnt_t(0));
+  std::fill(t1, t1 + cells, cnt_t(0));
+  const uint64_t uob = static_cast<uint64_t>(ob);
+  bool bad = false;
+  int64_t s = 0;
+  for (; s + 1 < S; s += 2) {
+    const uint64_t y0 = static_cast<uint64_t>(static_cast<int64_t>(yr[s]) - base);
+    const uint64_t y1 = static_cast<uint64_t>(static_cast<int64_t>(yr[s + 1]) - base);
+    if (y0 >= uob || y1 >= uob) {
+      bad = true;
+      break;
+    }
+    ++t0[xr[s] * ob + y0];
+    ++t1[xr[s + 1] * ob + y1];
+  }
+  if (!bad && s < S) {
+    const uint64_t y0 = static_cast<uint64_t>(static_cast<int64_t>(yr[s]) - base);
+    if (y0 >= uob)
+      bad = true;
+    else
+      ++t0[xr[s] * ob + y0];
+  }
+  return !bad;
+}
+
+// Only samples with valid[s] are counted (or range-checked), as in torch's path.
+template <typename key_t, typename cnt_t>
+bool count_pair_masked(const int32_t* xr, const key_t* yr, const bool* vr, int64_t S, int64_t base, int64_t ob,
+                       int64_t cells, cnt_t* t0) {
+  std::fill(t0, t0 + cells, cnt_t(0));
+  const uint64_t uob = static_cast<uint64_t>(ob);
+  for (int64_t s = 0; s < S; ++s) {
+    if (!vr[s]) continue;
+    const uint64_t y0 = static_cast<uint64_t>(static_cast<int64_t>(yr[s]) - base);
+    if (y0 >= uob) return false;
+    ++t0[xr[s] * ob + y0];
+  }
+  return true;
+}
+
+template <typename key_t, typename cnt_t>
+bool count_all(const int32_t* x, const key_t* y, const bool* valid, int64_t blk, int64_t n_out, int64_t S,
+               bool y_shared, int64_t ib, int64_t ob, int64_t* out) {
+  const int64_t cells = ib * ob;
+  std::atomic<bool> ok{true};
+  // x rows are checked once here so that the pair loop only checks y.
+  at::parallel_for(0, blk, std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(S, 1)),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t i = begin; i < end; ++i) {
+                       const int32_t* xr = x + i * S;
+                       bool row_ok = true;
+                       for (int64_t s = 0; s < S; ++s) row_ok &= static_cast<uint32_t>(xr[s]) < static_cast<uint64_t>(ib);
+                       if (!row_ok) ok = false;
+                     }
+                   });
+  if (!ok) return false;
+  // A task of about 4M increments is worth a thread; fewer pairs run inline,
+  // so callers that already spread inputs over threads are not oversubscribed.
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 22) / std::max<int64_t>(S, 1));
+  at::parallel_for(0, blk * n_out, grain, [&](int64_t begin, int64_t end) {
+    std::vector<cnt_t> tables(2 * cells);
+    for (int64_t p = begin; p < end && ok; ++p) {
+      const int64_t i = p / n_out, j = p % n_out;
+      const int32_t* xr = x + i * S;
+      const key_t* yr = y + ((y_shared ? 0 : i) * n_out + j) * S;
+      const bool* vr = valid ? valid + i * S : nullptr;
+      bool good;
+      if (vr) {
+        std::fill(tables.begin() + cells, tables.end(), cnt_t(0));
+        good = count_pair_masked<key_t, cnt_t>(xr, yr, vr, S, j * cells, ob, cells, tables.data());
+      } else {
+        good = count_pair<key_t, cnt_t>(xr, yr, S, j * cells, ob, cells, tables.data(), tables.data() + cells);
+      }
+      if (!good) {
+        ok = false;
+        break;
+      }
+      int64_t* o = out + p * cells;
+      for (int64_t c = 0; c < cells; ++c) o[c] = static_cast<int64_t>(tables[c]) + tables[cells + c];
+    }
+  });
+  return ok;
+}
+
+}  // namespace
+
+torch::Tensor pair_counts(torch::Tensor x_bins, torch::Tensor y_keys, c10::optional<torch::Tensor> valid,
+                          int64_t in_bins, int64_t out_bins) {
+  TORCH_CHECK(x_bins.device().is_cpu() && y_keys.device().is_cpu(), "pair_counts: CPU tensors expected");
+  TORCH_CHECK(x_bins.dim() == 2 && x_bins.scalar_type() == torch::kInt32 && x_bins.is_contiguous(),
+              "pair_counts: contiguous int32 x_bins [blk, S] expected");
+  TORCH_CHECK(y_keys.dim() == 3 && y_keys.is_contiguous() &&
+                  (y_keys.scalar_type() == torch::kInt32 || y_keys.scalar_type() == torch::kInt64),
+              "pair_counts: contiguous int32/int64 y_keys [1 or blk, n_out, S] expected");
+  TORCH_CHECK(in_bins >= 1 && out_bins >= 1, "pair_counts: in_bins and out_bins must be >= 1");
+  const int64_t blk = x_bins.size(0), S = x_bins.size(1), n_out = y_keys.size(1);
+  TORCH_CHECK(y_keys.size(2) == S && (y_keys.size(0) == 1 || y_keys.size(0) == blk),
+              "pair_counts: y_keys must be [1 or ", blk, ", n_out, ", S, "], got ", y_keys.sizes());
+  const bool* vp = nullptr;
+  torch::Tensor v;
+  if (valid.has_value() && valid->defined()) {
+    v = *valid;
+    TORCH_CHECK(v.device().is_cpu() && v.scalar_type() == torch::kBool && v.is_contiguous() && v.dim() == 2 &&
+                    v.size(0) == blk && v.size(1) == S,
+                "pair_counts: contiguous bool valid [blk, S] expected");
+    vp = v.data_ptr<bool>();
+  }
+  auto out = torch::zeros({blk, n_out, in_bins, out_bins}, x_bins.options().dtype(torch::kInt64));
+  if (blk == 0 || n_out == 0 || S == 0) return out;
+  const bool y_shared = y_keys.size(0) == 1 && blk > 1;
+  bool ok = true;
+  {
+    pybind11::gil_scoped_release no_gil;  // callers count several inputs from a thread pool
+    AT_DISPATCH_INDEX_TYPES(y_keys.scalar_type(), "pair_counts", [&] {
+      // int32 tables while no cell can reach 2**31 (two tables split the samples)
+      if (S < (int64_t(1) << 31))
+        ok = count_all<index_t, int32_t>(x_bins.data_ptr<int32_t>(), y_keys.data_ptr<index_t>(), vp, blk, n_out, S,
+                                         y_shared, in_bins, out_bins, out.data_ptr<int64_t>());
+      else
+        ok = count_all<index_t, int64_t>(x_bins.data_ptr<int32_t>(), y_keys.data_ptr<index_t>(), vp, blk, n_out, S,
+                                         y_shared, in_bins, out_bins, out.data_ptr<int64_t>());
+    });
+  }
+  TORCH_CHECK(ok, "pair_counts: a bin index lies outside [0, in_bins) x [0, out_bins) of its pair");
+  return out;
+}
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("pair_counts", &pair_counts, "joint histograms of every (input, output) pair", pybind11::arg("x_bins"),
+        pybind11::arg("y_keys"), pybind11::arg("valid"), pybind11::arg("in_bins"), pybind11::arg("out_bins"));
+}
