@@ -74,7 +74,7 @@ class _Projection:
     name: str
     source: int
     target: int
-    excitatory: bool
+    sign: str  # exc, inh or mixed: where the projection's input is counted
     operator: object
     J: torch.Tensor  # [batch, 1]
     kappa: torch.Tensor | None  # [batch, 1] for all-to-all cosine profiles
@@ -178,7 +178,7 @@ class RateNetwork(torch.nn.Module):
             name=name,
             source=source,
             target=target,
-            excitatory=source_type == "exc",
+            sign=source_type,
             operator=op,
             J=self._column([p.J for p in projs]),
             kappa=kappa,
@@ -248,7 +248,12 @@ class RateNetwork(torch.nn.Module):
                 new_syn.append(drive)
             else:
                 new_syn.append(None)
-            (exc if proj.excitatory else inh)[proj.target].add_(drive)
+            if proj.sign == "mixed":  # positive net input counts as excitation, negative as inhibition
+                positive = drive.clamp(min=0.0)
+                exc[proj.target].add_(positive)
+                inh[proj.target].add_(drive - positive)
+            else:
+                (exc if proj.sign == "exc" else inh)[proj.target].add_(drive)
         ext = []
         for pop in self._pops:
             e = pop.drive.expand(self.batch_size, pop.size)

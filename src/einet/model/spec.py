@@ -41,8 +41,10 @@ class PopulationSpec:
     """A group of neurons sharing a type, time constant and transfer function."""
 
     size: int = option(doc="number of neurons", check=positive)
-    type: Literal["exc", "inh"] = option(
-        doc="exc or inh; under Dale's law it fixes the sign of every outgoing weight"
+    type: Literal["exc", "inh", "mixed"] = option(
+        doc="exc or inh: under Dale's law it fixes the sign of every outgoing weight; mixed: no Dale's law "
+        "(textbook models such as the one-population Ben-Yishai ring), outgoing input counts as excitatory "
+        "where positive and inhibitory where negative"
     )
     tau: float = option(
         10.0, doc="rate time constant; 0 makes the population instantaneous", unit="ms", check=non_negative
@@ -84,9 +86,9 @@ class ProjectionSpec:
     )
     kappa: float = option(
         0.0,
-        doc="modulation depth of the cosine profile; |kappa| <= 1 keeps every weight (all_to_all) "
-        "or probability (sparse) non-negative, as Dale's law requires",
-        check=lambda k: None if abs(k) <= 1 else "|kappa| <= 1",
+        doc="modulation depth of the cosine profile; |kappa| <= 1 keeps every weight (all_to_all) or "
+        "probability (sparse) non-negative; only all_to_all projections from mixed populations may exceed it",
+        check=finite,
     )
     tau_syn: float = option(
         0.0, doc="synaptic current time constant; 0 for instantaneous synapses", unit="ms", check=non_negative
@@ -157,6 +159,13 @@ class ModelSpec:
                     )
             elif proj.K is not None:
                 raise ConfigError(f"{ppath}.K", proj.K, "no K for an all_to_all projection (it scales by 1/N)")
+            mixed_weights = proj.connectivity == "all_to_all" and self.populations[proj.source].type == "mixed"
+            if abs(proj.kappa) > 1 and not mixed_weights:
+                raise ConfigError(
+                    f"{ppath}.kappa", proj.kappa,
+                    "|kappa| <= 1 (weights or probabilities of either sign need an all_to_all projection "
+                    "from a population of type mixed)",
+                )
             if proj.profile == "uniform" and proj.kappa != 0:
                 raise ConfigError(f"{ppath}.kappa", proj.kappa, "0 unless profile is cosine")
         for section in ("J", "noise"):
@@ -183,7 +192,7 @@ class ModelSpec:
 
 
 def check_dale(source_type: str, J: float, path: str, source: str) -> None:
-    """Dale's law: an excitatory source never inhibits, an inhibitory one never excites."""
+    """Dale's law: an excitatory source never inhibits, an inhibitory one never excites (mixed: no rule)."""
     if source_type == "exc" and J < 0:
         raise ConfigError(path, J, f"J >= 0 because source population {source} is exc (Dale's law)")
     if source_type == "inh" and J > 0:

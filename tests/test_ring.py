@@ -1,0 +1,81 @@
+"""The one-population ring of Ben-Yishai et al. (1995) against its analytic bump."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from scipy.optimize import brentq
+
+from einet.analysis.bump import decode, ring_angles
+from einet.fields import parse_section
+from einet.model.network import RateNetwork
+from einet.model.spec import ModelSpec
+
+J0, I0, N = -1.0, 1.0, 720
+J1_VALUES = (1.0, 1.8, 3.0, 5.0)
+
+
+def ring(J1: float) -> ModelSpec:
+    """tau dr/dt = -r + [I0 + (1/N) sum_j (J0 + J1 cos(theta_i - theta_j)) r_j]_+ as an einet spec."""
+    raw = {
+        "populations": {"R": {"size": N, "type": "mixed", "tau": 10.0, "transfer": {"threshold": 0.0}}},
+        # J (1 + kappa cos) / N with J = J0 and kappa = J1 / J0
+        "projections": {"RR": {"source": "R", "target": "R", "J": J0, "connectivity": "all_to_all",
+                               "profile": "cosine", "kappa": J1 / J0}},
+        "external": {"M0": 1.0, "J": {"R": I0}},
+    }
+    return parse_section(ModelSpec, raw, "model")
+
+
+def bump_width(J1: float) -> float:
+    """Half-width theta_c of the bump: (J1 / 2 pi)(theta_c - sin theta_c cos theta_c) = 1."""
+    return brentq(lambda t: J1 / (2 * math.pi) * (t - math.sin(t) * math.cos(t)) - 1.0, 1e-9, math.pi)
+
+
+def steady_states():
+    net = RateNetwork([ring(J1) for J1 in J1_VALUES], 1.0, dtype=torch.float64)
+    state = net.initial_state()
+    theta = ring_angles(N)
+    start = 0.5 + 0.1 * torch.cos(theta - 1.0)  # a small bump at 1 rad on the uniform state
+    state = state._replace(rates=(start.expand(len(J1_VALUES), N).clone(),))
+    with torch.inference_mode():
+        for _ in range(3000):
+            state, _ = net.step(state)
+    return state.rates[0]
+
+
+def test_uniform_state_below_two_and_a_bump_above():
+    m0, m1, phase = decode(steady_states())
+    for b, J1 in enumerate(J1_VALUES):
+        if J1 < 2:  # the perturbation decays back to the uniform state I0 / (1 - J0)
+            assert float(m1[b]) < 1e-8
+            assert math.isclose(float(m0[b]), I0 / (1 - J0), rel_tol=1e-9)
+        else:  # a bump, where the perturbation put it (up to the pinning of a discrete ring)
+            assert float(m1[b] / m0[b]) > 1.0
+            assert abs(float(phase[b]) - 1.0) < 0.5 * 2 * math.pi / N
+
+
+def test_bump_width_and_modulation_match_ben_yishai():
+    rates = steady_states()
+    m0, m1, _ = decode(rates)
+    for b, J1 in enumerate(J1_VALUES):
+        if J1 < 2:
+            continue
+        tc = bump_width(J1)
+        active = float((rates[b] > 1e-12).double().mean())  # the bump covers 2 theta_c of 2 pi
+        assert abs(active * math.pi - tc) < 2 * math.pi / N
+        s, c = math.sin(tc), math.cos(tc)
+        expected = (tc - s * c) / (s - tc * c)  # m1/m0 of A [cos(theta) - cos(theta_c)]_+
+        assert math.isclose(float(m1[b] / m0[b]), expected, rel_tol=2e-3)
+        # and the amplitude fixed by the uniform input: A (-cos tc) = I0 + J0 m0
+        amplitude = I0 / (-c - J0 / math.pi * (s - tc * c))
+        assert math.isclose(float(rates[b].max()), amplitude * (1 - c), rel_tol=2e-3)
+
+
+def test_the_two_measured_widths_differ_as_predicted():
+    assert bump_width(5.0) < bump_width(3.0) < math.pi
+    # onset at J1 = 2: near pi, theta - sin cos = pi - (2/3) delta^3, so delta = (3 pi eps / 4)^(1/3)
+    eps = 1e-12
+    np.testing.assert_allclose(math.pi - bump_width(2.0 + eps), (3 * math.pi * eps / 4) ** (1 / 3), rtol=1e-3)
