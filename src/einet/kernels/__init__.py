@@ -9,7 +9,8 @@ built for another instruction set. When no compiler is available (or
 to plain torch.
 
 Kernels: ``pattern_mm`` (0/1 CSR pattern times a ``[n_source, B]`` block, for
-batched sparse projections).
+batched sparse projections) and ``pair_counts`` (joint histograms of every
+input/output pair, for effective information).
 """
 
 from __future__ import annotations
