@@ -60,6 +60,14 @@ BAD_CONFIGS = [
     ("cosine weights that change sign", lambda r: (
         _set("model.projections.EE.profile", "cosine")(r), _set("model.projections.EE.kappa", -1.2)(r)),
      "model.projections.EE.kappa", "|kappa| <= 1"),
+    ("von Mises without a concentration", _set("model.projections.EE.profile", "von_mises"),
+     "model.projections.EE.concentration", "a value for the von_mises profile"),
+    ("a width without a gaussian profile", _set("model.projections.EE.width", 0.3),
+     "model.projections.EE.width", "no width unless profile is gaussian"),
+    ("a sparse profile too peaked for K/N", lambda r: (
+        _set("model.projections.EE.connectivity", "sparse")(r), _set("model.projections.EE.K", 10)(r),
+        _set("model.projections.EE.profile", "gaussian")(r), _set("model.projections.EE.width", 0.2)(r)),
+     "model.projections.EE.width", "peak"),
     ("unknown figure", _set("figures", ["nope"]), "figures[0]", "one of the figures"),
     ("noise for an unknown population", _set("model.external.noise", {"X": 1.0}), "model.external.noise.X",
      "one of the populations"),

@@ -7,9 +7,14 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy import special
 
-from einet.model import connectivity
+from einet.model import connectivity, profiles
 from einet.model.spec import ProjectionSpec
+
+
+def _ring_projection(connectivity_kind: str, profile: str, **params) -> ProjectionSpec:
+    return ProjectionSpec(source="E", target="E", J=1.0, connectivity=connectivity_kind, profile=profile, **params)
 
 
 def _pattern(n_t, n_s, K, seed=0, **kw):
@@ -52,7 +57,7 @@ def test_connection_probability_one_connects_everyone():
 def test_cosine_profile_first_harmonic_matches_kappa(kappa):
     """For P_ij ∝ 1 + kappa cos(dtheta), <cos(dtheta)> over a row's partners is kappa / 2."""
     n, K = 2000, 100
-    pat = _pattern(n, n, K, seed=2, profile="cosine", kappa=kappa)
+    pat = _pattern(n, n, K, seed=2, profile=profiles.of(_ring_projection("sparse", "cosine", kappa=kappa)))
     theta = connectivity.ring_angles(n)
     rows = torch.repeat_interleave(torch.arange(n), pat.crow[1:] - pat.crow[:-1])
     cos = torch.cos(theta[rows] - theta[pat.col.long()])
@@ -113,3 +118,37 @@ def test_compiled_pattern_kernel_matches_torch_sparse(batch, dtype):
     tol = 1e-5 if dtype == torch.float32 else 1e-12
     torch.testing.assert_close(fast.apply(x), expected, rtol=tol, atol=tol)
     torch.testing.assert_close(slow.apply(x), expected, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("profile, params, mean_cos", [
+    ("von_mises", {"concentration": 1.5}, lambda: float(special.i1(1.5) / special.i0(1.5))),
+    ("gaussian", {"width": 0.6}, lambda: math.exp(-0.6**2 / 2)),
+])
+def test_sparse_ring_profiles_have_their_first_harmonic(profile, params, mean_cos):
+    """<cos(delta)> over a row's partners equals the profile's normalised first Fourier coefficient."""
+    n, K = 2000, 80
+    pat = _pattern(n, n, K, seed=3, profile=profiles.of(_ring_projection("sparse", profile, K=K, **params)))
+    theta = connectivity.ring_angles(n)
+    rows = torch.repeat_interleave(torch.arange(n), pat.crow[1:] - pat.crow[:-1])
+    cos = torch.cos(theta[rows] - theta[pat.col.long()])
+    se = float(cos.std()) / math.sqrt(pat.col.numel())
+    assert abs(float(cos.mean()) - mean_cos()) < 5 * se
+    assert abs(pat.col.numel() / n - K) < 5 * math.sqrt(K / n)  # mean 1 keeps the mean degree
+
+
+@pytest.mark.parametrize("profile, params", [("von_mises", {"concentration": 3.0}), ("gaussian", {"width": 0.4})])
+@pytest.mark.parametrize("n_target, n_source", [(90, 90), (60, 90)])
+def test_all_to_all_ring_profiles_equal_the_dense_formula(profile, params, n_target, n_source):
+    proj = _ring_projection("all_to_all", profile, **params)
+    op = connectivity.all_to_all(proj, n_target, n_source, torch.float64, "cpu")
+    th_t = 2 * np.pi * np.arange(n_target) / n_target
+    th_s = 2 * np.pi * np.arange(n_source) / n_source
+    d = th_t[:, None] - th_s[None, :]
+    if profile == "von_mises":
+        f = np.exp(3.0 * np.cos(d)) / special.i0(3.0)
+    else:
+        f = sum(np.exp(-((d + 2 * np.pi * k) ** 2) / (2 * 0.4**2)) for k in range(-5, 6)) * np.sqrt(2 * np.pi) / 0.4
+    x = torch.rand(4, n_source, dtype=torch.float64)
+    np.testing.assert_allclose(op.apply(x).numpy(), x.numpy() @ (f / n_source).T, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(op.to_dense().numpy(), f / n_source, rtol=1e-10, atol=1e-12)
+    assert type(op).__name__ == ("CirculantOperator" if n_target == n_source else "DenseOperator")

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 
 from einet import kernels
+from einet.model import profiles
+from einet.model.profiles import Profile
 from einet.model.spec import ProjectionSpec
 
 _CHUNK_ELEMENTS = 1 << 22  # draws per chunk when sampling sparse rows
@@ -113,9 +115,58 @@ class LowRankOperator:
         return (self.U.numel() + self.V.numel()) * self.U.element_size()
 
 
+class CirculantOperator:
+    """``y_i = (1/N) sum_j f(theta_i - theta_j) x_j`` on one ring, by FFT in O(N log N)."""
+
+    def __init__(self, kernel: torch.Tensor, dtype, device):
+        n = kernel.shape[0]
+        self.n = n
+        self.shape = (n, n)
+        self.kernel = kernel.to(dtype=dtype, device=device) / n  # f(theta_k) / N, k = 0..N-1
+        self.spectrum = torch.fft.rfft(self.kernel)
+
+    def apply(self, x: torch.Tensor, coefficient=None) -> torch.Tensor:
+        return torch.fft.irfft(torch.fft.rfft(x, dim=-1) * self.spectrum, n=self.n, dim=-1)
+
+    def to_dense(self, coefficient=None) -> torch.Tensor:
+        idx = torch.arange(self.n, device=self.kernel.device)
+        return self.kernel[(idx[:, None] - idx[None, :]) % self.n]
+
+    def nbytes(self) -> int:
+        return (self.kernel.numel() + 2 * self.spectrum.numel()) * self.kernel.element_size()
+
+
+class DenseOperator:
+    """``y = W x`` for structures with no cheaper form (profiles between rings of different sizes)."""
+
+    def __init__(self, weights: torch.Tensor, dtype, device):
+        self.weights = weights.to(dtype=dtype, device=device)
+        self.shape = tuple(weights.shape)
+
+    def apply(self, x: torch.Tensor, coefficient=None) -> torch.Tensor:
+        return x @ self.weights.t()
+
+    def to_dense(self, coefficient=None) -> torch.Tensor:
+        return self.weights
+
+    def nbytes(self) -> int:
+        return self.weights.numel() * self.weights.element_size()
+
+
 # ----------------------------------------------------------------- builders
-def all_to_all(proj: ProjectionSpec, n_target: int, n_source: int, dtype, device) -> LowRankOperator:
-    """Factors of ``profile_ij / N_s``: rank 1 (uniform) or 3 (cosine, kappa per batch)."""
+def all_to_all(proj: ProjectionSpec, n_target: int, n_source: int, dtype, device):
+    """``profile_ij / N_s`` in its cheapest exact form.
+
+    Uniform and cosine profiles are low rank (1 and 3; kappa may vary over the
+    batch); other profiles are circulant between rings of equal size (FFT) and
+    dense otherwise.
+    """
+    if proj.profile in ("von_mises", "gaussian"):
+        profile = profiles.of(proj)
+        if n_target == n_source:
+            return CirculantOperator(profile.fn(ring_angles(n_source)), dtype, device)
+        delta = ring_angles(n_target)[:, None] - ring_angles(n_source)[None, :]
+        return DenseOperator(profile.fn(delta) / n_source, dtype, device)
     ones_t = torch.ones(n_target, 1, dtype=torch.float64)
     ones_s = torch.ones(n_source, 1, dtype=torch.float64) / n_source
     if proj.profile == "uniform":
@@ -140,17 +191,16 @@ def sample_sparse(
     n_source: int,
     K: float,
     generator: torch.Generator,
-    profile: str = "uniform",
-    kappa: float = 0.0,
+    profile: Profile | None = None,
 ) -> SparsePattern:
-    """Draw ``c_ij ~ Bernoulli(K/N_s * (1 + kappa cos(theta_i - theta_j)))`` row by row.
+    """Draw ``c_ij ~ Bernoulli(K/N_s * f(theta_i - theta_j))`` row by row.
 
     Each row is a Bernoulli process sampled through its geometric gaps, so the
-    cost is O(K) per row, never O(N_s); a cosine profile thins a process of
-    rate K/N_s (1 + |kappa|). Columns come out sorted, as CSR wants.
+    cost is O(K) per row, never O(N_s); a ring profile ``f`` thins a process
+    of rate K/N_s * max f. Columns come out sorted, as CSR wants.
     """
     p = K / n_source
-    p_max = min(1.0, p * (1.0 + abs(kappa))) if profile == "cosine" else p
+    p_max = min(1.0, p * profile.peak) if profile is not None else p
     expected = n_source * p_max
     width = int(expected + 8.0 * math.sqrt(expected * (1 - p_max) + 1.0) + 16)
     rows_per_chunk = max(1, _CHUNK_ELEMENTS // width)
@@ -161,10 +211,10 @@ def sample_sparse(
     for start in range(0, n_target, rows_per_chunk):
         stop = min(n_target, start + rows_per_chunk)
         positions, valid = _bernoulli_rows(stop - start, n_source, p_max, width, generator)
-        if profile == "cosine" and kappa != 0.0:
+        if profile is not None:
             safe = positions.clamp(max=n_source - 1)
             delta = th_t[start:stop, None] - th_s[safe]
-            accept = (1.0 + kappa * torch.cos(delta)) / (1.0 + abs(kappa))
+            accept = profile.fn(delta) / profile.peak
             valid &= torch.rand(valid.shape, generator=generator, dtype=torch.float64) < accept
         counts[start:stop] = valid.sum(dim=1)
         cols.append(positions[valid].to(torch.int32))
@@ -205,13 +255,16 @@ def _bernoulli_rows(rows: int, n: int, p: float, width: int, generator):
 def sparse(
     proj: ProjectionSpec, n_target: int, n_source: int, K: float, generator, dtype, device, kernel: str = "auto"
 ) -> SparseOperator:
-    pattern = sample_sparse(n_target, n_source, K, generator, proj.profile, proj.kappa)
+    pattern = sample_sparse(n_target, n_source, K, generator, profiles.of(proj))
     return SparseOperator(pattern.crow, pattern.col, 1.0 / math.sqrt(K), pattern.shape, dtype, device, kernel)
 
 
-def estimate_bytes(n_target: int, n_source: int, K: float | None, kind: str, itemsize: int) -> int:
+def estimate_bytes(n_target: int, n_source: int, K: float | None, kind: str, itemsize: int,
+                   profile: str = "uniform") -> int:
     """Bytes a projection's structure will occupy on its device (expected nnz, +5 sd)."""
     if kind == "all_to_all":
+        if profile in ("von_mises", "gaussian"):
+            return 3 * n_source * itemsize if n_target == n_source else n_target * n_source * itemsize
         return 3 * (n_target + n_source) * itemsize
     p = K / n_source
     nnz = n_target * K + 5 * math.sqrt(n_target * K * (1 - p))

@@ -21,7 +21,7 @@ def estimate(spec: ModelSpec, batch_size: int, dtype: torch.dtype) -> dict[str, 
     for proj in spec.projections.values():
         K = spec.in_degree(proj) if proj.connectivity == "sparse" else None
         n_t, n_s = sizes[proj.target], sizes[proj.source]
-        weights += connectivity.estimate_bytes(n_t, n_s, K, proj.connectivity, itemsize)
+        weights += connectivity.estimate_bytes(n_t, n_s, K, proj.connectivity, itemsize, proj.profile)
         host = max(host, connectivity.sampling_bytes(n_t, n_s, K))
     n = spec.size
     # rates, three current buffers, the transfer output and one temporary per projection

@@ -7,6 +7,7 @@ nothing here imports torch, so configs can be checked and expanded cheaply.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, Optional
 
@@ -79,10 +80,11 @@ class ProjectionSpec:
     K: Optional[float] = option(
         None, doc="mean in-degree of a sparse projection (default: model.K)", check=positive
     )
-    profile: Literal["uniform", "cosine"] = option(
+    profile: Literal["uniform", "cosine", "von_mises", "gaussian"] = option(
         "uniform",
-        doc="uniform, or cosine: connection probability (sparse) or weight (all_to_all) times "
-        "1 + kappa*cos(theta_i - theta_j), neurons evenly spaced on a ring",
+        doc="connection probability (sparse) or weight (all_to_all) times f(theta_i - theta_j), neurons "
+        "evenly spaced on a ring, f with mean 1: cosine 1 + kappa*cos; von_mises exp(concentration*cos)/I0; "
+        "gaussian: wrapped Gaussian of the given width",
     )
     kappa: float = option(
         0.0,
@@ -90,6 +92,10 @@ class ProjectionSpec:
         "probability (sparse) non-negative; only all_to_all projections from mixed populations may exceed it",
         check=finite,
     )
+    concentration: Optional[float] = option(
+        None, doc="concentration of the von_mises profile", check=positive
+    )
+    width: Optional[float] = option(None, doc="standard deviation of the gaussian profile", unit="rad", check=positive)
     tau_syn: float = option(
         0.0, doc="synaptic current time constant; 0 for instantaneous synapses", unit="ms", check=non_negative
     )
@@ -151,11 +157,14 @@ class ModelSpec:
                         K,
                         f"at most the size of source population {proj.source} ({n_source})",
                     )
-                if proj.profile == "cosine" and K / n_source * (1 + abs(proj.kappa)) > 1:
+                peak = profile_peak(proj)
+                if K / n_source * peak > 1:
+                    key = {"cosine": "kappa", "von_mises": "concentration", "gaussian": "width"}[proj.profile]
                     raise ConfigError(
-                        f"{ppath}.kappa",
-                        proj.kappa,
-                        f"|kappa| <= N/K - 1 = {n_source / K - 1:g} so that probabilities stay <= 1",
+                        f"{ppath}.{key}",
+                        getattr(proj, key),
+                        f"a profile whose peak ({peak:.3g}) times K/N ({K / n_source:.3g}) stays <= 1, "
+                        "so that connection probabilities stay <= 1",
                     )
             elif proj.K is not None:
                 raise ConfigError(f"{ppath}.K", proj.K, "no K for an all_to_all projection (it scales by 1/N)")
@@ -166,8 +175,13 @@ class ModelSpec:
                     "|kappa| <= 1 (weights or probabilities of either sign need an all_to_all projection "
                     "from a population of type mixed)",
                 )
-            if proj.profile == "uniform" and proj.kappa != 0:
+            if proj.profile != "cosine" and proj.kappa != 0:
                 raise ConfigError(f"{ppath}.kappa", proj.kappa, "0 unless profile is cosine")
+            for key, profile in (("concentration", "von_mises"), ("width", "gaussian")):
+                if (getattr(proj, key) is None) == (proj.profile == profile):
+                    expected = f"a value for the {profile} profile" if proj.profile == profile else (
+                        f"no {key} unless profile is {profile}")
+                    raise ConfigError(f"{ppath}.{key}", getattr(proj, key), expected)
         for section in ("J", "noise"):
             for pop, value in getattr(self.external, section).items():
                 if pop not in self.populations:
@@ -189,6 +203,26 @@ class ModelSpec:
     @property
     def size(self) -> int:
         return sum(p.size for p in self.populations.values())
+
+
+def profile_peak(proj: ProjectionSpec) -> float:
+    """The maximum of a projection's ring profile (see :mod:`einet.model.profiles`; 1 for uniform)."""
+    if proj.profile == "cosine":
+        return 1.0 + abs(proj.kappa)
+    if proj.profile == "von_mises":
+        c = proj.concentration
+        return math.exp(c) / _bessel_i0(c)
+    if proj.profile == "gaussian":
+        w = proj.width
+        return math.sqrt(2 * math.pi) / w * sum(math.exp(-((2 * math.pi * k) ** 2) / (2 * w * w)) for k in range(-4, 5))
+    return 1.0
+
+
+def _bessel_i0(x: float) -> float:
+    """Modified Bessel function I0 (scipy is not imported here to keep configs light)."""
+    from scipy.special import i0
+
+    return float(i0(x))
 
 
 def check_dale(source_type: str, J: float, path: str, source: str) -> None:
