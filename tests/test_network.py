@@ -220,3 +220,20 @@ def test_cuda_run_matches_cpu_run():
     gpu, _ = run(RateNetwork(specs, 0.5, dtype=torch.float64, seed=2, device="cuda"), 100.0)
     for a in range(2):
         torch.testing.assert_close(gpu.rates[a].cpu(), cpu.rates[a], rtol=1e-9, atol=1e-9)
+
+
+def test_stimulus_is_added_to_the_external_input_for_one_step():
+    """A cue of amplitude 2 on neuron 0 of E: the step's input and the exact relaxation both show it."""
+    raw = {"populations": {"E": {"size": 3, "type": "exc", "tau": 10.0}, "I": {"size": 2, "type": "inh", "tau": 5.0}},
+           "external": {"M0": 1.0, "J": {"E": 1.0, "I": 0.5}}}
+    net = RateNetwork(model_spec(raw), 1.0, dtype=torch.float64)
+    cue = torch.tensor([[2.0, 0.0, 0.0]], dtype=torch.float64)
+    state, currents = net.step(net.initial_state(), (cue, None))
+    np.testing.assert_allclose(currents.ext[0].numpy(), [[3.0, 1.0, 1.0]])
+    np.testing.assert_allclose(currents.ext[1].numpy(), [[0.5, 0.5]])
+    decay = math.exp(-0.1)
+    np.testing.assert_allclose(state.rates[0].numpy(), [[3 * (1 - decay), 1 - decay, 1 - decay]], rtol=1e-12)
+    state, currents = net.step(state)  # the cue is gone on the next step
+    np.testing.assert_allclose(currents.ext[0].numpy(), [[1.0, 1.0, 1.0]])
+    with pytest.raises(ValueError, match="one entry per population"):
+        net.step(state, (cue,))

@@ -234,8 +234,8 @@ class RateNetwork(torch.nn.Module):
     def has_stp(self, name: str) -> bool:
         return any(p.name == name and p.stp is not None for p in self._projs)
 
-    def currents(self, state: RateState) -> tuple[Currents, tuple[torch.Tensor | None, ...]]:
-        """Inputs produced by the current rates, and the advanced synaptic currents."""
+    def currents(self, state: RateState, stimulus=None) -> tuple[Currents, tuple[torch.Tensor | None, ...]]:
+        """Inputs produced by the current rates (plus ``stimulus``), and the advanced synaptic currents."""
         exc = [torch.zeros(self.batch_size, p.size, dtype=self.dtype, device=self.device) for p in self._pops]
         inh = [torch.zeros_like(e) for e in exc]
         new_syn = []
@@ -255,19 +255,28 @@ class RateNetwork(torch.nn.Module):
             else:
                 (exc if proj.sign == "exc" else inh)[proj.target].add_(drive)
         ext = []
-        for pop in self._pops:
+        for a, pop in enumerate(self._pops):
             e = pop.drive.expand(self.batch_size, pop.size)
             if self._has_noise:
                 xi = torch.randn(
                     self.batch_size, pop.size, generator=self._noise_generator, dtype=self.dtype, device=self.device
                 )
                 e = e + pop.noise * xi
+            if stimulus is not None and stimulus[a] is not None:
+                e = e + stimulus[a]
             ext.append(e)
         return Currents(tuple(exc), tuple(inh), tuple(ext)), tuple(new_syn)
 
-    def step(self, state: RateState) -> tuple[RateState, Currents]:
-        """Advance by one dt; returns the new state and the inputs used for it."""
-        cur, synapses = self.currents(state)
+    def step(self, state: RateState, stimulus=None) -> tuple[RateState, Currents]:
+        """Advance by one dt; returns the new state and the inputs used for it.
+
+        ``stimulus`` is None or one entry per population (None, or a tensor
+        broadcastable to ``[batch, N_A]``) added to the external input during
+        this step: how tasks deliver time-varying input, one step at a time.
+        """
+        if stimulus is not None and len(stimulus) != len(self._pops):
+            raise ValueError(f"stimulus needs one entry per population ({', '.join(self.population_names)})")
+        cur, synapses = self.currents(state, stimulus)
         rates = []
         for a, pop in enumerate(self._pops):
             target = pop.transfer(cur.total(a), pop.threshold, pop.gain, pop.r_max)
@@ -278,8 +287,8 @@ class RateNetwork(torch.nn.Module):
         )
         return RateState(tuple(rates), synapses, plasticity), cur
 
-    def forward(self, state: RateState) -> tuple[RateState, Currents]:
-        return self.step(state)
+    def forward(self, state: RateState, stimulus=None) -> tuple[RateState, Currents]:
+        return self.step(state, stimulus)
 
 
 def _structure(spec: ModelSpec) -> dict:
