@@ -113,6 +113,12 @@ def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list
             traces = np.moveaxis(unbatch(rec.traces[var].cpu().numpy(), 1), 0, -2)  # [*batch, time, sample]
             data[f"{var}_trace"] = (batch_dims + ["time", "sample"], traces,
                                     {"units": units, "long_name": f"{long_name} of sampled neurons"})
+    bump_names = {"m0": ("mean rate over the ring", "1"), "m1": ("first-harmonic amplitude of the rates", "1"),
+                  "phase": ("population-vector phase of the rates", "rad")}
+    for var, values in rec.bump.items():
+        long_name, units = bump_names[var]
+        data[f"bump_{var}"] = (batch_dims + ["population", "time"], np.moveaxis(unbatch(values.cpu().numpy(), 1), 0, -1),
+                               {"units": units, "long_name": long_name})
     if rec.stp_projections:
         for var, long_name in (("u", "release probability u"), ("x", "available resources x")):
             means = np.moveaxis(unbatch(rec.stp_means[var].cpu().numpy(), 1), 0, -1)  # [*batch, proj, time]

@@ -28,6 +28,11 @@ class RecordSpec:
         check=_known_variables,
     )
     neurons: int = option(10, doc="neurons traced per population (evenly spaced indices)", check=non_negative)
+    bump: bool = option(
+        False,
+        doc="also keep, per population and sample, the population-vector decoding of the rates on the "
+        "ring: mean m0, first-harmonic amplitude m1 and phase (see einet.analysis.bump)",
+    )
     average_from: float = option(
         0.0,
         doc="start of the window over which per-neuron time averages of every variable are kept",

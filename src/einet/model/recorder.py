@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from einet.analysis.bump import decode
 from einet.config.experiment import RECORDABLE, RecordSpec
 from einet.errors import SimulationDiverged
 
@@ -59,6 +60,7 @@ class Recorder:
         self.stp_projections = [
             (i, name) for i, name in enumerate(network.projection_names) if network.has_stp(name)
         ]
+        self.bump = {v: torch.zeros(self.n_samples, B, P, **kw) for v in ("m0", "m1", "phase")} if record.bump else {}
         self.stp_means = {v: torch.zeros(self.n_samples, B, len(self.stp_projections), **kw) for v in ("u", "x")}
         self._sample_index = [torch.tensor(s, dtype=torch.long, device=network.device) for s in self.samples]
         self.times = np.arange(self.n_samples) * self.every * network.dt
@@ -73,6 +75,9 @@ class Recorder:
         self._k += 1
         rates = state.rates
         self.check_finite(step, rates)
+        for a, r in enumerate(rates if self.bump else ()):
+            m0, m1, phase = decode(r)
+            self.bump["m0"][k, :, a], self.bump["m1"][k, :, a], self.bump["phase"][k, :, a] = m0, m1, phase
         for column, (i, _) in enumerate(self.stp_projections):
             stp = state.plasticity[i]
             self.stp_means["u"][k, :, column] = stp.u.mean(dim=1)
