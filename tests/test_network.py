@@ -237,3 +237,14 @@ def test_stimulus_is_added_to_the_external_input_for_one_step():
     np.testing.assert_allclose(currents.ext[0].numpy(), [[1.0, 1.0, 1.0]])
     with pytest.raises(ValueError, match="one entry per population"):
         net.step(state, (cue,))
+
+
+def test_sparse_kappa_cannot_vary_across_the_batch():
+    """kappa of a sparse projection shapes which synapses exist, so one connectivity cannot serve two values."""
+    specs = []
+    for kappa in (0.2, 0.5):
+        raw = two_population_model("sparse", K=8.0)
+        raw["projections"]["EE"].update(profile="cosine", kappa=kappa)
+        specs.append(model_spec(raw))
+    with pytest.raises(ConfigError, match="grid axis"):
+        RateNetwork(specs, 0.5)

@@ -164,6 +164,13 @@ class RateNetwork(torch.nn.Module):
         source, target = self._index[p0.source], self._index[p0.target]
         n_t, n_s = self._pops[target].size, self._pops[source].size
         if p0.connectivity == "sparse":
+            for i, p in enumerate(projs):  # the sampled structure depends on the profile: it must be shared
+                if p.kappa != p0.kappa:
+                    raise ConfigError(
+                        f"model.projections.{name}.kappa", p.kappa,
+                        f"{p0.kappa} as in batch element 0: the kappa of a sparse projection shapes its "
+                        "connectivity, so it can only vary along a grid axis",
+                    )
             op = connectivity.sparse(
                 p0, n_t, n_s, self.spec.in_degree(p0), generator, self.dtype, self.device, self.sparse_kernel
             )
