@@ -68,6 +68,11 @@ BAD_CONFIGS = [
         _set("model.projections.EE.connectivity", "sparse")(r), _set("model.projections.EE.K", 10)(r),
         _set("model.projections.EE.profile", "gaussian")(r), _set("model.projections.EE.width", 0.2)(r)),
      "model.projections.EE.width", "peak"),
+    ("low rank without vectors", _set("model.projections.EE.low_rank", 0.5),
+     "model.projections.EE.low_rank", "model.low_rank"),
+    ("a covariance that is not one", lambda r: (
+        _set("model.low_rank", {"rank": 1, "cov": [[1.0, 2.0], [2.0, 1.0]]})(r)),
+     "model.low_rank.cov", "positive semi-definite"),
     ("unknown figure", _set("figures", ["nope"]), "figures[0]", "one of the figures"),
     ("noise for an unknown population", _set("model.external.noise", {"X": 1.0}), "model.external.noise.X",
      "one of the populations"),

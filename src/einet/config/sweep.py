@@ -27,6 +27,7 @@ BATCHABLE = (
     r"model\.external\.noise\.[^.]+",
     r"model\.projections\.[^.]+\.J",
     r"model\.projections\.[^.]+\.kappa",
+    r"model\.projections\.[^.]+\.low_rank",
     r"model\.projections\.[^.]+\.stp\.(U|tau_fac|tau_rec)",
     r"model\.populations\.[^.]+\.tau",
     r"model\.populations\.[^.]+\.init_rate",

@@ -43,10 +43,11 @@ class SparseOperator:
     """
 
     def __init__(self, crow: torch.Tensor, col: torch.Tensor, value: float, shape, dtype, device,
-                 kernel: str = "auto"):
+                 kernel: str = "auto", values: torch.Tensor | None = None):
         self.value = float(value)
+        self.uniform = values is None  # the pattern kernel needs one value for every synapse
         self.kernel = kernel
-        values = torch.full((col.numel(),), value, dtype=dtype)
+        values = torch.full((col.numel(),), value, dtype=dtype) if values is None else values.to(dtype)
         with warnings.catch_warnings():  # "sparse CSR support is in beta": we rely on the stable core
             warnings.simplefilter("ignore", UserWarning)
             self.matrix = torch.sparse_csr_tensor(
@@ -77,7 +78,7 @@ class SparseOperator:
         return (self.matrix @ x.t()).t()
 
     def _use_pattern_kernel(self, x: torch.Tensor) -> bool:
-        if self.kernel != "auto" or x.device.type != "cpu":
+        if self.kernel != "auto" or x.device.type != "cpu" or not self.uniform:
             return False
         if torch.is_grad_enabled() and x.requires_grad:
             return False
@@ -154,13 +155,18 @@ class DenseOperator:
 
 
 # ----------------------------------------------------------------- builders
-def all_to_all(proj: ProjectionSpec, n_target: int, n_source: int, dtype, device):
+def all_to_all(proj: ProjectionSpec, n_target: int, n_source: int, dtype, device, vectors=None):
     """``profile_ij / N_s`` in its cheapest exact form.
 
-    Uniform and cosine profiles are low rank (1 and 3; kappa may vary over the
-    batch); other profiles are circulant between rings of equal size (FFT) and
-    dense otherwise.
+    Uniform, cosine and low-rank structures are low rank (1, 3 and 1 + R; kappa
+    and the low-rank strength may vary over the batch); other profiles are
+    circulant between rings of equal size (FFT) and dense otherwise.
     """
+    if proj.low_rank != 0:
+        m, n = vectors
+        U = torch.cat([torch.ones(n_target, 1, dtype=torch.float64), m], dim=1)
+        V = torch.cat([torch.ones(n_source, 1, dtype=torch.float64), n], dim=1) / n_source
+        return LowRankOperator(U, V, dtype, device)
     if proj.profile in ("von_mises", "gaussian"):
         profile = profiles.of(proj)
         if n_target == n_source:
@@ -253,10 +259,32 @@ def _bernoulli_rows(rows: int, n: int, p: float, width: int, generator):
 
 
 def sparse(
-    proj: ProjectionSpec, n_target: int, n_source: int, K: float, generator, dtype, device, kernel: str = "auto"
+    proj: ProjectionSpec, n_target: int, n_source: int, K: float, generator, dtype, device, kernel: str = "auto",
+    vectors: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> SparseOperator:
+    """Sample the pattern; with a low-rank term, synapse ij has value (1 + kappa m_i . n_j) / sqrt(K)."""
     pattern = sample_sparse(n_target, n_source, K, generator, profiles.of(proj))
-    return SparseOperator(pattern.crow, pattern.col, 1.0 / math.sqrt(K), pattern.shape, dtype, device, kernel)
+    values = None
+    if proj.low_rank != 0:
+        m, n = vectors
+        rows = torch.repeat_interleave(torch.arange(n_target), pattern.crow[1:] - pattern.crow[:-1])
+        values = (1.0 + proj.low_rank * (m[rows] * n[pattern.col.long()]).sum(dim=1)) / math.sqrt(K)
+    return SparseOperator(pattern.crow, pattern.col, 1.0 / math.sqrt(K), pattern.shape, dtype, device, kernel, values)
+
+
+def draw_low_rank(spec, sizes: dict[str, int], generator: torch.Generator) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Vectors (m, n), each ``[N_A, rank]``, of every population, i.i.d. Gaussian per neuron."""
+    R = spec.rank
+    mean = torch.tensor(spec.mean or [0.0] * 2 * R, dtype=torch.float64)
+    cov = torch.tensor(spec.cov, dtype=torch.float64) if spec.cov else torch.eye(2 * R, dtype=torch.float64)
+    eigval, eigvec = torch.linalg.eigh(cov)  # a square root that tolerates singular covariances
+    root = eigvec * eigval.clamp(min=0).sqrt()
+    out = {}
+    for name, size in sizes.items():
+        z = torch.randn(size, 2 * R, generator=generator, dtype=torch.float64)
+        x = mean + z @ root.t()
+        out[name] = (x[:, :R].contiguous(), x[:, R:].contiguous())
+    return out
 
 
 def estimate_bytes(n_target: int, n_source: int, K: float | None, kind: str, itemsize: int,

@@ -77,7 +77,7 @@ class _Projection:
     sign: str  # exc, inh or mixed: where the projection's input is counted
     operator: object
     J: torch.Tensor  # [batch, 1]
-    kappa: torch.Tensor | None  # [batch, 1] for all-to-all cosine profiles
+    coefficient: torch.Tensor | None  # [batch, 1]: kappa (cosine) or low-rank strength, all-to-all
     syn_decay: float | None
     stp: STPParams | None = None
 
@@ -127,6 +127,12 @@ class RateNetwork(torch.nn.Module):
         self._index = {name: a for a, name in enumerate(self.population_names)}
         self._pops = [self._build_population(name, specs) for name in self.population_names]
         generator = torch.Generator().manual_seed(self.seed)
+        self.low_rank_vectors = (
+            connectivity.draw_low_rank(self.spec.low_rank, {p.name: p.size for p in self._pops},
+                                       torch.Generator().manual_seed(self.seed + 2))
+            if self.spec.low_rank is not None
+            else {}
+        )
         self._projs = [self._build_projection(name, specs, generator) for name in self.spec.projections]
         self._noise_generator = torch.Generator(device=self.device).manual_seed(self.seed + 1)
         self._has_noise = any(bool((p.noise > 0).any()) for p in self._pops)
@@ -164,20 +170,37 @@ class RateNetwork(torch.nn.Module):
         source, target = self._index[p0.source], self._index[p0.target]
         n_t, n_s = self._pops[target].size, self._pops[source].size
         if p0.connectivity == "sparse":
-            for i, p in enumerate(projs):  # the sampled structure depends on the profile: it must be shared
-                if p.kappa != p0.kappa:
-                    raise ConfigError(
-                        f"model.projections.{name}.kappa", p.kappa,
-                        f"{p0.kappa} as in batch element 0: the kappa of a sparse projection shapes its "
-                        "connectivity, so it can only vary along a grid axis",
-                    )
+            for key in ("kappa", "low_rank"):  # they shape the sampled synapses: shared by the whole batch
+                for p in projs:
+                    if getattr(p, key) != getattr(p0, key):
+                        raise ConfigError(
+                            f"model.projections.{name}.{key}", getattr(p, key),
+                            f"{getattr(p0, key)} as in batch element 0: the {key} of a sparse projection "
+                            "shapes its connectivity, so it can only vary along a grid axis",
+                        )
+            vectors = self._vectors(p0)
             op = connectivity.sparse(
-                p0, n_t, n_s, self.spec.in_degree(p0), generator, self.dtype, self.device, self.sparse_kernel
+                p0, n_t, n_s, self.spec.in_degree(p0), generator, self.dtype, self.device, self.sparse_kernel,
+                vectors,
             )
-            kappa = None
+            if vectors is not None and self.spec.populations[p0.source].type != "mixed":
+                negative = float((op.matrix.values() < 0).double().mean())
+                if negative > 0:
+                    raise ConfigError(
+                        f"model.projections.{name}.low_rank", p0.low_rank,
+                        f"a strength that keeps every weight's sign (Dale's law); {negative:.1%} of the "
+                        "synapses change sign: reduce it or the spread of model.low_rank",
+                    )
+            coefficient = None
         else:
-            op = connectivity.all_to_all(p0, n_t, n_s, self.dtype, self.device)
-            kappa = self._column([p.kappa for p in projs]) if p0.profile == "cosine" else None
+            # a batch may mix strength 0 with others: build the low-rank factors if any element needs them
+            shape = next((p for p in projs if p.low_rank != 0), p0)
+            op = connectivity.all_to_all(shape, n_t, n_s, self.dtype, self.device, self._vectors(shape))
+            coefficient = None
+            if p0.profile == "cosine":
+                coefficient = self._column([p.kappa for p in projs])
+            elif shape.low_rank != 0:
+                coefficient = self._column([p.low_rank for p in projs])
         source_type = self.spec.populations[p0.source].type
         for i, p in enumerate(projs):  # Dale's law, re-checked on every batch element
             check_dale(source_type, p.J, f"batch element {i}: model.projections.{name}.J", p0.source)
@@ -188,7 +211,7 @@ class RateNetwork(torch.nn.Module):
             sign=source_type,
             operator=op,
             J=self._column([p.J for p in projs]),
-            kappa=kappa,
+            coefficient=coefficient,
             syn_decay=math.exp(-self.dt / p0.tau_syn) if p0.tau_syn > 0 else None,
             stp=STPParams(
                 U=self._column([p.stp.U for p in projs]),
@@ -198,6 +221,12 @@ class RateNetwork(torch.nn.Module):
             if p0.stp is not None
             else None,
         )
+
+    def _vectors(self, proj):
+        """(m of the target, n of the source) for a low-rank projection, else None."""
+        if proj.low_rank == 0:
+            return None
+        return self.low_rank_vectors[proj.target][0], self.low_rank_vectors[proj.source][1]
 
     # ------------------------------------------------------------- accessors
     @property
@@ -249,7 +278,7 @@ class RateNetwork(torch.nn.Module):
         plasticity = state.plasticity or (None,) * len(self._projs)
         for proj, syn, stp in zip(self._projs, state.synapses, plasticity):
             presynaptic = state.rates[proj.source] if stp is None else transmitted(state.rates[proj.source], stp)
-            drive = proj.operator.apply(presynaptic, proj.kappa) * proj.J
+            drive = proj.operator.apply(presynaptic, proj.coefficient) * proj.J
             if proj.syn_decay is not None:
                 drive = syn * proj.syn_decay + drive * (1.0 - proj.syn_decay)
                 new_syn.append(drive)

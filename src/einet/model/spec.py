@@ -96,6 +96,12 @@ class ProjectionSpec:
         None, doc="concentration of the von_mises profile", check=positive
     )
     width: Optional[float] = option(None, doc="standard deviation of the gaussian profile", unit="rad", check=positive)
+    low_rank: float = option(
+        0.0,
+        doc="kappa of a low-rank structure: weights (all_to_all) or synaptic values (sparse) times "
+        "1 + kappa * sum_k m_i^k n_j^k, with the vectors of model.low_rank",
+        check=finite,
+    )
     tau_syn: float = option(
         0.0, doc="synaptic current time constant; 0 for instantaneous synapses", unit="ms", check=non_negative
     )
@@ -122,6 +128,35 @@ class ExternalSpec:
     )
 
 
+def _square(rows) -> str | None:
+    n = len(rows)
+    return None if all(len(r) == n for r in rows) else "a square matrix (a list of equally long rows)"
+
+
+@dataclass(frozen=True)
+class LowRankSpec:
+    """Per-neuron vectors m^k (as a target) and n^k (as a source), k = 1..rank, drawn i.i.d. per neuron."""
+
+    rank: int = option(1, doc="number of (m, n) vector pairs", check=positive)
+    mean: list[float] = option(factory=list, doc="means of (m^1..m^R, n^1..n^R); default all 0")
+    cov: list[list[float]] = option(
+        factory=list, doc="2R x 2R covariance of (m^1..m^R, n^1..n^R); default the identity", check=_square
+    )
+
+    def _check(self, path: str) -> None:
+        import numpy as np
+
+        size = 2 * self.rank
+        if self.mean and len(self.mean) != size:
+            raise ConfigError(f"{path}.mean", self.mean, f"{size} numbers (m^1..m^R, n^1..n^R)")
+        if self.cov:
+            cov = np.asarray(self.cov, dtype=float)
+            if cov.shape != (size, size) or not np.allclose(cov, cov.T):
+                raise ConfigError(f"{path}.cov", self.cov, f"a symmetric {size} x {size} matrix")
+            if np.linalg.eigvalsh(cov).min() < -1e-12:
+                raise ConfigError(f"{path}.cov", self.cov, "a positive semi-definite covariance")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A whole rate network."""
@@ -132,6 +167,9 @@ class ModelSpec:
     populations: dict[str, PopulationSpec] = option(factory=dict, doc="populations by name")
     projections: dict[str, ProjectionSpec] = option(factory=dict, doc="projections by name")
     external: ExternalSpec = option(factory=ExternalSpec, doc="external input")
+    low_rank: Optional[LowRankSpec] = option(
+        None, doc="vectors of low-rank structure, used by projections with low_rank != 0"
+    )
 
     def _check(self, path: str) -> None:
         base = f"{path}." if path else ""
@@ -174,6 +212,11 @@ class ModelSpec:
                     f"{ppath}.kappa", proj.kappa,
                     "|kappa| <= 1 (weights or probabilities of either sign need an all_to_all projection "
                     "from a population of type mixed)",
+                )
+            if proj.low_rank != 0 and (self.low_rank is None or proj.profile != "uniform"):
+                raise ConfigError(
+                    f"{ppath}.low_rank", proj.low_rank,
+                    "0 unless model.low_rank defines the vectors and the profile is uniform",
                 )
             if proj.profile != "cosine" and proj.kappa != 0:
                 raise ConfigError(f"{ppath}.kappa", proj.kappa, "0 unless profile is cosine")
