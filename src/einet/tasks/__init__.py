@@ -1,0 +1,12 @@
+"""Behavioural tasks: schedules of epochs and the stimuli they deliver, step by step.
+
+A task never builds a [time, neuron] input tensor: ``stimulus(step)`` returns,
+for the current step only, one entry per population (None where nothing is
+delivered), which :meth:`einet.model.network.RateNetwork.step` adds to the
+external input. Trials and conditions are the batch dimension.
+"""
+
+from einet.tasks.odr import ODR
+from einet.tasks.schedule import Epoch, Schedule
+
+__all__ = ["ODR", "Epoch", "Schedule"]

@@ -1,0 +1,74 @@
+"""Oculomotor delayed response: a cue at an angle, a delay, optionally an erase pulse."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from einet.model.connectivity import ring_angles
+from einet.tasks.schedule import Schedule
+
+
+@dataclass
+class ODR:
+    """One ODR trial per batch element.
+
+    Parameters
+    ----------
+    population : int
+        Index of the ring population that receives the cue.
+    sizes : list of int
+        Population sizes of the network (the stimulus has one entry per population).
+    cue_angles : sequence of float
+        Cue angle of each trial [rad]; their number is the batch size.
+    strength : float
+        Peak cue input I0.
+    footprint : float
+        Standard deviation of the Gaussian cue over the circular distance [rad].
+    fixation, cue, delay, erase : float
+        Epoch durations [ms]; erase = 0 leaves the erase epoch out.
+    erase_strength : float
+        Uniform input to the whole ring during the erase epoch.
+    """
+
+    population: int
+    sizes: list[int]
+    cue_angles: list[float]
+    strength: float = 1.0
+    footprint: float = 0.5
+    fixation: float = 100.0
+    cue: float = 100.0
+    delay: float = 1000.0
+    erase: float = 0.0
+    erase_strength: float = -1.0
+    dtype: torch.dtype = torch.float32
+    device: str | torch.device = "cpu"
+    schedule: Schedule = field(init=False)
+
+    def __post_init__(self):
+        self.schedule = Schedule.of(("fixation", self.fixation), ("cue", self.cue), ("delay", self.delay),
+                                    ("erase", self.erase))
+        theta = ring_angles(self.sizes[self.population])
+        phi = torch.as_tensor(self.cue_angles, dtype=torch.float64)[:, None]
+        distance = torch.remainder(theta[None, :] - phi + math.pi, 2 * math.pi) - math.pi  # circular, in [-pi, pi)
+        profile = self.strength * torch.exp(-(distance**2) / (2 * self.footprint**2))
+        self._cue = profile.to(dtype=self.dtype, device=self.device)  # [trial, neuron], built once
+        self._erase = torch.full((1, 1), self.erase_strength, dtype=self.dtype, device=self.device)
+
+    @property
+    def batch_size(self) -> int:
+        return self._cue.shape[0]
+
+    def stimulus(self, step: int, dt: float):
+        """Input of this step: the cue during the cue epoch, the erase pulse during erase, else None."""
+        epoch = self.schedule.epoch_at(step * dt)
+        value = {"cue": self._cue, "erase": self._erase}.get(epoch)
+        if value is None:
+            return None
+        return tuple(value if a == self.population else None for a in range(len(self.sizes)))
+
+    def conditions(self) -> dict[str, torch.Tensor]:
+        """Per-trial coordinates for the output files."""
+        return {"cue_angle": torch.as_tensor(self.cue_angles, dtype=torch.float64)}
