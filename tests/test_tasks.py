@@ -43,3 +43,44 @@ def test_odr_cue_is_where_and_when_it_should_be():
     erase, _ = seen["erase"][0]
     assert float(erase.squeeze()) == -0.5
     np.testing.assert_allclose(task.conditions()["cue_angle"].numpy(), angles)
+
+
+def test_dual_task_has_twelve_distinct_conditions_with_the_right_inputs():
+    from einet.tasks import DualTask
+
+    task = DualTask(population=1, sizes=[5, 40], trials=2, strength=0.5, fixation=10, sample=10, delay=40,
+                    distractor=10, test=10, response=10, dtype=torch.float64)
+    cond = task.conditions()
+    triples = list(zip(cond["task"], cond["sample"], cond["test"]))
+    assert task.batch_size == 24 and len(set(triples)) == 12
+    assert set(triples) == {(v, s, t) for v in ("DPA", "Go", "NoGo") for s in "AB" for t in "CD"}
+    assert [e.name for e in task.schedule.epochs] == [
+        "fixation", "sample", "delay_1", "distractor", "delay_2", "test", "response"]
+    assert (task.schedule["distractor"].start, task.schedule["distractor"].stop) == (35, 45)  # mid-delay
+    dt = 1.0
+    by_epoch = {}
+    for step in range(task.schedule.n_steps(dt)):
+        stim = task.stimulus(step, dt)
+        by_epoch.setdefault(task.schedule.epoch_at(step * dt), stim)
+    assert by_epoch["fixation"] is None and by_epoch["delay_1"] is None and by_epoch["response"] is None
+    for epoch, key in (("sample", "sample"), ("test", "test")):
+        assert by_epoch[epoch][0] is None
+        for b in range(24):
+            torch.testing.assert_close(by_epoch[epoch][1][b], 0.5 * task.pattern(cond[key][b]))
+    for b, variant in enumerate(cond["task"]):
+        expected = torch.zeros(40, dtype=torch.float64) if variant == "DPA" else 0.5 * task.pattern(variant)
+        torch.testing.assert_close(by_epoch["distractor"][1][b], expected)
+    assert cond["paired"].count("yes") == 12
+
+
+def test_dual_task_patterns_can_be_given_and_are_checked():
+    from einet.tasks import DualTask
+
+    A = torch.ones(8)
+    task = DualTask(population=0, sizes=[8], patterns={"A": A})
+    torch.testing.assert_close(task.pattern("A"), A.double())
+    assert not torch.equal(task.pattern("B"), task.pattern("C"))  # the rest are drawn
+    with pytest.raises(ValueError, match="known: A, B, C, D, Go, NoGo"):
+        DualTask(population=0, sizes=[8], patterns={"X": A})
+    with pytest.raises(ValueError, match="expected \\(8,\\)"):
+        DualTask(population=0, sizes=[8], patterns={"A": torch.ones(3)})
