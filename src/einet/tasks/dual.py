@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 
 import torch
 
-from einet.tasks.schedule import Schedule
+from einet.tasks.schedule import EpochInputs, Schedule
 
 SAMPLES, TESTS, VARIANTS = ("A", "B"), ("C", "D"), ("DPA", "Go", "NoGo")
 PATTERNS = SAMPLES + TESTS + ("Go", "NoGo")
 
 
 @dataclass
-class DualTask:
+class DualTask(EpochInputs):
     """All 12 dual-task conditions, each repeated ``trials`` times along the batch.
 
     Parameters
@@ -92,13 +92,6 @@ class DualTask:
 
     def pattern(self, name: str) -> torch.Tensor:
         return self._patterns[name]
-
-    def stimulus(self, step: int, dt: float):
-        """The sample, distractor or test input of this step (None outside those epochs)."""
-        value = self._inputs.get(self.schedule.epoch_at(step * dt))
-        if value is None:
-            return None
-        return tuple(value if a == self.population else None for a in range(len(self.sizes)))
 
     def conditions(self) -> dict[str, list[str]]:
         """Per-trial coordinates: task variant, sample, test, and whether the pair is associated."""

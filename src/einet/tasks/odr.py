@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 import torch
 
 from einet.model.connectivity import ring_angles
-from einet.tasks.schedule import Schedule
+from einet.tasks.schedule import EpochInputs, Schedule
 
 
 @dataclass
-class ODR:
+class ODR(EpochInputs):
     """One ODR trial per batch element.
 
     Parameters
@@ -54,20 +54,14 @@ class ODR:
         phi = torch.as_tensor(self.cue_angles, dtype=torch.float64)[:, None]
         distance = torch.remainder(theta[None, :] - phi + math.pi, 2 * math.pi) - math.pi  # circular, in [-pi, pi)
         profile = self.strength * torch.exp(-(distance**2) / (2 * self.footprint**2))
-        self._cue = profile.to(dtype=self.dtype, device=self.device)  # [trial, neuron], built once
-        self._erase = torch.full((1, 1), self.erase_strength, dtype=self.dtype, device=self.device)
+        self._inputs = {
+            "cue": profile.to(dtype=self.dtype, device=self.device),  # [trial, neuron], built once
+            "erase": torch.full((1, 1), self.erase_strength, dtype=self.dtype, device=self.device),
+        }
 
     @property
     def batch_size(self) -> int:
-        return self._cue.shape[0]
-
-    def stimulus(self, step: int, dt: float):
-        """Input of this step: the cue during the cue epoch, the erase pulse during erase, else None."""
-        epoch = self.schedule.epoch_at(step * dt)
-        value = {"cue": self._cue, "erase": self._erase}.get(epoch)
-        if value is None:
-            return None
-        return tuple(value if a == self.population else None for a in range(len(self.sizes)))
+        return self._inputs["cue"].shape[0]
 
     def conditions(self) -> dict[str, torch.Tensor]:
         """Per-trial coordinates for the output files."""

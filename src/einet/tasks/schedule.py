@@ -58,3 +58,24 @@ class Schedule:
 
     def n_steps(self, dt: float) -> int:
         return int(round(self.duration / dt))
+
+
+class EpochInputs:
+    """Delivers a fixed input per epoch to one population, one step at a time.
+
+    Subclasses set ``schedule``, ``population``, ``sizes`` and ``_inputs``
+    (epoch name -> tensor broadcastable to ``[batch, N]``); epochs without an
+    entry deliver nothing.
+    """
+
+    schedule: Schedule
+    population: int
+    sizes: list[int]
+    _inputs: dict
+
+    def stimulus(self, step: int, dt: float):
+        """One entry per population for this step (None where nothing is delivered), or None."""
+        value = self._inputs.get(self.schedule.epoch_at(step * dt))
+        if value is None:
+            return None
+        return tuple(value if a == self.population else None for a in range(len(self.sizes)))
