@@ -53,3 +53,26 @@ def test_rectified_bump_matches_numerical_fourier_integrals():
     a1 = quad(lambda t: f(t) * math.cos(t), -math.pi, math.pi, points=[-math.acos(cut), math.acos(cut)])[0] / math.pi
     assert math.isclose(float(m0), a0, rel_tol=1e-6) and math.isclose(float(m1), a1, rel_tol=1e-6)
     assert math.isclose(float(phase), phi, abs_tol=1e-9)
+
+
+def test_drift_and_diffusion_of_a_known_random_walk():
+    """phi(t) = phi0 + mu t + sqrt(2 D) W(t), wrapped: the estimates recover mu and D."""
+    from einet.analysis.bump import drift_diffusion
+
+    rng = np.random.default_rng(0)
+    trials, dt_ms, steps = 4000, 10.0, 200
+    mu, D = 0.3, 0.05  # rad/s, rad^2/s
+    dt = dt_ms / 1000.0
+    increments = mu * dt + np.sqrt(2 * D * dt) * rng.standard_normal((trials, steps))
+    walk = rng.uniform(0, 2 * np.pi, (trials, 1)) + np.concatenate([np.zeros((trials, 1)), increments.cumsum(1)], 1)
+    est = drift_diffusion(np.mod(walk, 2 * np.pi), np.arange(steps + 1) * dt_ms + 500.0)
+    T = steps * dt
+    # standard errors: mean displacement at T has sd sqrt(2 D T / trials); variance has sd ~ 2 D T sqrt(2 / trials)
+    assert abs(est["drift"] - mu) < 5 * np.sqrt(2 * D * T / trials) / T
+    assert abs(est["diffusion"] - D) < 5 * D * np.sqrt(2 / trials)
+
+
+def test_persistence_is_m1_over_m0_and_zero_without_activity():
+    from einet.analysis.bump import persistence
+
+    np.testing.assert_allclose(persistence([2.0, 0.0, 1.0], [1.0, 0.5, 0.0]), [0.5, 0.0, 0.0])
