@@ -28,7 +28,7 @@ def spec(connectivity="all_to_all", strength=0.5, n=400, source_type="exc", J=0.
 
 
 def test_vectors_follow_the_configured_gaussian():
-    net = RateNetwork(spec(n=40000), 1.0, dtype=torch.float64)
+    net = RateNetwork(spec(n=40000, source_type="mixed"), 1.0, dtype=torch.float64)
     m, n = net.low_rank_vectors["E"]
     x = torch.cat([m, n], dim=1).numpy()
     np.testing.assert_allclose(x.mean(axis=0), [0.1, 0.3], atol=5 * math.sqrt(2.0 / 40000))
@@ -67,7 +67,7 @@ def test_sign_changing_sparse_weights_break_dale():
 def test_linear_rank_one_fixed_point():
     """r = I + J <r> + J s m <n r> (all neurons active): r = a + b m with a 2 x 2 linear system."""
     J, s, I = 0.4, 0.5, 1.0
-    net = RateNetwork(spec(strength=s, J=J), 1.0, dtype=torch.float64)
+    net = RateNetwork(spec(strength=s, J=J, source_type="mixed"), 1.0, dtype=torch.float64)
     m, n = (v[:, 0].numpy() for v in net.low_rank_vectors["E"])
     state = net.initial_state()
     with torch.inference_mode():
@@ -77,3 +77,20 @@ def test_linear_rank_one_fixed_point():
     A = np.array([[1 - J, -J * m.mean()], [-J * s * n.mean(), 1 - J * s * (n * m).mean()]])
     a, b = np.linalg.solve(A, [I + 50.0, 0.0])
     np.testing.assert_allclose(state.rates[0][0].numpy(), a + b * m, rtol=1e-9)
+
+
+def test_sign_changing_all_to_all_weights_break_dale_unless_mixed():
+    with pytest.raises(ConfigError, match="batch element 0"):
+        RateNetwork(spec(strength=3.0), 1.0)  # m.n takes both signs, so some 1 + 3 m.n < 0
+    small = spec(strength=1e-3, cov=[[0.1, 0.0], [0.0, 0.1]], mean=(0.0, 0.0))
+    RateNetwork(small, 1.0)  # |m.n| stays far below 1000 for 400 neurons: every weight keeps its sign
+    RateNetwork(spec(strength=3.0, source_type="mixed"), 1.0)  # allowed without Dale's law
+
+
+def test_extreme_products_match_the_full_matrix():
+    from einet.model.connectivity import extreme_products
+
+    g = torch.Generator().manual_seed(1)
+    m, n = torch.randn(2500, 2, generator=g, dtype=torch.float64), torch.randn(300, 2, generator=g, dtype=torch.float64)
+    full = m @ n.t()
+    assert extreme_products(m, n, chunk=700) == (float(full.min()), float(full.max()))

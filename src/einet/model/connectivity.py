@@ -272,6 +272,15 @@ def sparse(
     return SparseOperator(pattern.crow, pattern.col, 1.0 / math.sqrt(K), pattern.shape, dtype, device, kernel, values)
 
 
+def extreme_products(m: torch.Tensor, n: torch.Tensor, chunk: int = 1024) -> tuple[float, float]:
+    """Smallest and largest ``m_i . n_j`` over all pairs, in row chunks (no N x N matrix at once)."""
+    low, high = math.inf, -math.inf
+    for start in range(0, m.shape[0], chunk):
+        products = m[start : start + chunk] @ n.t()
+        low, high = min(low, float(products.min())), max(high, float(products.max()))
+    return low, high
+
+
 def draw_low_rank(spec, sizes: dict[str, int], generator: torch.Generator) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Vectors (m, n), each ``[N_A, rank]``, of every population, i.i.d. Gaussian per neuron."""
     R = spec.rank

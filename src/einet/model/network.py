@@ -170,37 +170,9 @@ class RateNetwork(torch.nn.Module):
         source, target = self._index[p0.source], self._index[p0.target]
         n_t, n_s = self._pops[target].size, self._pops[source].size
         if p0.connectivity == "sparse":
-            for key in ("kappa", "low_rank"):  # they shape the sampled synapses: shared by the whole batch
-                for p in projs:
-                    if getattr(p, key) != getattr(p0, key):
-                        raise ConfigError(
-                            f"model.projections.{name}.{key}", getattr(p, key),
-                            f"{getattr(p0, key)} as in batch element 0: the {key} of a sparse projection "
-                            "shapes its connectivity, so it can only vary along a grid axis",
-                        )
-            vectors = self._vectors(p0)
-            op = connectivity.sparse(
-                p0, n_t, n_s, self.spec.in_degree(p0), generator, self.dtype, self.device, self.sparse_kernel,
-                vectors,
-            )
-            if vectors is not None and self.spec.populations[p0.source].type != "mixed":
-                negative = float((op.matrix.values() < 0).double().mean())
-                if negative > 0:
-                    raise ConfigError(
-                        f"model.projections.{name}.low_rank", p0.low_rank,
-                        f"a strength that keeps every weight's sign (Dale's law); {negative:.1%} of the "
-                        "synapses change sign: reduce it or the spread of model.low_rank",
-                    )
-            coefficient = None
+            op, coefficient = self._sparse_operator(name, projs, n_t, n_s, generator), None
         else:
-            # a batch may mix strength 0 with others: build the low-rank factors if any element needs them
-            shape = next((p for p in projs if p.low_rank != 0), p0)
-            op = connectivity.all_to_all(shape, n_t, n_s, self.dtype, self.device, self._vectors(shape))
-            coefficient = None
-            if p0.profile == "cosine":
-                coefficient = self._column([p.kappa for p in projs])
-            elif shape.low_rank != 0:
-                coefficient = self._column([p.low_rank for p in projs])
+            op, coefficient = self._all_to_all_operator(name, projs, n_t, n_s)
         source_type = self.spec.populations[p0.source].type
         for i, p in enumerate(projs):  # Dale's law, re-checked on every batch element
             check_dale(source_type, p.J, f"batch element {i}: model.projections.{name}.J", p0.source)
@@ -221,6 +193,52 @@ class RateNetwork(torch.nn.Module):
             if p0.stp is not None
             else None,
         )
+
+    def _sparse_operator(self, name, projs, n_t, n_s, generator):
+        p0 = projs[0]
+        for key in ("kappa", "low_rank"):  # they shape the sampled synapses: shared by the whole batch
+            for p in projs:
+                if getattr(p, key) != getattr(p0, key):
+                    raise ConfigError(
+                        f"model.projections.{name}.{key}", getattr(p, key),
+                        f"{getattr(p0, key)} as in batch element 0: the {key} of a sparse projection "
+                        "shapes its connectivity, so it can only vary along a grid axis",
+                    )
+        vectors = self._vectors(p0)
+        op = connectivity.sparse(
+            p0, n_t, n_s, self.spec.in_degree(p0), generator, self.dtype, self.device, self.sparse_kernel, vectors
+        )
+        if vectors is not None and self.spec.populations[p0.source].type != "mixed":
+            negative = float((op.matrix.values() < 0).double().mean())
+            if negative > 0:
+                raise ConfigError(
+                    f"model.projections.{name}.low_rank", p0.low_rank,
+                    f"a strength that keeps every weight's sign (Dale's law); {negative:.1%} of the "
+                    "synapses change sign: reduce it or the spread of model.low_rank",
+                )
+        return op
+
+    def _all_to_all_operator(self, name, projs, n_t, n_s):
+        """The operator and its per-batch coefficient (kappa or low-rank strength, else None)."""
+        p0 = projs[0]
+        # a batch may mix strength 0 with others: build the low-rank factors if any element needs them
+        shape = next((p for p in projs if p.low_rank != 0), p0)
+        vectors = self._vectors(shape)
+        op = connectivity.all_to_all(shape, n_t, n_s, self.dtype, self.device, vectors)
+        if p0.profile == "cosine":
+            return op, self._column([p.kappa for p in projs])
+        if vectors is None:
+            return op, None
+        if self.spec.populations[p0.source].type != "mixed":  # Dale: 1 + s m_i.n_j >= 0 for every pair
+            low, high = connectivity.extreme_products(*vectors)
+            for i, p in enumerate(projs):
+                if 1.0 + min(p.low_rank * low, p.low_rank * high) < 0:
+                    raise ConfigError(
+                        f"model.projections.{name}.low_rank", p.low_rank,
+                        f"a strength that keeps every weight's sign (Dale's law) in batch element {i}: "
+                        f"1 + strength * m.n ranges over m.n in [{low:.3g}, {high:.3g}]",
+                    )
+        return op, self._column([p.low_rank for p in projs])
 
     def _vectors(self, proj):
         """(m of the target, n of the source) for a low-rank projection, else None."""
