@@ -84,3 +84,16 @@ def test_dual_task_patterns_can_be_given_and_are_checked():
         DualTask(population=0, sizes=[8], patterns={"X": A})
     with pytest.raises(ValueError, match="expected \\(8,\\)"):
         DualTask(population=0, sizes=[8], patterns={"A": torch.ones(3)})
+
+
+def test_go_nogo_alone_uses_the_dual_task_patterns():
+    from einet.tasks import DualTask, GoNoGo
+
+    task = GoNoGo(population=0, sizes=[30], trials=3, strength=2.0, fixation=10, stimulus_duration=5, response=20,
+                  seed=7, dtype=torch.float64)
+    assert task.conditions()["task"] == ["Go"] * 3 + ["NoGo"] * 3
+    assert task.stimulus(19, 1.0) is None and task.stimulus(9, 1.0) is None  # fixation, response
+    (stim,) = task.stimulus(12, 1.0)
+    dual = DualTask(population=0, sizes=[30], seed=7)
+    for b, name in enumerate(task.conditions()["task"]):
+        torch.testing.assert_close(stim[b], 2.0 * dual.pattern(name))

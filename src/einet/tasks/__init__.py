@@ -6,8 +6,8 @@ delivered), which :meth:`einet.model.network.RateNetwork.step` adds to the
 external input. Trials and conditions are the batch dimension.
 """
 
-from einet.tasks.dual import DualTask
+from einet.tasks.dual import DualTask, GoNoGo
 from einet.tasks.odr import ODR
 from einet.tasks.schedule import Epoch, Schedule
 
-__all__ = ["ODR", "DualTask", "Epoch", "Schedule"]
+__all__ = ["ODR", "DualTask", "GoNoGo", "Epoch", "Schedule"]

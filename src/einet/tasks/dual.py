@@ -98,3 +98,37 @@ class DualTask(EpochInputs):
         variant, sample, test = (list(x) for x in zip(*self.condition_list))
         paired = ["yes" if (s, t) in (("A", "C"), ("B", "D")) else "no" for s, t in zip(sample, test)]
         return {"task": variant, "sample": sample, "test": test, "paired": paired}
+
+
+@dataclass
+class GoNoGo(EpochInputs):
+    """Go/NoGo alone: a Go or a NoGo stimulus, then a response window; ``trials`` of each."""
+
+    population: int
+    sizes: list[int]
+    patterns: dict[str, torch.Tensor] = field(default_factory=dict)
+    strength: float = 1.0
+    trials: int = 1
+    fixation: float = 100.0
+    stimulus_duration: float = 100.0
+    response: float = 500.0
+    seed: int = 0
+    dtype: torch.dtype = torch.float32
+    device: str | torch.device = "cpu"
+    schedule: Schedule = field(init=False)
+
+    def __post_init__(self):
+        self.schedule = Schedule.of(("fixation", self.fixation), ("stimulus", self.stimulus_duration),
+                                    ("response", self.response))
+        # the same patterns as the dual task's distractors, for the same seed
+        dual = DualTask(self.population, self.sizes, self.patterns, seed=self.seed, dtype=torch.float64)
+        self.condition_list = [v for v in ("Go", "NoGo") for _ in range(self.trials)]
+        rows = [dual.pattern(v) for v in self.condition_list]
+        self._inputs = {"stimulus": (self.strength * torch.stack(rows)).to(dtype=self.dtype, device=self.device)}
+
+    @property
+    def batch_size(self) -> int:
+        return len(self.condition_list)
+
+    def conditions(self) -> dict[str, list[str]]:
+        return {"task": list(self.condition_list)}
