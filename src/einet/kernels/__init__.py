@@ -49,12 +49,14 @@ def load(name: str):
     if not source.is_file():
         raise KeyError(f"unknown kernel {name!r}; known: {', '.join(sorted(p.stem for p in _HERE.glob('*.cpp')))}")
     fingerprint = hashlib.sha256((_cpu_flags() + source.read_text()).encode()).hexdigest()[:12]
+    module_name = f"einet_{name}_{fingerprint}"
     try:
         from torch.utils.cpp_extension import load as build
 
+        _clear_stale_lock(module_name)
         log.info("building the einet kernel %s (once per machine; about a minute)", name)
         _modules[name] = build(
-            name=f"einet_{name}_{fingerprint}",
+            name=module_name,
             sources=[str(source)],
             extra_cflags=["-O3", "-march=native", "-fopenmp"],
             extra_ldflags=["-fopenmp"],
@@ -65,3 +67,25 @@ def load(name: str):
         _failed.add(name)
         return None
     return _modules[name]
+
+
+#: A build lock older than this was left by a build that died (a build takes about a minute).
+STALE_LOCK_S = 600.0
+
+
+def _clear_stale_lock(module_name: str) -> None:
+    """Remove a lock file left by a killed build, which would make every later build wait forever."""
+    import time
+
+    try:
+        from torch.utils.cpp_extension import _get_build_directory
+    except ImportError:  # a torch without it: nothing to clean
+        return
+    lock = Path(_get_build_directory(module_name, False)) / "lock"
+    try:
+        age = time.time() - lock.stat().st_mtime
+    except OSError:
+        return
+    if age > STALE_LOCK_S:
+        log.warning("removing a stale kernel build lock (%.0f s old): %s", age, lock)
+        lock.unlink(missing_ok=True)
