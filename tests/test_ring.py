@@ -118,3 +118,34 @@ def test_odr_cue_sets_the_remembered_location():
     error = np.angle(np.exp(1j * (phase.numpy() - np.asarray(angles))))
     assert np.all(np.abs(error) < 2 * math.pi / N)  # within a neuron of the cue
     assert np.all((m1 / m0).numpy() > 1.0)  # a bump persists without the cue
+
+
+def test_simulate_with_a_task_adds_trials_epochs_and_conditions(tmp_path):
+    """Two coupling strengths (batch axis) x four ODR trials, written and read back as netCDF."""
+    from einet import io
+    from einet.config import validate
+    from einet.simulation import simulate
+    from einet.tasks import ODR
+
+    angles = [0.5, 2.0, 3.5, 5.0]
+    raw = {"name": "odr", "model": {
+        "populations": {"R": {"size": 180, "type": "mixed", "tau": 10.0, "transfer": {"threshold": 0.0}}},
+        "projections": {"RR": {"source": "R", "target": "R", "J": J0, "connectivity": "all_to_all",
+                               "profile": "cosine", "kappa": -3.0}},
+        "external": {"M0": 1.0, "J": {"R": I0}}},
+        "simulation": {"dt": 1.0, "dtype": "float64", "record": {"every": 10.0, "bump": True, "neurons": 2}},
+        "sweep": {"batch": {"model.projections.RR.kappa": [-3.0, -1.5]}}}
+    spec = validate(raw)
+    task = ODR(population=0, sizes=[180], cue_angles=angles, fixation=50.0, cue=100.0, delay=600.0,
+               dtype=torch.float64)
+    ds = simulate(spec, progress=False, task=task)
+    assert ds.bump_phase.dims == ("kappa", "trial", "population", "time")
+    assert list(ds.epoch.values[:5]) == ["fixation"] * 5 and ds.epoch.values[-1] == "delay"
+    np.testing.assert_allclose(ds.cue_angle, angles)
+    end = ds.isel(time=-1).sel(population="R")
+    # J1 = 3: the bump stays at each cue; J1 = 1.5 < 2: no bump survives the delay
+    error = np.angle(np.exp(1j * (end.bump_phase.sel(kappa=-3.0).values - np.asarray(angles))))
+    assert np.all(np.abs(error) < 2 * math.pi / 180)
+    assert np.all(end.bump_m1.sel(kappa=-1.5).values < 1e-6)
+    back = io.read_dataset(io.write_dataset(ds, tmp_path / "odr.nc", provenance={"seed": 0}))
+    assert list(back.epoch.values) == list(ds.epoch.values) and back.cue_angle.attrs["units"] == "rad"

@@ -34,11 +34,11 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_network(spec: ExperimentSpec, device: torch.device | None = None) -> RateNetwork:
-    """The batched network of a job: one element per point of the batch axes."""
+def build_network(spec: ExperimentSpec, device: torch.device | None = None, trials: int = 1) -> RateNetwork:
+    """The batched network of a job: one element per point of the batch axes (times ``trials``, innermost)."""
     sim = spec.simulation
     return RateNetwork(
-        [e.model for e in batch_elements(spec)],
+        [e.model for e in batch_elements(spec) for _ in range(trials)],
         sim.dt,
         device=device or resolve_device(sim.device),
         dtype=getattr(torch, sim.dtype),
@@ -47,19 +47,33 @@ def build_network(spec: ExperimentSpec, device: torch.device | None = None) -> R
     )
 
 
-def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.device | None = None) -> xr.Dataset:
-    """Integrate a job and return its records (without provenance; see :mod:`einet.io`)."""
+def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.device | None = None,
+             task=None) -> xr.Dataset:
+    """Integrate a job and return its records (without provenance; see :mod:`einet.io`).
+
+    With a ``task`` (see :mod:`einet.tasks`) every batch element runs each of
+    the task's trials (a ``trial`` dimension, innermost, with the task's
+    conditions as coordinates), the run lasts the task's schedule, and the
+    time axis carries the epoch of each sample.
+    """
     started = time.perf_counter()
     axes = batch_axes(spec)
-    net = build_network(spec, device)
-    n_steps = int(round(spec.simulation.duration / net.dt))
+    trials = task.batch_size if task is not None else 1
+    net = build_network(spec, device, trials)
+    if task is not None:
+        n_steps = task.schedule.n_steps(net.dt)
+        axes = axes + [Axis(name="trial", path="trial", values=tuple(range(trials)))]
+    else:
+        n_steps = int(round(spec.simulation.duration / net.dt))
+    repeats = net.batch_size // trials
     recorder = Recorder(net, spec.simulation.record, n_steps, spec.simulation.max_rate, _batch_labels(axes))
     state = net.initial_state()
     bar = tqdm(total=n_steps, desc=f"simulate {spec.job.get('name', spec.name)}", unit="step",
                disable=not progress, mininterval=5.0, file=sys.stderr)
     with torch.inference_mode():
         for step in range(n_steps):
-            new_state, currents = net.step(state)
+            stimulus = _tiled(task.stimulus(step, net.dt), repeats) if task is not None else None
+            new_state, currents = net.step(state, stimulus)
             if recorder.wants(step):
                 recorder.observe(step, state, currents)
                 bar.update(recorder.every)
@@ -67,8 +81,31 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
         recorder.check_finite(n_steps, state.rates)
     bar.close()
     ds = to_dataset(spec, net, recorder, axes)
+    if task is not None:
+        ds = _with_task_coordinates(ds, task)
     ds.attrs["wall_time_s"] = time.perf_counter() - started
     ds.attrs["device"] = str(net.device)
+    return ds
+
+
+def _tiled(stimulus, repeats: int):
+    """Repeat per-trial inputs for every parameter set (trials are the innermost batch axis)."""
+    if stimulus is None or repeats == 1:
+        return stimulus
+    return tuple(s if s is None or s.shape[0] == 1 else s.repeat(repeats, 1) for s in stimulus)
+
+
+def _with_task_coordinates(ds: xr.Dataset, task) -> xr.Dataset:
+    coords = {
+        "epoch": ("time", np.array([task.schedule.epoch_at(float(t)) or "" for t in ds.time.values]),
+                  {"units": "1", "long_name": "task epoch of each sample"}),
+    }
+    for name, values in task.conditions().items():
+        values = np.asarray(values.cpu() if hasattr(values, "cpu") else values)
+        coords[name] = ("trial", values, {"units": "rad" if name.endswith("angle") else "1",
+                                          "long_name": f"{name.replace('_', ' ')} of each trial"})
+    ds = ds.assign_coords(coords)
+    ds.attrs["task"] = type(task).__name__
     return ds
 
 
