@@ -97,3 +97,59 @@ def test_go_nogo_alone_uses_the_dual_task_patterns():
     dual = DualTask(population=0, sizes=[30], seed=7)
     for b, name in enumerate(task.conditions()["task"]):
         torch.testing.assert_close(stim[b], 2.0 * dual.pattern(name))
+
+
+def _ring_config(task: dict) -> dict:
+    return {"name": "odr", "model": {
+        "populations": {"R": {"size": 90, "type": "mixed", "tau": 10.0, "transfer": {"threshold": 0.0}}},
+        "projections": {"RR": {"source": "R", "target": "R", "J": -1.0, "connectivity": "all_to_all",
+                               "profile": "cosine", "kappa": -3.0}},
+        "external": {"M0": 1.0, "J": {"R": 1.0}}},
+        "simulation": {"dt": 1.0, "dtype": "float64", "record": {"every": 10.0, "bump": True}},
+        "task": task}
+
+
+def test_task_from_config_through_the_command_line(tmp_path):
+    import yaml
+
+    from einet import io
+    from einet.cli import main
+
+    raw = _ring_config({"kind": "odr", "population": "R", "trials": 4,
+                        "epochs": {"fixation": 20.0, "cue": 50.0, "delay": 200.0}})
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["-q", "simulate", str(path), "--out", str(tmp_path / "run.nc")]) == 0
+    ds = io.read_dataset(tmp_path / "run.nc")
+    np.testing.assert_allclose(ds.cue_angle, np.radians([0.0, 90.0, 180.0, 270.0]))
+    assert float(ds.time[-1]) == 260.0  # the task's 270 ms, sampled every 10 ms
+    assert set(ds.epoch.values) == {"fixation", "cue", "delay"}
+    error = np.angle(np.exp(1j * (ds.bump_phase.isel(time=-1).sel(population="R") - ds.cue_angle)))
+    assert np.all(np.abs(error) < 2 * math.pi / 90)
+
+
+@pytest.mark.parametrize("task, key, words", [
+    ({"kind": "odr", "population": "X"}, "task.population", "one of the populations"),
+    ({"kind": "odr", "population": "R", "epochs": {"sample": 10.0}}, "task.epochs.sample", "fixation, cue, delay"),
+    ({"kind": "dual", "population": "R", "epochs": {"delay": -5.0}}, "task.epochs.delay", ">= 0"),
+    ({"kind": "maze", "population": "R"}, "task.kind", "'odr'"),
+])
+def test_bad_task_configs_name_the_key(task, key, words):
+    from einet.config import validate
+    from einet.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        validate(_ring_config(task))
+    assert info.value.path == key and words in str(info.value)
+
+
+def test_dual_and_go_nogo_tasks_build_from_config():
+    from einet.config import validate
+    from einet.tasks import build_task
+
+    spec = validate(_ring_config({"kind": "dual", "population": "R", "trials": 2, "epochs": {"delay": 300.0}}))
+    task = build_task(spec.task, ["R"], [90])
+    assert task.batch_size == 24 and task.schedule["distractor"].start == task.schedule["sample"].stop + 100.0
+    spec = validate(_ring_config({"kind": "go_nogo", "population": "R", "epochs": {"stimulus": 40.0}}))
+    task = build_task(spec.task, ["R"], [90])
+    assert task.schedule["stimulus"].stop - task.schedule["stimulus"].start == 40.0

@@ -45,6 +45,8 @@ def load_job(path: str | Path):
 
 def simulate(config: str | Path, out: str | Path, *, device: str | None = None, progress: bool = True) -> Path:
     """Run one job config and write ``runs/<job>.nc``."""
+    import torch
+
     from einet import io
     from einet.fields import to_dict
     from einet.simulation import resolve_device, simulate as run
@@ -52,7 +54,13 @@ def simulate(config: str | Path, out: str | Path, *, device: str | None = None, 
     spec = load_job(config)
     dev = resolve_device(device or spec.simulation.device)
     log.info("simulating %s on %s", spec.job.get("name", spec.name), dev)
-    ds = run(spec, progress=progress, device=dev)
+    task = None
+    if spec.task is not None:
+        from einet.tasks import build_task
+
+        sizes = [p.size for p in spec.model.populations.values()]
+        task = build_task(spec.task, list(spec.model.populations), sizes, getattr(torch, spec.simulation.dtype), dev)
+    ds = run(spec, progress=progress, device=dev, task=task)
     wall = ds.attrs.pop("wall_time_s")
     prov = io.make_provenance(to_dict(spec), device=str(dev), seed=spec.simulation.seed, wall_time_s=wall)
     return io.write_dataset(ds, out, provenance=prov)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
+from einet.fields import finite as finite_number
 from einet.fields import non_negative, option, positive
 from einet.errors import ConfigError
 from einet.model.spec import ModelSpec
@@ -75,6 +76,44 @@ class AnalysisSpec:
     )
 
 
+TASK_EPOCHS = {
+    "odr": ("fixation", "cue", "delay", "erase"),
+    "dual": ("fixation", "sample", "delay", "distractor", "test", "response"),
+    "go_nogo": ("fixation", "stimulus", "response"),
+}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A behavioural task run on every parameter set; its trials become the ``trial`` dimension."""
+
+    kind: Literal["odr", "dual", "go_nogo"] = option(doc="odr, dual (DPA with Go/NoGo distractors) or go_nogo")
+    population: str = option(doc="the population that receives the stimuli")
+    trials: int = option(
+        8, doc="odr: number of evenly spaced cue angles (unless cue_angles is given); dual, go_nogo: "
+        "repeats of each condition", check=positive,
+    )
+    cue_angles: list[float] = option(factory=list, doc="odr cue angles (default: `trials` evenly spaced)", unit="deg")
+    strength: float = option(1.0, doc="stimulus amplitude", check=finite_number)
+    footprint: float = option(30.0, doc="odr: standard deviation of the Gaussian cue", unit="deg", check=positive)
+    erase_strength: float = option(-1.0, doc="odr: uniform input during the erase epoch", check=finite_number)
+    epochs: dict[str, float] = option(
+        factory=dict,
+        doc="epoch durations overriding the task's defaults; odr: fixation, cue, delay, erase; dual: fixation, "
+        "sample, delay, distractor, test, response; go_nogo: fixation, stimulus, response",
+        unit="ms",
+    )
+    seed: int = option(0, doc="seed of the random stimulus patterns (dual, go_nogo)", check=non_negative)
+
+    def _check(self, path: str) -> None:
+        for name, duration in self.epochs.items():
+            if name not in TASK_EPOCHS[self.kind]:
+                raise ConfigError(f"{path}.epochs.{name}", duration,
+                                  f"an epoch of the {self.kind} task: {', '.join(TASK_EPOCHS[self.kind])}")
+            if duration < 0:
+                raise ConfigError(f"{path}.epochs.{name}", duration, "a duration >= 0")
+
+
 @dataclass(frozen=True)
 class SweepSpec:
     """Parameter sweeps. Keys are dotted paths (``model.K``) or names with ``{path, values}``."""
@@ -96,6 +135,9 @@ class ExperimentSpec:
     model: ModelSpec = option(factory=ModelSpec, doc="the network")
     simulation: SimulationSpec = option(factory=SimulationSpec, doc="integration settings")
     analysis: AnalysisSpec = option(factory=AnalysisSpec, doc="analysis settings")
+    task: Optional[TaskSpec] = option(
+        None, doc="a behavioural task; with one, a run lasts the task's epochs instead of simulation.duration"
+    )
     figures: list[str] = option(factory=list, doc="figures drawn from the experiment's summary")
     sweep: SweepSpec = option(factory=SweepSpec, doc="grid and batch axes")
     scales: dict[str, Any] = option(
@@ -119,6 +161,9 @@ class ExperimentSpec:
             raise ConfigError(
                 "simulation.record.average_from", sim.record.average_from, f"less than duration = {sim.duration} ms"
             )
+        if self.task is not None and self.task.population not in self.model.populations:
+            raise ConfigError("task.population", self.task.population,
+                              f"one of the populations {', '.join(self.model.populations)}")
         for name, pop in self.model.populations.items():
             if 0 < pop.tau <= sim.dt:
                 raise ConfigError(

@@ -7,7 +7,8 @@ external input. Trials and conditions are the batch dimension.
 """
 
 from einet.tasks.dual import DualTask, GoNoGo
+from einet.tasks.build import build_task
 from einet.tasks.odr import ODR
 from einet.tasks.schedule import Epoch, Schedule
 
-__all__ = ["ODR", "DualTask", "GoNoGo", "Epoch", "Schedule"]
+__all__ = ["ODR", "DualTask", "GoNoGo", "Epoch", "Schedule", "build_task"]
