@@ -153,3 +153,40 @@ def test_dual_and_go_nogo_tasks_build_from_config():
     spec = validate(_ring_config({"kind": "go_nogo", "population": "R", "epochs": {"stimulus": 40.0}}))
     task = build_task(spec.task, ["R"], [90])
     assert task.schedule["stimulus"].stop - task.schedule["stimulus"].start == 40.0
+
+
+def test_ring_analysis_of_an_odr_run_through_the_cli(tmp_path):
+    """Errors, persistence, drift and diffusion against quantities computed from the run by hand."""
+    import yaml
+
+    from einet import io
+    from einet.cli import main
+
+    raw = _ring_config({"kind": "odr", "population": "R", "trials": 6,
+                        "epochs": {"fixation": 20.0, "cue": 50.0, "delay": 300.0}})
+    raw["analysis"] = {"kind": "ring"}
+    raw["sweep"] = {"batch": {"model.projections.RR.kappa": [-3.0, -1.5]}}
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["-q", "simulate", str(path), "--out", str(tmp_path / "run.nc")]) == 0
+    assert main(["-q", "analyze", str(tmp_path / "run.nc"), "--out", str(tmp_path / "ring.nc")]) == 0
+    run, ring = io.read_dataset(tmp_path / "run.nc"), io.read_dataset(tmp_path / "ring.nc")
+    last = run.isel(time=np.flatnonzero(run.epoch.values == "delay")[-1]).sel(population="R")
+    by_hand = np.angle(np.exp(1j * (last.bump_phase.values - run.cue_angle.values)))
+    np.testing.assert_allclose(ring.error.sel(population="R").values, by_hand, atol=1e-12)
+    remembered = ring.sel(kappa=-3.0, population="R")
+    assert float(remembered.mean_abs_error) < 2 * math.pi / 90 and float(remembered.persistence.min()) > 1.0
+    assert abs(float(remembered.drift)) < 0.05 and float(remembered.diffusion) < 1e-3  # no noise: no wandering
+    # below J1 = 2 the cue's first harmonic decays at (1 - J1/2)/tau = 1/40 per ms: e^-7.5 of it is left
+    assert float(ring.persistence.sel(kappa=-1.5, population="R").max()) < 0.01
+    assert ring.diffusion.attrs["units"] == "rad2/s"
+
+
+def test_ring_analysis_explains_what_it_needs(tmp_path):
+    from einet.analysis.ring import analyze
+    from einet.errors import EinetError
+
+    import xarray as xr
+
+    with pytest.raises(EinetError, match="record.bump"):
+        analyze(xr.Dataset(), None)

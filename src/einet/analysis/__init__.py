@@ -18,4 +18,11 @@ def _balance(run, spec):
     return balance.analyze(run, spec, bins=spec.analysis.bins, active_threshold=spec.analysis.active_threshold)
 
 
+def _ring(run, spec):
+    from einet.analysis import ring
+
+    return ring.analyze(run, spec)
+
+
 ANALYSES.register("balance", _balance)
+ANALYSES.register("ring", _ring)

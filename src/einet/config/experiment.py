@@ -66,7 +66,9 @@ class SimulationSpec:
 class AnalysisSpec:
     """Which analysis turns a run into summary numbers."""
 
-    kind: Literal["balance"] = option("balance", doc="analysis applied to every run")
+    kind: Literal["balance", "ring"] = option(
+        "balance", doc="analysis applied to every run: balance (E/I balance vs theory) or ring (ODR memory)"
+    )
     bins: int = option(40, doc="bins of the rate histograms", check=positive)
     active_threshold: float = option(
         0.01,
