@@ -23,8 +23,53 @@ SAMPLES, TESTS, VARIANTS = ("A", "B"), ("C", "D"), ("DPA", "Go", "NoGo")
 PATTERNS = SAMPLES + TESTS + ("Go", "NoGo")
 
 
+def stimulus_patterns(n: int, given: dict, seed: int) -> dict[str, torch.Tensor]:
+    """Pattern per stimulus name, ``[n]`` float64: the given ones, the rest standard Gaussian from ``seed``.
+
+    All six are always drawn, so a pattern does not depend on which others were given.
+    """
+    unknown = set(given) - set(PATTERNS)
+    if unknown:
+        raise ValueError(f"unknown stimulus names {sorted(unknown)}; known: {', '.join(PATTERNS)}")
+    generator = torch.Generator().manual_seed(seed)
+    drawn = {name: torch.randn(n, generator=generator, dtype=torch.float64) for name in PATTERNS}
+    patterns = {k: torch.as_tensor(given.get(k, v), dtype=torch.float64) for k, v in drawn.items()}
+    for name, p in patterns.items():
+        if p.shape != (n,):
+            raise ValueError(f"pattern {name!r} has shape {tuple(p.shape)}, expected ({n},)")
+    return patterns
+
+
 @dataclass
-class DualTask(EpochInputs):
+class _PatternTask(EpochInputs):
+    """What the dual task and Go/NoGo share: patterned stimuli on one population, conditions as the batch."""
+
+    population: int
+    sizes: list[int]
+    patterns: dict[str, torch.Tensor] = field(default_factory=dict)
+    strength: float = 1.0
+    trials: int = 1
+    seed: int = 0
+    dtype: torch.dtype = torch.float32
+    device: str | torch.device = "cpu"
+    schedule: Schedule = field(init=False)
+
+    def _draw(self) -> None:
+        self._patterns = stimulus_patterns(self.sizes[self.population], self.patterns, self.seed)
+
+    def _stack(self, rows: list[torch.Tensor]) -> torch.Tensor:
+        return (self.strength * torch.stack(rows)).to(dtype=self.dtype, device=self.device)
+
+    @property
+    def batch_size(self) -> int:
+        return len(self.condition_list)
+
+    def pattern(self, name: str) -> torch.Tensor:
+        return self._patterns[name]
+
+
+@dataclass
+class DualTask(_PatternTask):
     """All 12 dual-task conditions, each repeated ``trials`` times along the batch.
 
     Parameters
@@ -40,21 +85,12 @@ class DualTask(EpochInputs):
         Epoch durations [ms]; the distractor sits in the middle of the delay.
     """
 
-    population: int
-    sizes: list[int]
-    patterns: dict[str, torch.Tensor] = field(default_factory=dict)
-    strength: float = 1.0
-    trials: int = 1
     fixation: float = 100.0
     sample: float = 100.0
     delay: float = 1000.0
     distractor: float = 100.0
     test: float = 100.0
     response: float = 200.0
-    seed: int = 0
-    dtype: torch.dtype = torch.float32
-    device: str | torch.device = "cpu"
-    schedule: Schedule = field(init=False)
 
     def __post_init__(self):
         half = (self.delay - self.distractor) / 2
@@ -64,34 +100,15 @@ class DualTask(EpochInputs):
             ("fixation", self.fixation), ("sample", self.sample), ("delay_1", half),
             ("distractor", self.distractor), ("delay_2", half), ("test", self.test), ("response", self.response),
         )
-        n = self.sizes[self.population]
-        generator = torch.Generator().manual_seed(self.seed)
-        drawn = {name: torch.randn(n, generator=generator, dtype=torch.float64) for name in PATTERNS}
-        unknown = set(self.patterns) - set(PATTERNS)
-        if unknown:
-            raise ValueError(f"unknown stimulus names {sorted(unknown)}; known: {', '.join(PATTERNS)}")
-        self._patterns = {k: torch.as_tensor(self.patterns.get(k, v), dtype=torch.float64) for k, v in drawn.items()}
-        for name, p in self._patterns.items():
-            if p.shape != (n,):
-                raise ValueError(f"pattern {name!r} has shape {tuple(p.shape)}, expected ({n},)")
+        self._draw()
         self.condition_list = [c for c in itertools.product(VARIANTS, SAMPLES, TESTS) for _ in range(self.trials)]
-        zero = torch.zeros(n, dtype=torch.float64)
+        zero = torch.zeros(self.sizes[self.population], dtype=torch.float64)
         per_epoch = {
             "sample": [self._patterns[s] for _, s, _ in self.condition_list],
             "distractor": [self._patterns[v] if v != "DPA" else zero for v, _, _ in self.condition_list],
             "test": [self._patterns[t] for _, _, t in self.condition_list],
         }
-        self._inputs = {
-            epoch: (self.strength * torch.stack(rows)).to(dtype=self.dtype, device=self.device)
-            for epoch, rows in per_epoch.items()
-        }
-
-    @property
-    def batch_size(self) -> int:
-        return len(self.condition_list)
-
-    def pattern(self, name: str) -> torch.Tensor:
-        return self._patterns[name]
+        self._inputs = {epoch: self._stack(rows) for epoch, rows in per_epoch.items()}
 
     def conditions(self) -> dict[str, list[str]]:
         """Per-trial coordinates: task variant, sample, test, and whether the pair is associated."""
@@ -101,34 +118,22 @@ class DualTask(EpochInputs):
 
 
 @dataclass
-class GoNoGo(EpochInputs):
-    """Go/NoGo alone: a Go or a NoGo stimulus, then a response window; ``trials`` of each."""
+class GoNoGo(_PatternTask):
+    """Go/NoGo alone: a Go or a NoGo stimulus, then a response window; ``trials`` of each.
 
-    population: int
-    sizes: list[int]
-    patterns: dict[str, torch.Tensor] = field(default_factory=dict)
-    strength: float = 1.0
-    trials: int = 1
+    Its patterns are the dual task's Go and NoGo distractors for the same seed.
+    """
+
     fixation: float = 100.0
     stimulus_duration: float = 100.0
     response: float = 500.0
-    seed: int = 0
-    dtype: torch.dtype = torch.float32
-    device: str | torch.device = "cpu"
-    schedule: Schedule = field(init=False)
 
     def __post_init__(self):
         self.schedule = Schedule.of(("fixation", self.fixation), ("stimulus", self.stimulus_duration),
                                     ("response", self.response))
-        # the same patterns as the dual task's distractors, for the same seed
-        dual = DualTask(self.population, self.sizes, self.patterns, seed=self.seed, dtype=torch.float64)
+        self._draw()
         self.condition_list = [v for v in ("Go", "NoGo") for _ in range(self.trials)]
-        rows = [dual.pattern(v) for v in self.condition_list]
-        self._inputs = {"stimulus": (self.strength * torch.stack(rows)).to(dtype=self.dtype, device=self.device)}
-
-    @property
-    def batch_size(self) -> int:
-        return len(self.condition_list)
+        self._inputs = {"stimulus": self._stack([self._patterns[v] for v in self.condition_list])}
 
     def conditions(self) -> dict[str, list[str]]:
         return {"task": list(self.condition_list)}
