@@ -176,7 +176,7 @@ def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list
                                     {"units": "1", "long_name": "projection with short-term plasticity"})
     for axis in axes:
         coords[axis.name] = (axis.name, np.asarray(axis.values), _axis_attrs(axis.path))
-    grid_paths = {a.name: a.path for a in _grid_axes_of(spec)}
+    grid_paths = spec.job.get("paths", {})  # grid axis name -> config path, recorded at expansion
     for name, value in spec.job.get("grid", {}).items():
         coords[name] = ((), value, _axis_attrs(grid_paths.get(name, name)))
     ds = xr.Dataset(data, coords=coords)
@@ -186,7 +186,3 @@ def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list
     ds.attrs["average_from_ms"] = spec.simulation.record.average_from
     return ds
 
-
-def _grid_axes_of(spec: ExperimentSpec) -> list[Axis]:
-    """Grid axes are recorded in the job section as name -> path."""
-    return [Axis(name=n, path=p, values=()) for n, p in spec.job.get("paths", {}).items()]

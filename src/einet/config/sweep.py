@@ -113,20 +113,24 @@ def parse_axes(section: dict, kind: str) -> list[Axis]:
     return axes
 
 
-def set_path(raw: dict, path: str, value: Any, where: str) -> None:
-    """Set a dotted path inside ``raw``; the path must name an existing setting."""
+def check_path(spec: ExperimentSpec, path: str, where: str) -> None:
+    """The dotted ``path`` must name an existing setting of ``spec`` (defaults count as existing)."""
     parts = path.split(".")
-    probe = validate(raw)  # resolves defaults, so optional keys count as existing
-    node: Any = probe
+    node: Any = spec
     for i, part in enumerate(parts):
         if isinstance(node, dict) and part in node:
             node = node[part]
         elif hasattr(node, "__dataclass_fields__") and part in node.__dataclass_fields__:
             node = getattr(node, part)
-        elif parts[: i - 1] == ["model", "external"] and i == 3 and part in probe.model.populations:
+        elif parts[: i - 1] == ["model", "external"] and i == 3 and part in spec.model.populations:
             node = 0.0  # external.J.<pop> and external.noise.<pop> default to 0
         else:
             raise ConfigError(where, path, "a dotted path to an existing setting (e.g. model.K)")
+
+
+def set_path(raw: dict, path: str, value: Any, where: str) -> None:
+    """Set a dotted path inside ``raw`` (checked beforehand with :func:`check_path`)."""
+    parts = path.split(".")
     target = raw
     for part in parts[:-1]:
         target = target.setdefault(part, {})
@@ -191,6 +195,8 @@ class Experiment:
                     "kappa of all_to_all projections, tau, init_rate, transfer threshold/gain/r_max); "
                     "use a grid axis for anything else",
                 )
+        for axis in self.grid:
+            check_path(self.spec, axis.path, f"sweep.grid.{axis.name}")
         jobs = {}
         for values in itertools.product(*(a.values for a in self.grid)):
             raw = copy.deepcopy(self._base)
@@ -216,6 +222,8 @@ def batch_axes(spec: ExperimentSpec) -> list[Axis]:
 def batch_elements(spec: ExperimentSpec) -> list[ExperimentSpec]:
     """One validated spec per batch element, in C order over the batch axes."""
     axes = batch_axes(spec)
+    for axis in axes:
+        check_path(spec, axis.path, f"sweep.batch.{axis.name}")
     base = to_dict(spec)
     base["sweep"] = {"grid": {}, "batch": {}}
     out = []
