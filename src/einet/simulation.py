@@ -185,4 +185,3 @@ def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list
     ds.attrs["averaged_samples"] = rec.n_averaged
     ds.attrs["average_from_ms"] = spec.simulation.record.average_from
     return ds
-

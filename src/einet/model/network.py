@@ -40,7 +40,7 @@ class RateState(NamedTuple):
 
     rates: tuple[torch.Tensor, ...]
     synapses: tuple[torch.Tensor | None, ...]
-    plasticity: tuple[STPState | None, ...] = ()
+    plasticity: tuple[STPState | None, ...]
 
 
 class Currents(NamedTuple):
@@ -293,8 +293,7 @@ class RateNetwork(torch.nn.Module):
         exc = [torch.zeros(self.batch_size, p.size, dtype=self.dtype, device=self.device) for p in self._pops]
         inh = [torch.zeros_like(e) for e in exc]
         new_syn = []
-        plasticity = state.plasticity or (None,) * len(self._projs)
-        for proj, syn, stp in zip(self._projs, state.synapses, plasticity):
+        for proj, syn, stp in zip(self._projs, state.synapses, state.plasticity):
             presynaptic = state.rates[proj.source] if stp is None else transmitted(state.rates[proj.source], stp)
             drive = proj.operator.apply(presynaptic, proj.coefficient) * proj.J
             if proj.syn_decay is not None:
@@ -337,7 +336,7 @@ class RateNetwork(torch.nn.Module):
             rates.append(state.rates[a] * pop.decay + target * (1.0 - pop.decay))
         plasticity = tuple(
             stp_step(state.rates[proj.source], stp, proj.stp, self.dt) if stp is not None else None
-            for proj, stp in zip(self._projs, state.plasticity or (None,) * len(self._projs))
+            for proj, stp in zip(self._projs, state.plasticity)
         )
         return RateState(tuple(rates), synapses, plasticity), cur
 
