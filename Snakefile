@@ -14,6 +14,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/analyze.smk"
 include: "workflow/rules/figures.smk"
 

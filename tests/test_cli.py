@@ -11,7 +11,7 @@ import yaml
 from conftest import experiment
 from einet.cli import main
 
-COMMANDS = ["expand", "simulate", "analyze", "collect", "figure", "config-docs"]
+COMMANDS = ["expand", "simulate", "train", "analyze", "collect", "figure", "config-docs"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -40,6 +40,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="override simulation.device (the config's value by default)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
 
+    p = sub.add_parser("train", help="train one job's classifier and write its history netCDF and model",
+                       description="Train the classifier of one resolved job config (training section); writes "
+                       "trained/<job>.nc (loss, accuracy and each layer's EI per checkpoint) and models/<job>.pt.")
+    p.add_argument("config", type=Path, help="resolved job config (results/<exp>/configs/<job>.yaml)")
+    p.add_argument("--out", type=Path, required=True, help="output netCDF file (training history)")
+    p.add_argument("--model", type=Path, required=True, help="output model file (.pt: tensors and the spec only)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None,
+                   help="override training.device (the config's value by default)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+
     p = sub.add_parser("analyze", help="analyse a run netCDF",
                        description="Apply the config's analysis to a run file; writes analysis/<job>.nc.")
     p.add_argument("run", type=Path, help="run netCDF written by simulate")
@@ -80,6 +90,12 @@ def run(args: argparse.Namespace) -> None:
 
             torch.set_num_threads(args.threads)
         stages.simulate(args.config, args.out, device=args.device, progress=not args.quiet)
+    elif args.command == "train":
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        stages.train(args.config, args.out, args.model, device=args.device, progress=not args.quiet)
     elif args.command == "analyze":
         stages.analyze(args.run, args.out)
     elif args.command == "collect":

@@ -212,7 +212,8 @@ def describe(cls, prefix: str = "") -> list[tuple[str, str, str, str]]:
             continue
         if inner is not None:
             if get_origin(tp) in (Union, types.UnionType):  # an optional section: say how to leave it out
-                rows.append((key, "mapping or null", repr(f.default), doc))
+                default = "a mapping of defaults" if f.default is dataclasses.MISSING else repr(f.default)
+                rows.append((key, "mapping or null", default, doc))
             rows.extend(describe(inner, key))
             continue
         if f.default is not dataclasses.MISSING:

@@ -162,6 +162,17 @@ def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list
             data[f"stp_{var}_mean"] = (batch_dims + ["stp_projection", "time"], means,
                                        {"units": "1", "long_name": f"mean short-term plasticity {long_name} "
                                                                    "over presynaptic neurons"})
+    if rec.overlaps is not None:
+        overlaps = np.moveaxis(unbatch(rec.overlaps.cpu().numpy(), 1), 0, -1)  # [*batch, pop, rank, time]
+        data["overlap"] = (batch_dims + ["population", "rank", "time"], overlaps,
+                           {"units": "1", "long_name": "overlap (1/N) sum_i m_i^k r_i of the rates with the "
+                                                       "low-rank vector m^k"})
+    for var, long_name in (("u", "release probability u"), ("x", "available resources x")):
+        if var in rec.stp_traces:
+            traces = np.moveaxis(unbatch(rec.stp_traces[var].cpu().numpy(), 1), 0, -2)  # [*batch, proj, time, s]
+            data[f"stp_{var}_trace"] = (batch_dims + ["stp_projection", "time", "stp_sample"], traces,
+                                        {"units": "1", "long_name": f"short-term plasticity {long_name} of traced "
+                                                                    "presynaptic neurons (NaN: padding)"})
     coords = {
         "time": ("time", rec.times, {"units": "ms", "long_name": "time"}),
         "population": ("population", np.array(pops), {"units": "1", "long_name": "population name"}),
@@ -171,6 +182,17 @@ def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list
         "sample_neuron": ("sample", sample_global, {"units": "1", "long_name": "neuron index of each traced neuron"}),
         "population_size": ("population", np.array(net.sizes), {"units": "1", "long_name": "neurons per population"}),
     }
+    if rec.overlaps is not None:
+        coords["rank"] = ("rank", np.arange(1, rec.overlaps.shape[-1] + 1),
+                          {"units": "1", "long_name": "index k of the low-rank vector pair"})
+    if rec.stp_traces:
+        width = rec.stp_traces["u"].shape[-1]
+        neuron = np.full((len(rec.stp_samples), width), -1, dtype=np.int64)
+        for i, samples in enumerate(rec.stp_samples):
+            neuron[i, : len(samples)] = samples
+        coords["stp_sample_neuron"] = (("stp_projection", "stp_sample"), neuron,
+                                       {"units": "1", "long_name": "index within the source population of each "
+                                                                   "traced presynaptic neuron (-1: padding)"})
     if rec.stp_projections:
         coords["stp_projection"] = ("stp_projection", np.array([n for _, n in rec.stp_projections]),
                                     {"units": "1", "long_name": "projection with short-term plasticity"})

@@ -59,11 +59,52 @@ def simulate(config: str | Path, out: str | Path, *, device: str | None = None, 
         from einet.tasks import build_task
 
         sizes = [p.size for p in spec.model.populations.values()]
-        task = build_task(spec.task, list(spec.model.populations), sizes, getattr(torch, spec.simulation.dtype), dev)
+        from einet.model.connectivity import network_low_rank_vectors
+
+        vectors = network_low_rank_vectors(spec.model, spec.simulation.seed) if spec.task.patterns == "low_rank" else None
+        task = build_task(spec.task, list(spec.model.populations), sizes, getattr(torch, spec.simulation.dtype), dev,
+                          low_rank_vectors=vectors)
     ds = run(spec, progress=progress, device=dev, task=task)
     wall = ds.attrs.pop("wall_time_s")
     prov = io.make_provenance(to_dict(spec), device=str(dev), seed=spec.simulation.seed, wall_time_s=wall)
     return io.write_dataset(ds, out, provenance=prov)
+
+
+def train(config: str | Path, out: str | Path, model_out: str | Path, *, device: str | None = None,
+          progress: bool = True) -> tuple[Path, Path]:
+    """Train the classifier of one job config; write ``trained/<job>.nc`` and ``models/<job>.pt``."""
+    from einet import io
+    from einet.datasets import load
+    from einet.errors import ConfigError
+    from einet.fields import field_info, to_dict
+    from einet.config.experiment import ExperimentSpec
+    from einet.learning.classifier import save_model, train as fit
+    from einet.simulation import resolve_device
+
+    spec = load_job(config)
+    if spec.training is None:
+        raise ConfigError("training", None, "a training section (this job has none: use simulate)")
+    cfg = spec.training
+    dev = resolve_device(device or cfg.device)
+    job = spec.job.get("name", spec.name)
+    log.info("training %s (%s) on %s", job, cfg.dataset, dev)
+    data = load(cfg.dataset, test_fraction=cfg.test_fraction, seed=cfg.seed)
+    ds, model = fit(cfg, data, dev, progress=progress, label=f"train {job}")
+    paths = spec.job.get("paths", {})
+    for name, value in spec.job.get("grid", {}).items():  # scalar grid coordinates, for collect
+        try:
+            meta = field_info(ExperimentSpec, paths.get(name, name))
+        except KeyError:
+            meta = {}
+        ds = ds.assign_coords({name: ((), value, {"units": meta.get("unit") or "1",
+                                                 "long_name": paths.get(name, name)})})
+    ds.attrs.update({"experiment": spec.name, "job": job, "dataset": cfg.dataset})
+    wall = ds.attrs.pop("wall_time_s")
+    config_dict = to_dict(spec)
+    prov = io.make_provenance(config_dict, device=str(dev), seed=cfg.seed, wall_time_s=wall)
+    sizes = [data.features, *cfg.hidden_sizes, data.classes]
+    model_path = save_model(model, sizes, prov.config, model_out)
+    return io.write_dataset(ds, out, provenance=prov), model_path
 
 
 def analyze(run_path: str | Path, out: str | Path) -> Path:

@@ -1,6 +1,6 @@
 rule analyze:
     input:
-        run=rules.simulate.output[0],
+        run=analysis_input,
     output:
         "results/{exp}/analysis/{job}.nc",
     log:

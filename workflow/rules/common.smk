@@ -28,6 +28,13 @@ def scale_flag():
     return f"--scale {config['scale']}" if config.get("scale") else ""
 
 
+def analysis_input(wildcards):
+    """A trained run for experiments with a training section, else a simulated one."""
+    if EXPERIMENTS[wildcards.exp].spec.training is not None:
+        return rules.train.output.nc.format(**wildcards)
+    return rules.simulate.output[0].format(**wildcards)
+
+
 def experiment_analyses(wildcards):
     jobs = EXPERIMENTS[wildcards.exp].job_names()
     return expand("results/{exp}/analysis/{job}.nc", exp=wildcards.exp, job=jobs)

@@ -24,5 +24,33 @@ def _ring(run, spec):
     return ring.analyze(run, spec)
 
 
+def _multistability(run, spec):
+    from einet.analysis import multistability
+
+    return multistability.analyze(run, spec)
+
+
+def _dual(run, spec):
+    from einet.analysis import dual
+
+    return dual.analyze(run, spec)
+
+
+def _recurrent_ei(run, spec):
+    from einet.analysis import recurrent_ei
+
+    return recurrent_ei.analyze(run, spec)
+
+
+def _information(run, spec):
+    from einet.analysis import trained
+
+    return trained.analyze(run, spec)
+
+
 ANALYSES.register("balance", _balance)
 ANALYSES.register("ring", _ring)
+ANALYSES.register("multistability", _multistability)
+ANALYSES.register("dual", _dual)
+ANALYSES.register("recurrent_ei", _recurrent_ei)
+ANALYSES.register("information", _information)

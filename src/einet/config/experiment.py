@@ -8,6 +8,8 @@ from typing import Any, Literal, Optional
 from einet.fields import finite as finite_number
 from einet.fields import non_negative, option, positive
 from einet.errors import ConfigError
+from einet.config.information import RecurrentEISpec
+from einet.config.training import TrainingSpec
 from einet.model.spec import ModelSpec
 
 RECORDABLE = ("rate", "current_exc", "current_inh", "current_ext")
@@ -33,6 +35,11 @@ class RecordSpec:
         False,
         doc="also keep, per population and sample, the population-vector decoding of the rates on the "
         "ring: mean m0, first-harmonic amplitude m1 and phase (see einet.analysis.bump)",
+    )
+    overlaps: bool = option(
+        False,
+        doc="also keep, per population and sample, the overlaps (1/N) sum_i m_i^k r_i of the rates with the "
+        "population's low-rank vectors m^k (model.low_rank): the latent variables of a low-rank network",
     )
     average_from: float = option(
         0.0,
@@ -66,8 +73,13 @@ class SimulationSpec:
 class AnalysisSpec:
     """Which analysis turns a run into summary numbers."""
 
-    kind: Literal["balance", "ring"] = option(
-        "balance", doc="analysis applied to every run: balance (E/I balance vs theory) or ring (ODR memory)"
+    kind: Literal["balance", "ring", "multistability", "dual", "recurrent_ei", "information"] = option(
+        "balance",
+        doc="analysis applied to every run: balance (E/I balance vs theory), ring (ODR memory), "
+        "multistability (uniform, bump or bistable per parameter set, from two initial states), "
+        "dual (sample and distractor decoded from the low-rank overlaps in the 12 dual-task conditions), "
+        "recurrent_ei (effective information of the network's one-step and unrolled maps) or information "
+        "(a trained classifier's EI history with causal-plane coordinates; needs a training section)",
     )
     bins: int = option(40, doc="bins of the rate histograms", check=positive)
     active_threshold: float = option(
@@ -76,6 +88,20 @@ class AnalysisSpec:
         "population's mean rate (relative, so slowly decaying silent neurons do not count)",
         check=non_negative,
     )
+    population: str = option(
+        "", doc="multistability: the population whose bump is read (default: the first one)"
+    )
+    start_axis: str = option(
+        "start",
+        doc="multistability: the batch axis over an init_modulation; its smallest value is the uniform "
+        "start, its largest the bump start",
+    )
+    bump_threshold: float = option(
+        0.25,
+        doc="multistability: a steady state with persistence m1/m0 above this counts as a bump",
+        check=positive,
+    )
+    ei: RecurrentEISpec = option(factory=RecurrentEISpec, doc="settings of the recurrent_ei analysis")
 
 
 TASK_EPOCHS = {
@@ -106,6 +132,11 @@ class TaskSpec:
         unit="ms",
     )
     seed: int = option(0, doc="seed of the random stimulus patterns (dual, go_nogo)", check=non_negative)
+    patterns: Literal["random", "low_rank"] = option(
+        "random",
+        doc="dual, go_nogo: random Gaussian patterns, or low_rank: samples A, B = +m^1, -m^1 and distractors "
+        "Go, NoGo = +m^2, -m^2 of the population's low-rank vectors (model.low_rank, rank >= 2), tests random",
+    )
 
     def _check(self, path: str) -> None:
         for name, duration in self.epochs.items():
@@ -134,11 +165,16 @@ class ExperimentSpec:
 
     name: str = option(doc="experiment name; results go to results/<name>/")
     description: str = option("", doc="one line shown in the report")
-    model: ModelSpec = option(factory=ModelSpec, doc="the network")
+    model: Optional[ModelSpec] = option(
+        factory=ModelSpec, doc="the network; null for an experiment with a training section (it has no network)"
+    )
     simulation: SimulationSpec = option(factory=SimulationSpec, doc="integration settings")
     analysis: AnalysisSpec = option(factory=AnalysisSpec, doc="analysis settings")
     task: Optional[TaskSpec] = option(
         None, doc="a behavioural task; with one, a run lasts the task's epochs instead of simulation.duration"
+    )
+    training: Optional[TrainingSpec] = option(
+        None, doc="a classifier trained instead of a network simulated (rule train); null for none"
     )
     figures: list[str] = option(factory=list, doc="figures drawn from the experiment's summary")
     sweep: SweepSpec = option(factory=SweepSpec, doc="grid and batch axes")
@@ -156,16 +192,35 @@ class ExperimentSpec:
         for i, figure in enumerate(self.figures):
             if figure not in FIGURES:
                 raise ConfigError(f"figures[{i}]", figure, f"one of the figures {', '.join(FIGURES.names())}")
+        if (self.training is not None) != (self.analysis.kind == "information"):
+            expected = ("information for an experiment with a training section" if self.training is not None
+                        else "not information unless the experiment has a training section")
+            raise ConfigError("analysis.kind", self.analysis.kind, expected)
+        if self.training is not None:
+            if self.model is not None:
+                raise ConfigError("model", "<a model section>", "null: an experiment with a training section "
+                                  "trains a classifier and simulates no network")
+            return
+        if self.model is None:
+            raise ConfigError("model", None, "a network (null only with a training section)")
         sim = self.simulation
         if sim.record.every < sim.dt:
             raise ConfigError("simulation.record.every", sim.record.every, f"at least dt = {sim.dt} ms")
-        if sim.record.average_from >= sim.duration:
+        if self.task is None and sim.record.average_from >= sim.duration:  # a task sets its own length
             raise ConfigError(
                 "simulation.record.average_from", sim.record.average_from, f"less than duration = {sim.duration} ms"
             )
         if self.task is not None and self.task.population not in self.model.populations:
             raise ConfigError("task.population", self.task.population,
                               f"one of the populations {', '.join(self.model.populations)}")
+        if sim.record.overlaps and self.model.low_rank is None:
+            raise ConfigError("simulation.record.overlaps", True, "false unless model.low_rank defines vectors")
+        if self.task is not None and self.task.patterns == "low_rank":
+            rank = self.model.low_rank.rank if self.model.low_rank is not None else 0
+            if self.task.kind == "odr" or rank < 2:
+                raise ConfigError("task.patterns", "low_rank",
+                                  f"random, unless the task is dual or go_nogo and model.low_rank has rank >= 2 "
+                                  f"(kind {self.task.kind}, rank {rank})")
         for name, pop in self.model.populations.items():
             if 0 < pop.tau <= sim.dt:
                 raise ConfigError(

@@ -30,7 +30,7 @@ BATCHABLE = (
     r"model\.projections\.[^.]+\.low_rank",
     r"model\.projections\.[^.]+\.stp\.(U|tau_fac|tau_rec)",
     r"model\.populations\.[^.]+\.tau",
-    r"model\.populations\.[^.]+\.init_rate",
+    r"model\.populations\.[^.]+\.(init_rate|init_modulation|init_phase)",
     r"model\.populations\.[^.]+\.transfer\.(threshold|gain|r_max)",
 )
 _JOB_VALUE = re.compile(r"^[A-Za-z0-9_.+-]+$")
@@ -192,7 +192,7 @@ class Experiment:
                     f"sweep.batch.{axis.name}",
                     axis.path,
                     "a parameter that leaves the connectivity unchanged (external drive, noise, J, "
-                    "kappa of all_to_all projections, tau, init_rate, transfer threshold/gain/r_max); "
+                    "kappa of all_to_all projections, tau, init_rate/modulation/phase, transfer threshold/gain/r_max); "
                     "use a grid axis for anything else",
                 )
         for axis in self.grid:

@@ -6,6 +6,7 @@ its drawing function ``(summary) -> matplotlib Figure``.
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -14,13 +15,23 @@ from einet.registry import Registry
 FIGURES: Registry = Registry("figure")
 
 
-def _balanced(ds):
-    from einet.figures.balanced import draw_balanced
+def _lazy(module: str, function: str):
+    """A drawing function imported on first use, so the registry stays cheap to load."""
 
-    return draw_balanced(ds)
+    def draw(ds):
+        return getattr(importlib.import_module(f"einet.figures.{module}"), function)(ds)
+
+    return draw
 
 
-FIGURES.register("rates_vs_K", _balanced)
+FIGURES.register("rates_vs_K", _lazy("balanced", "draw_balanced"))
+FIGURES.register("multistability", _lazy("multistability", "draw_multistability"))
+FIGURES.register("ring_attractor", _lazy("ring", "draw_ring_attractor"))
+FIGURES.register("stp_memory", _lazy("stp", "draw_stp_memory"))
+FIGURES.register("dual_task", _lazy("dual", "draw_dual_task"))
+FIGURES.register("causal_plane", _lazy("information", "draw_causal_plane"))
+FIGURES.register("ei_training", _lazy("information", "draw_ei_training"))
+FIGURES.register("recurrent_ei", _lazy("information", "draw_recurrent_ei"))
 
 
 def draw(name: str, ds, pdf: Path, png: Path | None = None) -> list[Path]:

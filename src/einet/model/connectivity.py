@@ -296,6 +296,18 @@ def draw_low_rank(spec, sizes: dict[str, int], generator: torch.Generator) -> di
     return out
 
 
+LOW_RANK_SEED_OFFSET = 2  # the vectors' generator is seeded apart from connectivity (seed) and noise (seed + 1)
+
+
+def network_low_rank_vectors(model, seed: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """The (m, n) vectors a :class:`~einet.model.network.RateNetwork` with this model and seed uses,
+    so that tasks and analyses can rebuild them without building the network."""
+    if model.low_rank is None:
+        return {}
+    sizes = {name: pop.size for name, pop in model.populations.items()}
+    return draw_low_rank(model.low_rank, sizes, torch.Generator().manual_seed(seed + LOW_RANK_SEED_OFFSET))
+
+
 def estimate_bytes(n_target: int, n_source: int, K: float | None, kind: str, itemsize: int,
                    profile: str = "uniform") -> int:
     """Bytes a projection's structure will occupy on its device (expected nnz, +5 sd)."""

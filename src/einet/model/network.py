@@ -66,7 +66,15 @@ class _Population:
     decay: torch.Tensor  # exp(-dt/tau), [batch, 1]
     drive: torch.Tensor  # constant external input, [batch, 1]
     noise: torch.Tensor  # per-step noise amplitude, [batch, 1]
-    init_rate: torch.Tensor
+    init_rate: torch.Tensor  # [batch, 1]
+    init_modulation: torch.Tensor  # [batch, 1]
+    init_phase: torch.Tensor  # [batch, 1], rad
+
+    def initial_rates(self, batch_size: int) -> torch.Tensor:
+        """init_rate (1 + init_modulation cos(theta - init_phase)) on the population's ring."""
+        theta = connectivity.ring_angles(self.size, dtype=self.init_rate.dtype).to(self.init_rate.device)
+        bump = 1.0 + self.init_modulation * torch.cos(theta - self.init_phase)
+        return (self.init_rate * bump).expand(batch_size, self.size).clone()
 
 
 @dataclass
@@ -127,12 +135,7 @@ class RateNetwork(torch.nn.Module):
         self._index = {name: a for a, name in enumerate(self.population_names)}
         self._pops = [self._build_population(name, specs) for name in self.population_names]
         generator = torch.Generator().manual_seed(self.seed)
-        self.low_rank_vectors = (
-            connectivity.draw_low_rank(self.spec.low_rank, {p.name: p.size for p in self._pops},
-                                       torch.Generator().manual_seed(self.seed + 2))
-            if self.spec.low_rank is not None
-            else {}
-        )
+        self.low_rank_vectors = connectivity.network_low_rank_vectors(self.spec, self.seed)
         self._projs = [self._build_projection(name, specs, generator) for name in self.spec.projections]
         self._noise_generator = torch.Generator(device=self.device).manual_seed(self.seed + 1)
         self._has_noise = any(bool((p.noise > 0).any()) for p in self._pops)
@@ -162,6 +165,8 @@ class RateNetwork(torch.nn.Module):
             drive=self._column(drive),
             noise=self._column(noise),
             init_rate=self._column([p.init_rate for p in pops]),
+            init_modulation=self._column([p.init_modulation for p in pops]),
+            init_phase=self._column([math.radians(p.init_phase) for p in pops]),
         )
 
     def _build_projection(self, name: str, specs: Sequence[ModelSpec], generator) -> _Projection:
@@ -267,9 +272,7 @@ class RateNetwork(torch.nn.Module):
 
     # ------------------------------------------------------------- dynamics
     def initial_state(self) -> RateState:
-        rates = tuple(
-            p.init_rate.expand(self.batch_size, p.size).clone() for p in self._pops
-        )
+        rates = tuple(p.initial_rates(self.batch_size) for p in self._pops)
         synapses = tuple(
             torch.zeros(self.batch_size, self._pops[p.target].size, dtype=self.dtype, device=self.device)
             if p.syn_decay is not None
@@ -284,6 +287,13 @@ class RateNetwork(torch.nn.Module):
     @property
     def projection_names(self) -> list[str]:
         return [p.name for p in self._projs]
+
+    def source_index(self, name: str) -> int:
+        """Index of the source population of projection ``name``."""
+        for proj in self._projs:
+            if proj.name == name:
+                return proj.source
+        raise KeyError(f"unknown projection {name!r}; known: {', '.join(p.name for p in self._projs)}")
 
     def has_stp(self, name: str) -> bool:
         return any(p.name == name and p.stp is not None for p in self._projs)

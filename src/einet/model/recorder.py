@@ -62,6 +62,17 @@ class Recorder:
         ]
         self.bump = {v: torch.zeros(self.n_samples, B, P, **kw) for v in ("m0", "m1", "phase")} if record.bump else {}
         self.stp_means = {v: torch.zeros(self.n_samples, B, len(self.stp_projections), **kw) for v in ("u", "x")}
+        # u and x of the traced neurons of each STP projection's source population (NaN-padded)
+        self.stp_samples = [self.samples[network.source_index(name)] for _, name in self.stp_projections]
+        width = max((len(s) for s in self.stp_samples), default=0)
+        self.stp_traces = {v: torch.full((self.n_samples, B, len(self.stp_projections), width), float("nan"), **kw)
+                           for v in ("u", "x")} if width else {}
+        self._overlap_vectors = [
+            network.low_rank_vectors[name][0].to(**kw) / size
+            for name, size in zip(network.population_names, network.sizes)
+        ] if record.overlaps else []
+        rank = self._overlap_vectors[0].shape[1] if self._overlap_vectors else 0
+        self.overlaps = torch.zeros(self.n_samples, B, P, rank, **kw) if rank else None
         self._sample_index = [torch.tensor(s, dtype=torch.long, device=network.device) for s in self.samples]
         self.times = np.arange(self.n_samples) * self.every * network.dt
         self._k = 0
@@ -78,10 +89,16 @@ class Recorder:
         for a, r in enumerate(rates if self.bump else ()):
             m0, m1, phase = decode(r)
             self.bump["m0"][k, :, a], self.bump["m1"][k, :, a], self.bump["phase"][k, :, a] = m0, m1, phase
+        for a, vectors in enumerate(self._overlap_vectors):
+            self.overlaps[k, :, a] = rates[a] @ vectors
         for column, (i, _) in enumerate(self.stp_projections):
             stp = state.plasticity[i]
             self.stp_means["u"][k, :, column] = stp.u.mean(dim=1)
             self.stp_means["x"][k, :, column] = stp.x.mean(dim=1)
+            if self.stp_traces:
+                idx = self._sample_index[self.net.source_index(self.stp_projections[column][1])]
+                self.stp_traces["u"][k, :, column, : len(idx)] = stp.u.index_select(1, idx)
+                self.stp_traces["x"][k, :, column, : len(idx)] = stp.x.index_select(1, idx)
         values = {
             "rate": rates,
             "current_exc": currents.exc,

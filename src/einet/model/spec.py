@@ -51,7 +51,14 @@ class PopulationSpec:
         10.0, doc="rate time constant; 0 makes the population instantaneous", unit="ms", check=non_negative
     )
     transfer: TransferSpec = option(factory=TransferSpec, doc="transfer function (a name or a mapping)")
-    init_rate: float = option(0.0, doc="rate of every neuron at t = 0", check=non_negative)
+    init_rate: float = option(0.0, doc="rate of every neuron at t = 0 (its mean over the ring)", check=non_negative)
+    init_modulation: float = option(
+        0.0,
+        doc="start from a bump: the rate at t = 0 is init_rate (1 + init_modulation cos(theta - init_phase)) "
+        "on the population's ring; 0 is the uniform state, 1 a bump that touches zero",
+        check=lambda v: None if -1.0 <= v <= 1.0 else "a number in [-1, 1] (rates must stay >= 0)",
+    )
+    init_phase: float = option(0.0, doc="where the initial bump is centred", unit="deg", check=finite)
 
 
 @dataclass(frozen=True)

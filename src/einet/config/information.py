@@ -1,0 +1,64 @@
+"""Settings of effective-information measurements (trained layers and recurrent networks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from einet.errors import ConfigError
+from einet.fields import non_negative, option, positive
+
+BiasCorrection = Literal["none", "miller_madow"]
+
+
+def _at_least_two(value) -> str | None:
+    return None if value >= 2 else "an integer >= 2"
+
+
+@dataclass(frozen=True)
+class EISpec:
+    """How each layer's EI is estimated (see einet.analysis.information)."""
+
+    bins: int = option(8, doc="equal-width bins of every input and output range", check=_at_least_two)
+    samples: int = option(4096, doc="uniform (maximum-entropy) input draws per estimate", check=positive)
+    in_range: list[float] = option(
+        factory=lambda: [-2.0, 2.0],
+        doc="range [lo, hi] the first layer's inputs are drawn from; the datasets are standardised, so "
+        "[-2, 2] covers about 95% of every feature; later layers use their input's sigmoid range (0, 1)",
+    )
+    bias_correction: BiasCorrection = option("none", doc="none (plug-in MI) or miller_madow")
+    seed: int = option(0, doc="seed of the input draws (the same at every checkpoint)", check=non_negative)
+
+    def _check(self, path: str) -> None:
+        if len(self.in_range) != 2 or not self.in_range[1] > self.in_range[0]:
+            raise ConfigError(f"{path}.in_range", self.in_range, "two numbers [lo, hi] with lo < hi")
+
+
+@dataclass(frozen=True)
+class RecurrentEISpec:
+    """EI of a recurrent network's one-step and unrolled maps (analysis kind recurrent_ei)."""
+
+    neurons: int = option(
+        16, doc="neurons sampled per population (evenly spaced); the others are clamped at their "
+        "time-averaged rates, because every pairwise measure costs n_in * n_out histograms", check=positive,
+    )
+    steps: list[int] = option(
+        factory=lambda: [1, 10], doc="unrolled map lengths T in time steps (1: the one-step map)",
+        check=lambda v: None if v and all(s >= 1 for s in v) else "a non-empty list of integers >= 1",
+    )
+    bins: int = option(8, doc="equal-width bins of every rate range", check=_at_least_two)
+    samples: int = option(4096, doc="uniform (maximum-entropy) input draws per estimate", check=positive)
+    range_scale: float = option(
+        2.0, doc="threshold-linear rates are drawn from [0, range_scale x the population's mean rate in the "
+        "run] (2: centred on the operating point); sigmoid and erf rates from [0, r_max]", check=positive,
+    )
+    ranges: dict[str, list[float]] = option(
+        factory=dict, doc="explicit rate range [lo, hi] per population, overriding the above",
+    )
+    bias_correction: BiasCorrection = option("none", doc="none (plug-in MI) or miller_madow")
+    seed: int = option(0, doc="seed of the input draws", check=non_negative)
+
+    def _check(self, path: str) -> None:
+        for pop, value in self.ranges.items():
+            if len(value) != 2 or not value[1] > value[0]:
+                raise ConfigError(f"{path}.ranges.{pop}", value, "two numbers [lo, hi] with lo < hi")

@@ -1,0 +1,59 @@
+"""The dual task: sample and distractor decoded from a low-rank network in all 12 conditions."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+from einet.errors import EinetError
+
+SAMPLE_COLORS = {"A": "tab:red", "B": "tab:blue"}
+VARIANT_STYLES = {"DPA": "-", "Go": "--", "NoGo": ":"}
+VARIANT_COLORS = {"DPA": "0.4", "Go": "tab:green", "NoGo": "tab:purple"}
+EPOCH_SHADES = {"sample": "0.85", "distractor": "#d9ead3", "test": "#fce5cd"}
+
+
+def _shade(ax, ds: xr.Dataset) -> None:
+    t = ds.time.values / 1000.0
+    for epoch, color in EPOCH_SHADES.items():
+        inside = np.asarray(ds.epoch.values == epoch)
+        if inside.any():
+            ax.axvspan(t[inside][0], t[inside][-1], color=color, zorder=0, lw=0)
+
+
+def draw_dual_task(ds: xr.Dataset) -> plt.Figure:
+    """Overlap with m1 (sample) and m2 (distractor) per condition; decoding accuracy over time."""
+    for var in ("overlap", "sample_accuracy", "distractor_accuracy"):
+        if var not in ds:
+            raise EinetError(f"the dual_task figure needs {var!r} from the dual analysis")
+    if "seed" in ds.dims:
+        ds = ds.mean("seed")  # accuracies and mean overlaps average over seeds
+    t = ds.time.values / 1000.0
+    fig, (ax_s, ax_d, ax_acc) = plt.subplots(1, 3, figsize=(16, 4.4), constrained_layout=True)
+    for c in range(ds.sizes["condition"]):
+        row = ds.isel(condition=c)
+        variant, sample, test = str(row.condition_task.values), str(row.condition_sample.values), str(
+            row.condition_test.values)
+        label = f"{variant} {sample}{test}"
+        ax_s.plot(t, row.overlap.sel(rank=1), color=SAMPLE_COLORS.get(sample, "k"),
+                  ls=VARIANT_STYLES.get(variant, "-"), lw=1, label=label if test == "C" else None)
+        ax_d.plot(t, row.overlap.sel(rank=2), color=VARIANT_COLORS.get(variant, "k"),
+                  ls="-" if sample == "A" else "--", lw=1, label=f"{variant}, sample {sample}" if test == "C" else None)
+    for variant in ds.variant.values:
+        ax_acc.plot(t, ds.sample_accuracy.sel(variant=variant), color=VARIANT_COLORS.get(str(variant), "k"),
+                    label=f"sample ({variant} trials)")
+    ax_acc.plot(t, ds.distractor_accuracy, color="k", lw=1.5, ls="-.", label="distractor (Go/NoGo trials)")
+    ax_acc.axhline(0.5, color="0.6", lw=0.8, ls=":")
+    for ax in (ax_s, ax_d, ax_acc):
+        _shade(ax, ds)
+        ax.set_xlabel("time in the trial [s]")
+    ax_s.set(ylabel="overlap with m$^1$", title="sample axis (red A, blue B; line: task variant)")
+    ax_d.set(ylabel="overlap with m$^2$", title="distractor axis (green Go, purple NoGo, grey DPA)")
+    ax_acc.set(ylabel="decoding accuracy", ylim=(-0.02, 1.05),
+               title="decoding (shaded: sample, distractor, test)")
+    ax_s.legend(fontsize=7, ncol=2)
+    ax_d.legend(fontsize=7, ncol=2)
+    ax_acc.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"{ds.attrs.get('experiment', 'dual')}: dual task on a low-rank network, 12 conditions")
+    return fig

@@ -1,0 +1,67 @@
+"""Multistability of a ring: the region map and the two branches that make the hysteresis."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
+
+from einet.analysis.multistability import REGIONS
+from einet.errors import EinetError
+
+REGION_COLORS = {"uniform": "0.85", "bistable": "tab:purple", "bump": "tab:orange",
+                 "bump_from_uniform_only": "tab:red"}
+
+
+def _map_axes(ds: xr.Dataset) -> tuple[str, str]:
+    """The two parameter axes of the map: (x, y) = (last, first) of the region's dimensions."""
+    dims = [d for d in ds.region.dims if d != "seed"]
+    if len(dims) != 2:
+        raise EinetError(f"the multistability figure needs exactly two parameter axes besides the start, got {dims}")
+    return dims[1], dims[0]
+
+
+def draw_multistability(ds: xr.Dataset) -> plt.Figure:
+    """Left: region of each parameter pair. Middle, right: m1/m0 and m0 from both starts along y."""
+    x, y = _map_axes(ds)
+    start = ds.attrs.get("start_axis", "start")
+    region = ds.region.isel(seed=0) if "seed" in ds.region.dims else ds.region
+    region = region.transpose(y, x)
+    fig, (ax_map, ax_per, ax_m0) = plt.subplots(1, 3, figsize=(14, 4.3), constrained_layout=True)
+    cmap = ListedColormap([REGION_COLORS[r] for r in REGIONS])
+    xv, yv = ds[x].values, ds[y].values
+    ax_map.pcolormesh(_edges(xv), _edges(yv), region.values, cmap=cmap, vmin=-0.5, vmax=len(REGIONS) - 0.5)
+    present = sorted(set(np.unique(region.values).tolist()))
+    ax_map.legend(handles=[Patch(color=REGION_COLORS[REGIONS[i]], label=REGIONS[i].replace("_", " ")) for i in present],
+                  fontsize=8, loc="upper left")
+    ax_map.set(xlabel=x, ylabel=y, title="steady states from the uniform and the bump start")
+
+    bistable = (region == REGIONS.index("bistable")).sum(y)
+    column = xv[int(np.argmax(bistable.values))] if int(bistable.max()) > 0 else xv[len(xv) // 2]
+    ax_map.axvline(column, color="k", lw=0.8, ls="--")
+    line = ds.sel({x: column})
+    line = line.isel(seed=0) if "seed" in line.dims else line
+    starts = ds[start].values
+    for value, style, label in ((starts.min(), "o-", "from uniform"), (starts.max(), "s--", "from bump")):
+        branch = line.sel({start: value})
+        ax_per.plot(yv, branch.persistence, style, ms=4, label=label)
+        ax_m0.plot(yv, branch.m0, style, ms=4, label=label)
+    threshold = float(ds.attrs.get("bump_threshold", np.nan))
+    ax_per.axhline(threshold, color="0.5", lw=0.8, ls=":")
+    ax_per.set(xlabel=y, ylabel="m1 / m0", title=f"persistence at {x} = {column:g} (hysteresis)")
+    ax_per.legend(fontsize=8, title=f"dotted: bump threshold {threshold:g}", title_fontsize=7)
+    ax_m0.set(xlabel=y, ylabel="m0", title=f"mean rate at {x} = {column:g}")
+    ax_m0.legend(fontsize=8)
+    fig.suptitle(f"{ds.attrs.get('experiment', 'multistability')}: uniform, bump and bistable states of the ring")
+    return fig
+
+
+def _edges(values: np.ndarray) -> np.ndarray:
+    """Cell edges around (possibly uneven) grid values, for pcolormesh."""
+    v = np.asarray(values, dtype=float)
+    if v.size == 1:
+        return np.array([v[0] - 0.5, v[0] + 0.5])
+    mid = (v[1:] + v[:-1]) / 2
+    return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])

@@ -1,0 +1,1 @@
+"""Learning: gradient training of networks (``classifier``: sigmoid MLPs with plain SGD)."""

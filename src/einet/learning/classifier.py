@@ -1,0 +1,174 @@
+"""Train a sigmoid multilayer perceptron with plain SGD and follow its layers' EI.
+
+At each checkpoint (epoch 0 and log-spaced epochs after it) the loss and
+accuracy on both parts of the split are recorded, together with each
+layer's EI, EI_parts, sensitivity and degeneracy
+(``einet.analysis.information``), so that the layers' paths through the
+causal plane can be drawn (Marrow et al. 2020). Every layer, the output
+layer included, ends in a sigmoid: its outputs then have the bounded range
+(0, 1) that EI bins over, and the next layer's input range is known.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import xarray as xr
+from torch import nn
+from tqdm import tqdm
+
+from einet.analysis import information
+from einet.config.training import TrainingSpec
+from einet.datasets import Split
+
+log = logging.getLogger("einet")
+
+__all__ = ["build_mlp", "checkpoint_epochs", "train", "save_model", "load_model"]
+
+MEASURES = {
+    "ei": "effective information of the layer (binned input vector vs output vector)",
+    "ei_parts": "sum over (input, output) pairs of their mutual information",
+    "sensitivity": "sum over pairs of MI when one input alone is drawn, the others at rest",
+    "degeneracy": "sensitivity minus ei_parts",
+}
+
+
+def build_mlp(sizes: list[int], activation: str = "sigmoid") -> nn.Sequential:
+    """``Linear -> sigmoid`` for each pair of consecutive sizes; layers are named fc1, fc2, ..."""
+    if activation != "sigmoid":
+        raise ValueError(f"unknown activation {activation!r}; known: sigmoid")
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        layers[f"fc{i}"] = nn.Linear(n_in, n_out)
+        layers[f"act{i}"] = nn.Sigmoid()
+    return nn.Sequential(layers)
+
+
+def checkpoint_epochs(epochs: int, checkpoints: int) -> list[int]:
+    """Epoch 0 and ``checkpoints`` log-spaced epochs up to ``epochs`` (fewer where rounding merges them)."""
+    if checkpoints == 1:
+        return [0, int(epochs)]
+    spaced = np.unique(np.round(np.geomspace(1, epochs, checkpoints)).astype(int))
+    return [0] + [int(e) for e in spaced]
+
+
+def _loss(kind: str, out: torch.Tensor, y: torch.Tensor, classes: int) -> torch.Tensor:
+    target = F.one_hot(y, classes).to(out.dtype)
+    if kind == "mse":
+        return F.mse_loss(out, target)
+    return F.binary_cross_entropy(out, target)
+
+
+def _evaluate(model: nn.Module, x, y, kind: str, classes: int) -> tuple[float, float]:
+    with torch.no_grad():
+        out = model(x)
+        return float(_loss(kind, out, y, classes)), float((out.argmax(dim=1) == y).double().mean())
+
+
+def _layer_measures(model: nn.Module, example: torch.Tensor, spec: TrainingSpec) -> list[dict[str, float]]:
+    """EI measures of every layer; sensitivity perturbs one input with the others at their range's middle."""
+    e = spec.ei
+    settings = dict(in_bins=e.bins, out_bins=e.bins, samples=e.samples, seed=e.seed,
+                    bias_correction=None if e.bias_correction == "none" else e.bias_correction)
+    rows = []
+    for layer in information.topology_of(model, example, in_range=tuple(e.in_range)):
+        rest = 0.5 * (layer.in_range[0] + layer.in_range[1])
+        plane = information.causal_plane(layer, rest=rest, **settings)
+        rows.append({"ei": information.ei(layer, **settings), "ei_parts": plane.ei_parts,
+                     "sensitivity": plane.sensitivity, "degeneracy": plane.degeneracy})
+    return rows
+
+
+def train(spec: TrainingSpec, data: Split, device: torch.device, *, progress: bool = True,
+          label: str = "train") -> tuple[xr.Dataset, nn.Module]:
+    """Train on ``data`` and return the checkpoint history (dims epoch, layer) and the trained model."""
+    started = time.perf_counter()
+    torch.manual_seed(spec.seed)
+    sizes = [data.features, *spec.hidden_sizes, data.classes]
+    model = build_mlp(sizes, spec.activation).to(device)
+    optimiser = torch.optim.SGD(model.parameters(), lr=spec.learning_rate)
+    x_tr, y_tr = data.x_train.to(device), data.y_train.to(device)
+    x_te, y_te = data.x_test.to(device), data.y_test.to(device)
+    order = torch.Generator().manual_seed(spec.seed + 1)
+    marks = checkpoint_epochs(spec.epochs, spec.checkpoints)
+    history: dict[str, list] = {k: [] for k in ("loss_train", "loss_test", "accuracy_train", "accuracy_test")}
+    layers: list[list[dict[str, float]]] = []
+
+    def record(epoch: int) -> None:
+        model.eval()
+        for part, (x, y) in (("train", (x_tr, y_tr)), ("test", (x_te, y_te))):
+            loss, acc = _evaluate(model, x, y, spec.loss, data.classes)
+            history[f"loss_{part}"].append(loss)
+            history[f"accuracy_{part}"].append(acc)
+        layers.append(_layer_measures(model, x_tr[:1], spec))
+        log.info("epoch %d: test accuracy %.3f, loss %.4f", epoch, history["accuracy_test"][-1],
+                 history["loss_test"][-1])
+        model.train()
+
+    record(0)
+    bar = tqdm(range(1, spec.epochs + 1), desc=label, unit="epoch", disable=not progress, mininterval=5.0,
+               file=sys.stderr)
+    for epoch in bar:
+        perm = torch.randperm(x_tr.shape[0], generator=order).to(device)
+        for start in range(0, x_tr.shape[0], spec.batch_size):
+            idx = perm[start : start + spec.batch_size]
+            optimiser.zero_grad(set_to_none=True)
+            _loss(spec.loss, model(x_tr[idx]), y_tr[idx], data.classes).backward()
+            optimiser.step()
+        if epoch in marks:
+            record(epoch)
+    bar.close()
+    ds = _history_dataset(marks, history, layers, model, sizes)
+    ds.attrs["wall_time_s"] = time.perf_counter() - started
+    return ds, model
+
+
+def _history_dataset(marks, history, layers, model, sizes) -> xr.Dataset:
+    names = [n for n, m in model.named_children() if isinstance(m, nn.Linear)]
+    data = {}
+    for key, long_name in (("loss_train", "loss on the training set"), ("loss_test", "loss on the test set"),
+                           ("accuracy_train", "accuracy on the training set"),
+                           ("accuracy_test", "accuracy on the test set")):
+        data[key] = ("epoch", np.asarray(history[key]), {"units": "1", "long_name": long_name})
+    for key, long_name in MEASURES.items():
+        values = np.array([[row[key] for row in checkpoint] for checkpoint in layers])
+        data[key] = (("epoch", "layer"), values, {"units": "bit", "long_name": long_name})
+    coords = {
+        "epoch": ("epoch", np.asarray(marks), {"units": "1", "long_name": "training epochs completed"}),
+        "layer": ("layer", np.asarray(names), {"units": "1", "long_name": "layer (Linear + sigmoid)"}),
+        "layer_inputs": ("layer", np.asarray(sizes[:-1]), {"units": "1", "long_name": "inputs of the layer"}),
+        "layer_outputs": ("layer", np.asarray(sizes[1:]), {"units": "1", "long_name": "outputs of the layer"}),
+    }
+    return xr.Dataset(data, coords=coords)
+
+
+def save_model(model: nn.Module, sizes: list[int], config_yaml: str, path: str | Path) -> Path:
+    """Save tensors and plain values only (loadable with ``torch.load(..., weights_only=True)``), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "sizes": [int(s) for s in sizes],
+        "activation": "sigmoid",
+        "config": config_yaml,
+    }
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+    return path
+
+
+def load_model(path: str | Path) -> tuple[nn.Module, dict]:
+    """The model saved by ``save_model`` and the saved payload (sizes, config YAML text)."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    model = build_mlp(payload["sizes"], payload["activation"])
+    model.load_state_dict(payload["state_dict"])
+    return model, payload
