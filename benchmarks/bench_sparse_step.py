@@ -82,7 +82,7 @@ def main() -> None:
     specs = [balanced_spec(args.n, args.K, M0) for M0 in torch.linspace(0.5, 2.0, args.batch).tolist()]
     single = RateNetwork(specs[len(specs) // 2], 0.5, device=device, seed=0)
     batched = RateNetwork(specs, 0.5, device=device, seed=0)
-    batched_torch = RateNetwork(specs, 0.5, device=device, seed=0, sparse_kernel="torch")
+    batched_torch = RateNetwork(specs, 0.5, device=device, seed=0, kernels="torch")
     weights = single.weight_bytes()
     # Interleave the measurements in rounds so that drifting load hits all of them alike.
     rounds = {"bandwidth": [], "single": [], "batched": [], "torch": []}

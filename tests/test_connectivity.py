@@ -102,7 +102,7 @@ def test_same_seed_same_pattern():
     assert not torch.equal(a.col[:100], c.col[:100])
 
 
-@pytest.mark.parametrize("batch", [2, 3, 16])
+@pytest.mark.parametrize("batch", [2, 3, 16, 17, 40])  # one chunk, a partial one, several
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_compiled_pattern_kernel_matches_torch_sparse(batch, dtype):
     from einet import kernels

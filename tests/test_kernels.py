@@ -11,7 +11,7 @@ from einet import kernels
 
 
 def test_unknown_kernel_lists_the_known_ones():
-    with pytest.raises(KeyError, match="pair_counts, pattern_mm"):
+    with pytest.raises(KeyError, match="pair_counts, pattern_mm, rate_step"):
         kernels.load("nope")
 
 
@@ -35,3 +35,75 @@ def test_a_stale_lock_is_removed_and_a_fresh_one_kept(tmp_path, monkeypatch):
     os.utime(lock, (old, old))
     kernels._clear_stale_lock("m")
     assert not lock.exists()
+
+
+def _rate_step():
+    module = kernels.load("rate_step")
+    if module is None:
+        pytest.skip("no C++ compiler here: the compiled kernels are optional")
+    return module
+
+
+def test_fused_stp_update_matches_the_torch_update():
+    import torch
+
+    from einet.model.stp import PER_MS, STPParams, STPState, stp_step, transmitted
+
+    fused = _rate_step()
+    g = torch.Generator().manual_seed(0)
+    B, N = 3, 257
+    rate = torch.rand(B, N, generator=g, dtype=torch.float64) * 80 - 5  # some negative: clamped for STP
+    state = STPState(torch.rand(B, N, generator=g, dtype=torch.float64),
+                     torch.rand(B, N, generator=g, dtype=torch.float64))
+    params = STPParams(*(torch.tensor(v, dtype=torch.float64).reshape(-1, 1)
+                         for v in ([0.05, 0.2, 0.5], [1000.0, 200.0, 50.0], [200.0, 800.0, 20.0])))
+    now, u, x = fused.stp_advance(rate, state.u, state.x, params.U.view(-1), params.tau_fac.view(-1),
+                                  params.tau_rec.view(-1), 0.5, PER_MS)
+    expected = stp_step(rate, state, params, 0.5)
+    torch.testing.assert_close(now, transmitted(rate, state), rtol=0, atol=0)
+    torch.testing.assert_close(u, expected.u, rtol=1e-14, atol=1e-15)
+    torch.testing.assert_close(x, expected.x, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("ext_columns", [1, 33])
+def test_fused_threshold_linear_update_matches_the_formula(ext_columns):
+    import torch
+
+    fused = _rate_step()
+    g = torch.Generator().manual_seed(1)
+    B, N = 4, 33
+    r, exc, inh = (torch.randn(B, N, generator=g, dtype=torch.float64) for _ in range(3))
+    ext = torch.randn(B, ext_columns, generator=g, dtype=torch.float64)
+    threshold, gain, decay = (torch.rand(B, 1, generator=g, dtype=torch.float64) for _ in range(3))
+    out = fused.leaky_threshold_linear(r, exc, inh, ext, threshold.view(-1), gain.view(-1), decay.view(-1))
+    target = gain * torch.relu(exc + inh + ext - threshold)
+    torch.testing.assert_close(out, r * decay + target * (1 - decay), rtol=0, atol=0)  # same rounding, no FMA
+
+
+def test_network_gives_the_same_numbers_with_and_without_kernels():
+    import math
+
+    import torch
+
+    from einet.fields import parse_section
+    from einet.model.network import RateNetwork
+    from einet.model.presets import balanced_ei
+    from einet.model.spec import ModelSpec
+
+    _rate_step()
+    raw = balanced_ei(300, 100, 30.0)
+    raw["projections"]["EE"].update(profile="cosine", kappa=0.5, stp={"U": 0.1, "tau_fac": 500.0, "tau_rec": 100.0})
+    raw["external"]["noise"] = {"E": 0.1}
+    spec = parse_section(ModelSpec, raw, "model")
+    states = {}
+    for mode in ("auto", "torch"):
+        net = RateNetwork([spec] * 5, 0.5, dtype=torch.float64, kernels=mode, seed=3)
+        state = net.initial_state()
+        with torch.inference_mode():
+            for step in range(200):
+                cue = torch.cos(torch.linspace(0, 2 * math.pi, 300, dtype=torch.float64)) if step < 50 else None
+                state, _ = net.step(state, (cue, None))
+        states[mode] = state
+    for a in range(2):
+        torch.testing.assert_close(states["auto"].rates[a], states["torch"].rates[a], rtol=1e-11, atol=1e-12)
+    torch.testing.assert_close(states["auto"].plasticity[0].u, states["torch"].plasticity[0].u, rtol=1e-11, atol=1e-12)

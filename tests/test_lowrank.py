@@ -94,3 +94,28 @@ def test_extreme_products_match_the_full_matrix():
     m, n = torch.randn(2500, 2, generator=g, dtype=torch.float64), torch.randn(300, 2, generator=g, dtype=torch.float64)
     full = m @ n.t()
     assert extreme_products(m, n, chunk=700) == (float(full.min()), float(full.max()))
+
+
+def test_given_vectors_are_used_as_given_and_checked(tmp_path):
+    """A rank-one network with given m = n = 1 + cos(theta) has the weights J (1 + s m_i n_j) / N."""
+    n = 40
+    theta = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    m = (1 + np.cos(theta))[:, None]
+    path = tmp_path / "vectors.npz"
+    np.savez(path, m_R=m, n_R=m)
+    raw = {"populations": {"R": {"size": n, "type": "mixed"}},
+           "projections": {"RR": {"source": "R", "target": "R", "J": 0.5, "connectivity": "all_to_all",
+                                  "low_rank": 2.0}},
+           "low_rank": {"rank": 1, "file": str(path)}, "external": {"M0": 1.0, "J": {"R": 1.0}}}
+    net = RateNetwork([parse_section(ModelSpec, raw, "model")], 1.0, dtype=torch.float64)
+    x = torch.rand(1, n, dtype=torch.float64)
+    expected = (1 + 2.0 * np.outer(m, m)) / n  # the operator; J multiplies its output
+    got = net.projection_operator("RR").apply(x, torch.tensor([[2.0]], dtype=torch.float64))
+    torch.testing.assert_close(got[0], torch.from_numpy(expected) @ x[0], rtol=1e-12, atol=1e-14)
+    np.savez(path, m_R=m[:-1], n_R=m)
+    with pytest.raises(ConfigError, match=r"m_R of shape \(40, 1\)"):
+        parse_section(ModelSpec, raw, "model")
+    raw["low_rank"]["file"] = str(tmp_path / "missing.npz")
+    with pytest.raises(ConfigError) as info:
+        parse_section(ModelSpec, raw, "model")
+    assert info.value.path == "model.low_rank.file"

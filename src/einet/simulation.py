@@ -43,7 +43,7 @@ def build_network(spec: ExperimentSpec, device: torch.device | None = None, tria
         device=device or resolve_device(sim.device),
         dtype=getattr(torch, sim.dtype),
         seed=sim.seed,
-        sparse_kernel=sim.sparse_kernel,
+        kernels=sim.kernels,
     )
 
 
@@ -51,12 +51,23 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
              task=None) -> xr.Dataset:
     """Integrate a job and return its records (without provenance; see :mod:`einet.io`).
 
-    With a ``task`` (see :mod:`einet.tasks`) every batch element runs each of
+    With a ``task`` (see :mod:`einet.tasks`; by default the one the config's
+    ``task`` section describes) every batch element runs each of
     the task's trials (a ``trial`` dimension, innermost, with the task's
     conditions as coordinates), the run lasts the task's schedule, and the
-    time axis carries the epoch of each sample.
+    time axis carries the epoch of each sample. A sequential task (sessions of
+    trials, :mod:`einet.tasks.sequence`) keeps one record per trial instead,
+    see :mod:`einet.sessions`.
     """
     started = time.perf_counter()
+    if task is None and spec.task is not None:
+        from einet.tasks.build import task_for
+
+        task = task_for(spec, device or resolve_device(spec.simulation.device))
+    if getattr(task, "sequential", False):
+        from einet.sessions import simulate_sessions
+
+        return simulate_sessions(spec, task, progress=progress, device=device)
     axes = batch_axes(spec)
     trials = task.batch_size if task is not None else 1
     net = build_network(spec, device, trials)

@@ -45,8 +45,6 @@ def load_job(path: str | Path):
 
 def simulate(config: str | Path, out: str | Path, *, device: str | None = None, progress: bool = True) -> Path:
     """Run one job config and write ``runs/<job>.nc``."""
-    import torch
-
     from einet import io
     from einet.fields import to_dict
     from einet.simulation import resolve_device, simulate as run
@@ -54,17 +52,7 @@ def simulate(config: str | Path, out: str | Path, *, device: str | None = None, 
     spec = load_job(config)
     dev = resolve_device(device or spec.simulation.device)
     log.info("simulating %s on %s", spec.job.get("name", spec.name), dev)
-    task = None
-    if spec.task is not None:
-        from einet.tasks import build_task
-
-        sizes = [p.size for p in spec.model.populations.values()]
-        from einet.model.connectivity import network_low_rank_vectors
-
-        vectors = network_low_rank_vectors(spec.model, spec.simulation.seed) if spec.task.patterns == "low_rank" else None
-        task = build_task(spec.task, list(spec.model.populations), sizes, getattr(torch, spec.simulation.dtype), dev,
-                          low_rank_vectors=vectors)
-    ds = run(spec, progress=progress, device=dev, task=task)
+    ds = run(spec, progress=progress, device=dev)  # builds the config's task, if any
     wall = ds.attrs.pop("wall_time_s")
     prov = io.make_provenance(to_dict(spec), device=str(dev), seed=spec.simulation.seed, wall_time_s=wall)
     return io.write_dataset(ds, out, provenance=prov)

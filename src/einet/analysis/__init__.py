@@ -48,9 +48,16 @@ def _information(run, spec):
     return trained.analyze(run, spec)
 
 
+def _serial_bias(run, spec):
+    from einet.analysis import serial_bias
+
+    return serial_bias.analyze(run, spec)
+
+
 ANALYSES.register("balance", _balance)
 ANALYSES.register("ring", _ring)
 ANALYSES.register("multistability", _multistability)
 ANALYSES.register("dual", _dual)
 ANALYSES.register("recurrent_ei", _recurrent_ei)
 ANALYSES.register("information", _information)
+ANALYSES.register("serial_bias", _serial_bias)

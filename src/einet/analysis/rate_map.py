@@ -194,7 +194,7 @@ def rate_map(
     rest_by_pop = _rest_vector(rest, sizes)
     idx = {p: sample_indices(sizes[p], neurons) for p in names}
     width = max(len(i) for i in idx.values())
-    net = RateNetwork([quiet] * width, dt, device="cpu", dtype=torch.float64, seed=seed, sparse_kernel="torch")
+    net = RateNetwork([quiet] * width, dt, device="cpu", dtype=torch.float64, seed=seed, kernels="torch")
     state = net.initial_state()
 
     def inputs(rates: dict[str, torch.Tensor]) -> list[torch.Tensor]:

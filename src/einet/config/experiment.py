@@ -9,6 +9,7 @@ from einet.fields import finite as finite_number
 from einet.fields import non_negative, option, positive
 from einet.errors import ConfigError
 from einet.config.information import RecurrentEISpec
+from einet.config.serial_bias import SerialBiasSpec, check_serial
 from einet.config.training import TrainingSpec
 from einet.model.spec import ModelSpec
 
@@ -58,10 +59,12 @@ class SimulationSpec:
     device: Literal["auto", "cpu", "cuda"] = option("auto", doc="auto picks cuda when available")
     dtype: Literal["float32", "float64"] = option("float32", doc="floating point precision")
     seed: int = option(0, doc="seed of connectivity, noise and sampling", check=non_negative)
-    sparse_kernel: Literal["auto", "torch"] = option(
+    kernels: Literal["auto", "torch"] = option(
         "auto",
-        doc="auto: batches of 2+ on the CPU use einet's compiled pattern kernel when a C++ compiler "
-        "is available (built once per machine), else torch.sparse; torch: always torch.sparse",
+        doc="auto: on the CPU, use einet's compiled kernels when a C++ compiler is available (built once per "
+        "machine): batches of 2+ multiply sparse projections with a pattern kernel, and the short-term "
+        "plasticity and threshold-linear updates run fused; torch: plain torch everywhere (torch.sparse). "
+        "Both give the same numbers up to rounding",
     )
     max_rate: float = option(
         1e6, doc="a rate above this (or NaN/inf) stops the run as diverged", check=positive
@@ -73,13 +76,14 @@ class SimulationSpec:
 class AnalysisSpec:
     """Which analysis turns a run into summary numbers."""
 
-    kind: Literal["balance", "ring", "multistability", "dual", "recurrent_ei", "information"] = option(
+    kind: Literal["balance", "ring", "multistability", "dual", "recurrent_ei", "information", "serial_bias"] = option(
         "balance",
         doc="analysis applied to every run: balance (E/I balance vs theory), ring (ODR memory), "
         "multistability (uniform, bump or bistable per parameter set, from two initial states), "
         "dual (sample and distractor decoded from the low-rank overlaps in the 12 dual-task conditions), "
         "recurrent_ei (effective information of the network's one-step and unrolled maps) or information "
-        "(a trained classifier's EI history with causal-plane coordinates; needs a training section)",
+        "(a trained classifier's EI history with causal-plane coordinates; needs a training section) or "
+        "serial_bias (error against the previous cue, with a bootstrapped fit; needs a serial_odr task)",
     )
     bins: int = option(40, doc="bins of the rate histograms", check=positive)
     active_threshold: float = option(
@@ -102,12 +106,14 @@ class AnalysisSpec:
         check=positive,
     )
     ei: RecurrentEISpec = option(factory=RecurrentEISpec, doc="settings of the recurrent_ei analysis")
+    serial_bias: SerialBiasSpec = option(factory=SerialBiasSpec, doc="settings of the serial_bias analysis")
 
 
 TASK_EPOCHS = {
     "odr": ("fixation", "cue", "delay", "erase"),
     "dual": ("fixation", "sample", "delay", "distractor", "test", "response"),
     "go_nogo": ("fixation", "stimulus", "response"),
+    "serial_odr": ("fixation", "cue", "delay", "erase", "iti"),
 }
 
 
@@ -115,11 +121,13 @@ TASK_EPOCHS = {
 class TaskSpec:
     """A behavioural task run on every parameter set; its trials become the ``trial`` dimension."""
 
-    kind: Literal["odr", "dual", "go_nogo"] = option(doc="odr, dual (DPA with Go/NoGo distractors) or go_nogo")
+    kind: Literal["odr", "dual", "go_nogo", "serial_odr"] = option(
+        doc="odr, dual (DPA with Go/NoGo distractors), go_nogo, or serial_odr (sessions of ODR trials with random "
+        "cues whose network state carries over from trial to trial; see einet.tasks.sequence)")
     population: str = option(doc="the population that receives the stimuli")
     trials: int = option(
         8, doc="odr: number of evenly spaced cue angles (unless cue_angles is given); dual, go_nogo: "
-        "repeats of each condition", check=positive,
+        "repeats of each condition; serial_odr: trials per session", check=positive,
     )
     cue_angles: list[float] = option(factory=list, doc="odr cue angles (default: `trials` evenly spaced)", unit="deg")
     strength: float = option(1.0, doc="stimulus amplitude", check=finite_number)
@@ -128,10 +136,16 @@ class TaskSpec:
     epochs: dict[str, float] = option(
         factory=dict,
         doc="epoch durations overriding the task's defaults; odr: fixation, cue, delay, erase; dual: fixation, "
-        "sample, delay, distractor, test, response; go_nogo: fixation, stimulus, response",
+        "sample, delay, distractor, test, response; go_nogo: fixation, stimulus, response; serial_odr: the odr "
+        "epochs and iti (inter-trial interval after the delay and erase, without input)",
         unit="ms",
     )
-    seed: int = option(0, doc="seed of the random stimulus patterns (dual, go_nogo)", check=non_negative)
+    seed: int = option(0, doc="seed of the random stimulus patterns (dual, go_nogo) or cue angles (serial_odr)",
+                       check=non_negative)
+    sessions: int = option(1, doc="serial_odr: independent sessions run side by side (the session dimension)",
+                           check=positive)
+    reset: bool = option(False, doc="serial_odr: re-initialise the network state before every trial (the control "
+                         "without trial-to-trial coupling)")
     patterns: Literal["random", "low_rank"] = option(
         "random",
         doc="dual, go_nogo: random Gaussian patterns, or low_rank: samples A, B = +m^1, -m^1 and distractors "
@@ -217,10 +231,11 @@ class ExperimentSpec:
             raise ConfigError("simulation.record.overlaps", True, "false unless model.low_rank defines vectors")
         if self.task is not None and self.task.patterns == "low_rank":
             rank = self.model.low_rank.rank if self.model.low_rank is not None else 0
-            if self.task.kind == "odr" or rank < 2:
+            if self.task.kind in ("odr", "serial_odr") or rank < 2:
                 raise ConfigError("task.patterns", "low_rank",
                                   f"random, unless the task is dual or go_nogo and model.low_rank has rank >= 2 "
                                   f"(kind {self.task.kind}, rank {rank})")
+        check_serial(self)
         for name, pop in self.model.populations.items():
             if 0 < pop.tau <= sim.dt:
                 raise ConfigError(

@@ -32,6 +32,7 @@ FIGURES.register("dual_task", _lazy("dual", "draw_dual_task"))
 FIGURES.register("causal_plane", _lazy("information", "draw_causal_plane"))
 FIGURES.register("ei_training", _lazy("information", "draw_ei_training"))
 FIGURES.register("recurrent_ei", _lazy("information", "draw_recurrent_ei"))
+FIGURES.register("serial_bias", _lazy("serial_bias", "draw_serial_bias"))
 
 
 def draw(name: str, ds, pdf: Path, png: Path | None = None) -> list[Path]:

@@ -8,8 +8,9 @@ built for another instruction set. When no compiler is available (or
 ``EINET_NO_KERNELS`` is set) :func:`load` returns None and callers fall back
 to plain torch.
 
-Kernels: ``pattern_mm`` (0/1 CSR pattern times a ``[n_source, B]`` block, for
-batched sparse projections) and ``pair_counts`` (joint histograms of every
+Kernels: ``pattern_mm`` (0/1 CSR pattern times a batch of rate vectors ``[B, n_source]``, for
+batched sparse projections), ``rate_step`` (fused short-term plasticity and
+threshold-linear updates) and ``pair_counts`` (joint histograms of every
 input/output pair, for effective information).
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 
 log = logging.getLogger("einet")
 _HERE = Path(__file__).parent
+CFLAGS = ["-O3", "-march=native", "-fopenmp", "-ffp-contract=off", "-fno-math-errno"]  # round as torch does (no FMA); errno unused lets exp vectorise
 _modules: dict[str, object] = {}
 _failed: set[str] = set()
 
@@ -48,7 +50,7 @@ def load(name: str):
     source = _HERE / f"{name}.cpp"
     if not source.is_file():
         raise KeyError(f"unknown kernel {name!r}; known: {', '.join(sorted(p.stem for p in _HERE.glob('*.cpp')))}")
-    fingerprint = hashlib.sha256((_cpu_flags() + source.read_text()).encode()).hexdigest()[:12]
+    fingerprint = hashlib.sha256((_cpu_flags() + " ".join(CFLAGS) + source.read_text()).encode()).hexdigest()[:12]
     module_name = f"einet_{name}_{fingerprint}"
     try:
         from torch.utils.cpp_extension import load as build
@@ -58,7 +60,7 @@ def load(name: str):
         _modules[name] = build(
             name=module_name,
             sources=[str(source)],
-            extra_cflags=["-O3", "-march=native", "-fopenmp"],
+            extra_cflags=CFLAGS,
             extra_ldflags=["-fopenmp"],
             verbose=False,
         )

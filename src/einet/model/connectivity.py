@@ -72,10 +72,18 @@ class SparseOperator:
         if x.shape[0] == 1:  # matrix-vector is the fastest kernel for one element
             return (self.matrix @ x[0]).unsqueeze(0)
         if self._use_pattern_kernel(x):
-            m = self.matrix
-            block = kernels.load("pattern_mm").pattern_mm(m.crow_indices(), m.col_indices(), x.t().contiguous(), self.value)
-            return block.t()
+            return self._pattern(x, torch.full((x.shape[0],), self.value, dtype=x.dtype))
         return (self.matrix @ x.t()).t()
+
+    def apply_scaled(self, x: torch.Tensor, coefficient, scale: torch.Tensor) -> torch.Tensor:
+        """``scale * (S x)`` for a per-batch ``scale`` [batch, 1], in one pass where the kernel runs."""
+        if x.shape[0] > 1 and self._use_pattern_kernel(x):
+            return self._pattern(x, (scale.reshape(-1) * self.value).contiguous())
+        return self.apply(x, coefficient) * scale
+
+    def _pattern(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        m = self.matrix
+        return kernels.load("pattern_mm").pattern_mm(m.crow_indices(), m.col_indices(), x.contiguous(), weights)
 
     def _use_pattern_kernel(self, x: torch.Tensor) -> bool:
         if self.kernel != "auto" or x.device.type != "cpu" or not self.uniform:
@@ -282,7 +290,13 @@ def extreme_products(m: torch.Tensor, n: torch.Tensor, chunk: int = 1024) -> tup
 
 
 def draw_low_rank(spec, sizes: dict[str, int], generator: torch.Generator) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """Vectors (m, n), each ``[N_A, rank]``, of every population, i.i.d. Gaussian per neuron."""
+    """Vectors (m, n), each ``[N_A, rank]``, of every population: i.i.d. Gaussian per neuron, or read
+    from ``spec.file`` when the vectors are given explicitly."""
+    if spec.file is not None:
+        from einet.model.spec import check_low_rank_file
+
+        arrays = check_low_rank_file(spec, sizes, "model.low_rank.file")
+        return {pop: (torch.from_numpy(arrays[f"m_{pop}"]), torch.from_numpy(arrays[f"n_{pop}"])) for pop in sizes}
     R = spec.rank
     mean = torch.tensor(spec.mean or [0.0] * 2 * R, dtype=torch.float64)
     cov = torch.tensor(spec.cov, dtype=torch.float64) if spec.cov else torch.eye(2 * R, dtype=torch.float64)
@@ -325,3 +339,9 @@ def sampling_bytes(n_target: int, n_source: int, K: float | None) -> int:
     if K is None:
         return 0
     return 4 * _CHUNK_ELEMENTS * 8 + int(n_target * K * 4 * 2)
+
+
+def apply_scaled(operator, x: torch.Tensor, coefficient, scale: torch.Tensor) -> torch.Tensor:
+    """``scale * operator(x)``, fused when the operator can (sparse patterns on the CPU)."""
+    fused = getattr(operator, "apply_scaled", None)
+    return fused(x, coefficient, scale) if fused is not None else operator.apply(x, coefficient) * scale

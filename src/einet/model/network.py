@@ -31,7 +31,8 @@ from einet.errors import ConfigError
 from einet.model import connectivity
 from einet.model.memory import check_fits
 from einet.model.spec import ModelSpec, check_dale
-from einet.model.stp import STPParams, STPState, stp_initial, stp_step, transmitted
+from einet import kernels as compiled
+from einet.model.stp import PER_MS, STPParams, STPState, stp_initial, stp_step, transmitted
 from einet.model.transfer import TRANSFERS
 
 
@@ -60,6 +61,7 @@ class _Population:
     size: int
     type: str
     transfer: object
+    transfer_name: str
     threshold: torch.Tensor  # [batch, 1]
     gain: torch.Tensor
     r_max: torch.Tensor
@@ -103,9 +105,12 @@ class RateNetwork(torch.nn.Module):
         Where and in what precision to simulate.
     seed : int
         Seeds connectivity (drawn on the CPU) and noise.
-    sparse_kernel : {"auto", "torch"}
-        How sparse projections multiply a batch on the CPU (see
-        :class:`~einet.model.connectivity.SparseOperator`).
+    kernels : {"auto", "torch"}
+        ``auto``: on the CPU, sparse projections multiply a batch with einet's
+        pattern kernel (see :class:`~einet.model.connectivity.SparseOperator`)
+        and the STP and threshold-linear updates run fused
+        (:mod:`einet.kernels`, ``rate_step``) when they can be built;
+        ``torch``: plain torch.
     """
 
     def __init__(
@@ -116,10 +121,10 @@ class RateNetwork(torch.nn.Module):
         device: str | torch.device = "cpu",
         dtype: torch.dtype = torch.float32,
         seed: int = 0,
-        sparse_kernel: str = "auto",
+        kernels: str = "auto",
     ):
         super().__init__()
-        self.sparse_kernel = sparse_kernel
+        self.kernels = kernels
         specs = [specs] if isinstance(specs, ModelSpec) else list(specs)
         if not specs:
             raise ValueError("at least one ModelSpec is needed")
@@ -158,6 +163,7 @@ class RateNetwork(torch.nn.Module):
             size=p0.size,
             type=p0.type,
             transfer=TRANSFERS.get(p0.transfer.name),
+            transfer_name=p0.transfer.name,
             threshold=self._column([p.transfer.threshold for p in pops]),
             gain=self._column([p.transfer.gain for p in pops]),
             r_max=self._column([p.transfer.r_max for p in pops]),
@@ -211,7 +217,7 @@ class RateNetwork(torch.nn.Module):
                     )
         vectors = self._vectors(p0)
         op = connectivity.sparse(
-            p0, n_t, n_s, self.spec.in_degree(p0), generator, self.dtype, self.device, self.sparse_kernel, vectors
+            p0, n_t, n_s, self.spec.in_degree(p0), generator, self.dtype, self.device, self.kernels, vectors
         )
         if vectors is not None and self.spec.populations[p0.source].type != "mixed":
             negative = float((op.matrix.values() < 0).double().mean())
@@ -298,14 +304,25 @@ class RateNetwork(torch.nn.Module):
     def has_stp(self, name: str) -> bool:
         return any(p.name == name and p.stp is not None for p in self._projs)
 
-    def currents(self, state: RateState, stimulus=None) -> tuple[Currents, tuple[torch.Tensor | None, ...]]:
-        """Inputs produced by the current rates (plus ``stimulus``), and the advanced synaptic currents."""
-        exc = [torch.zeros(self.batch_size, p.size, dtype=self.dtype, device=self.device) for p in self._pops]
-        inh = [torch.zeros_like(e) for e in exc]
+    def currents(self, state: RateState, stimulus=None, carried=None) -> tuple[Currents, tuple[torch.Tensor | None, ...]]:
+        """Inputs produced by the current rates (plus ``stimulus``), and the advanced synaptic currents.
+
+        ``carried`` optionally gives, per projection, what its synapses transmit
+        now when that was computed already (``u x r`` under STP; see :meth:`step`).
+        """
+        exc: list[torch.Tensor | None] = [None] * len(self._pops)
+        inh: list[torch.Tensor | None] = [None] * len(self._pops)
+
+        def add(into: list, a: int, value: torch.Tensor) -> None:  # out of place: drives may be kept as state
+            into[a] = value if into[a] is None else into[a] + value
+
         new_syn = []
-        for proj, syn, stp in zip(self._projs, state.synapses, state.plasticity):
-            presynaptic = state.rates[proj.source] if stp is None else transmitted(state.rates[proj.source], stp)
-            drive = proj.operator.apply(presynaptic, proj.coefficient) * proj.J
+        for i, (proj, syn, stp) in enumerate(zip(self._projs, state.synapses, state.plasticity)):
+            if carried is not None and carried[i] is not None:
+                presynaptic = carried[i]
+            else:
+                presynaptic = state.rates[proj.source] if stp is None else transmitted(state.rates[proj.source], stp)
+            drive = connectivity.apply_scaled(proj.operator, presynaptic, proj.coefficient, proj.J)
             if proj.syn_decay is not None:
                 drive = syn * proj.syn_decay + drive * (1.0 - proj.syn_decay)
                 new_syn.append(drive)
@@ -313,10 +330,14 @@ class RateNetwork(torch.nn.Module):
                 new_syn.append(None)
             if proj.sign == "mixed":  # positive net input counts as excitation, negative as inhibition
                 positive = drive.clamp(min=0.0)
-                exc[proj.target].add_(positive)
-                inh[proj.target].add_(drive - positive)
+                add(exc, proj.target, positive)
+                add(inh, proj.target, drive - positive)
             else:
-                (exc if proj.sign == "exc" else inh)[proj.target].add_(drive)
+                add(exc if proj.sign == "exc" else inh, proj.target, drive)
+        for a, pop in enumerate(self._pops):
+            for into in (exc, inh):
+                if into[a] is None:
+                    into[a] = torch.zeros(self.batch_size, pop.size, dtype=self.dtype, device=self.device)
         ext = []
         for a, pop in enumerate(self._pops):
             e = pop.drive.expand(self.batch_size, pop.size)
@@ -339,16 +360,49 @@ class RateNetwork(torch.nn.Module):
         """
         if stimulus is not None and len(stimulus) != len(self._pops):
             raise ValueError(f"stimulus needs one entry per population ({', '.join(self.population_names)})")
-        cur, synapses = self.currents(state, stimulus)
-        rates = []
-        for a, pop in enumerate(self._pops):
-            target = pop.transfer(cur.total(a), pop.threshold, pop.gain, pop.r_max)
-            rates.append(state.rates[a] * pop.decay + target * (1.0 - pop.decay))
-        plasticity = tuple(
-            stp_step(state.rates[proj.source], stp, proj.stp, self.dt) if stp is not None else None
-            for proj, stp in zip(self._projs, state.plasticity)
-        )
-        return RateState(tuple(rates), synapses, plasticity), cur
+        fused = self._fused_kernels(state)
+        carried, plasticity = self._advance_plasticity(state, fused)
+        cur, synapses = self.currents(state, stimulus, carried)
+        rates = tuple(self._leaky_update(a, pop, state.rates[a], cur, fused) for a, pop in enumerate(self._pops))
+        return RateState(rates, synapses, plasticity), cur
+
+    def _fused_kernels(self, state: RateState):
+        """The compiled per-neuron updates, when they may be used for this step (else None)."""
+        if self.kernels != "auto" or self.device.type != "cpu":
+            return None
+        if torch.is_grad_enabled() and any(r.requires_grad for r in state.rates):
+            return None  # autograd needs the torch path
+        return compiled.load("rate_step")
+
+    def _advance_plasticity(self, state: RateState, fused) -> tuple[list, tuple]:
+        """Per projection: what its synapses transmit now (None: the rates) and its STP state after dt."""
+        carried, advanced = [], []
+        for proj, stp in zip(self._projs, state.plasticity):
+            if stp is None:
+                carried.append(None)
+                advanced.append(None)
+                continue
+            rate = state.rates[proj.source]
+            if fused is not None:
+                p = proj.stp
+                now, u, x = fused.stp_advance(rate.contiguous(), stp.u, stp.x, p.U.view(-1), p.tau_fac.view(-1),
+                                              p.tau_rec.view(-1), self.dt, PER_MS)
+                carried.append(now)
+                advanced.append(STPState(u, x))
+            else:
+                carried.append(transmitted(rate, stp))
+                advanced.append(stp_step(rate, stp, proj.stp, self.dt))
+        return carried, tuple(advanced)
+
+    def _leaky_update(self, a: int, pop: _Population, rate: torch.Tensor, cur: Currents, fused) -> torch.Tensor:
+        """r + (1 - exp(-dt/tau)) (Phi(input) - r), written as r d + Phi (1 - d)."""
+        if fused is not None and pop.transfer_name == "threshold_linear":
+            ext = cur.ext[a]
+            ext = ext[:, :1].contiguous() if ext.stride(1) == 0 else ext.contiguous()
+            return fused.leaky_threshold_linear(rate.contiguous(), cur.exc[a].contiguous(), cur.inh[a].contiguous(),
+                                                ext, pop.threshold.view(-1), pop.gain.view(-1), pop.decay.view(-1))
+        target = pop.transfer(cur.total(a), pop.threshold, pop.gain, pop.r_max)
+        return rate * pop.decay + target * (1.0 - pop.decay)
 
     def forward(self, state: RateState, stimulus=None) -> tuple[RateState, Currents]:
         return self.step(state, stimulus)

@@ -120,22 +120,27 @@ class Recorder:
 
     def check_finite(self, step: int, rates) -> None:
         """Stop a diverging run with where (time, population, batch element) and why."""
-        for a, r in enumerate(rates):
-            peak = r.abs().amax(dim=1)
-            bad = ~torch.isfinite(peak) | (peak > self.max_rate)
-            if bool(bad.any()):
-                b = int(torch.nonzero(bad)[0])
-                value = float(peak[b])
-                why = "NaN" if np.isnan(value) else "infinite rate" if np.isinf(value) else (
-                    f"rate {value:.3g} above simulation.max_rate = {self.max_rate:g}"
-                )
-                raise SimulationDiverged(
-                    f"simulation diverged at t = {step * self.net.dt:g} ms in population "
-                    f"{self.net.population_names[a]}, batch element {self.batch_labels[b]}: {why}. "
-                    "Reduce dt, weaken the couplings or check the external drive."
-                )
+        check_finite(self.net, rates, step, self.max_rate, self.batch_labels)
 
     def averages(self) -> dict[str, np.ndarray]:
         """Per-neuron time averages ``[batch, neuron]`` (all populations concatenated)."""
         n = max(self.n_averaged, 1)
         return {v: torch.cat(self.sums[v], dim=1).div(n).cpu().numpy() for v in RECORDABLE}
+
+
+def check_finite(network, rates, step: int, max_rate: float, batch_labels) -> None:
+    """Raise :class:`SimulationDiverged` naming time, population and batch element of a bad rate."""
+    for a, r in enumerate(rates):
+        peak = r.abs().amax(dim=1)
+        bad = ~torch.isfinite(peak) | (peak > max_rate)
+        if bool(bad.any()):
+            b = int(torch.nonzero(bad)[0])
+            value = float(peak[b])
+            why = "NaN" if np.isnan(value) else "infinite rate" if np.isinf(value) else (
+                f"rate {value:.3g} above simulation.max_rate = {max_rate:g}"
+            )
+            raise SimulationDiverged(
+                f"simulation diverged at t = {step * network.dt:g} ms in population "
+                f"{network.population_names[a]}, batch element {batch_labels[b]}: {why}. "
+                "Reduce dt, weaken the couplings or check the external drive."
+            )

@@ -149,10 +149,18 @@ class LowRankSpec:
     cov: list[list[float]] = option(
         factory=list, doc="2R x 2R covariance of (m^1..m^R, n^1..n^R); default the identity", check=_square
     )
+    file: Optional[str] = option(
+        None,
+        doc="vectors given explicitly instead of drawn: an .npz file with arrays m_<population> and "
+        "n_<population> of shape [size, rank] for every population (relative paths from the working "
+        "directory); mean and cov are then unused",
+    )
 
     def _check(self, path: str) -> None:
         import numpy as np
 
+        if self.file is not None and (self.mean or self.cov):
+            raise ConfigError(f"{path}.file", self.file, "no mean or cov beside a file of given vectors")
         size = 2 * self.rank
         if self.mean and len(self.mean) != size:
             raise ConfigError(f"{path}.mean", self.mean, f"{size} numbers (m^1..m^R, n^1..n^R)")
@@ -232,6 +240,9 @@ class ModelSpec:
                     expected = f"a value for the {profile} profile" if proj.profile == profile else (
                         f"no {key} unless profile is {profile}")
                     raise ConfigError(f"{ppath}.{key}", getattr(proj, key), expected)
+        if self.low_rank is not None and self.low_rank.file is not None:
+            check_low_rank_file(self.low_rank, {n: p.size for n, p in self.populations.items()},
+                                f"{base}low_rank.file")
         for section in ("J", "noise"):
             for pop, value in getattr(self.external, section).items():
                 if pop not in self.populations:
@@ -281,3 +292,24 @@ def check_dale(source_type: str, J: float, path: str, source: str) -> None:
         raise ConfigError(path, J, f"J >= 0 because source population {source} is exc (Dale's law)")
     if source_type == "inh" and J > 0:
         raise ConfigError(path, J, f"J <= 0 because source population {source} is inh (Dale's law)")
+
+
+def check_low_rank_file(spec: LowRankSpec, sizes: dict[str, int], where: str) -> dict:
+    """Read a file of given low-rank vectors and check it has [size, rank] arrays m_A and n_A for
+    every population A; returns the arrays by name."""
+    import numpy as np
+
+    try:
+        with np.load(spec.file) as data:
+            arrays = {key: np.asarray(data[key], dtype=float) for key in data.files}
+    except (OSError, ValueError) as err:
+        raise ConfigError(where, spec.file, f"a readable .npz file ({err})") from None
+    for pop, size in sizes.items():
+        for kind in ("m", "n"):
+            key = f"{kind}_{pop}"
+            if key not in arrays:
+                raise ConfigError(where, spec.file, f"an array {key} (has {', '.join(sorted(arrays)) or 'none'})")
+            if arrays[key].shape != (size, spec.rank) or not np.isfinite(arrays[key]).all():
+                raise ConfigError(where, spec.file,
+                                  f"{key} of shape ({size}, {spec.rank}) with finite values, got {arrays[key].shape}")
+    return arrays

@@ -10,5 +10,6 @@ from einet.tasks.dual import DualTask, GoNoGo
 from einet.tasks.build import build_task
 from einet.tasks.odr import ODR
 from einet.tasks.schedule import Epoch, Schedule
+from einet.tasks.sequence import SerialODR
 
-__all__ = ["ODR", "DualTask", "GoNoGo", "Epoch", "Schedule", "build_task"]
+__all__ = ["ODR", "DualTask", "GoNoGo", "Epoch", "Schedule", "SerialODR", "build_task"]

@@ -1,0 +1,104 @@
+"""Serial bias: the folded bias curve with its fit, and the fitted amplitude against ITI and facilitation."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+from einet.errors import EinetError
+
+FACILITATION = ("tau_fac", "U")  # batch axes of the STP parameters, in the order they are plotted
+
+
+def _standard(ds: xr.Dataset, dim: str):
+    """The configured value of a batch axis (``standard_<dim>``), else its first value."""
+    value = ds.attrs.get(f"standard_{dim}")
+    values = ds[dim].values
+    return value if value is not None and np.isclose(values, value).any() else values[0]
+
+
+def _select(ds: xr.Dataset, keep: tuple[str, ...] = ()) -> xr.Dataset:
+    """Pin every parameter dimension not in ``keep``: batch axes at their standard value, the ITI at its
+    shortest, seeds at the first, reset at off."""
+    for dim in [d for d in ds.bias_amplitude.dims if d not in keep]:
+        if dim == "reset":
+            value = ds[dim].values[np.argmin(ds[dim].values.astype(int))]
+        elif dim == "iti":
+            value = ds[dim].values.min()
+        elif f"standard_{dim}" in ds.attrs:
+            value = _standard(ds, dim)
+        else:
+            value = ds[dim].values[0]
+        ds = ds.sel({dim: value})
+    return ds
+
+
+def _control(ds: xr.Dataset) -> xr.Dataset | None:
+    """The reset (no carry-over) runs, if the summary has them."""
+    if "reset" not in ds.dims or not ds.reset.values.astype(bool).any():
+        return None
+    return ds.sel(reset=ds.reset.values[np.argmax(ds.reset.values.astype(int))])
+
+
+def _amplitude(ax, ds: xr.Dataset, x: str, label: str | None, **style) -> None:
+    amp = ds.bias_amplitude
+    err = np.stack([amp - ds.bias_amplitude_low, ds.bias_amplitude_high - amp])
+    ax.errorbar(ds[x].values, amp.values, yerr=err, fmt="o-", ms=4, capsize=2, label=label, **style)
+
+
+def draw_serial_bias(ds: xr.Dataset) -> plt.Figure:
+    """Bias curve at the standard parameters (and the reset control); amplitude against ITI and STP."""
+    if "bias_amplitude" not in ds:
+        raise EinetError("the serial_bias figure needs a serial_bias analysis (task.kind: serial_odr)")
+    fig, (ax_c, ax_i, ax_f) = plt.subplots(1, 3, figsize=(15, 4.3), constrained_layout=True)
+    control = _control(ds)
+    coupled = ds.sel(reset=ds.reset.values[np.argmin(ds.reset.values.astype(int))]) if "reset" in ds.dims else ds
+
+    std = _select(coupled)
+    x = std.distance_bin.values
+    ax_c.fill_between(std.fit_distance, std.fit_low, std.fit_high, color="C0", alpha=0.25, lw=0)
+    ax_c.plot(std.fit_distance, std.fit_curve, color="C0",
+              label=f"fit: a = {float(std.bias_amplitude):.2f} [{float(std.bias_amplitude_low):.2f}, "
+              f"{float(std.bias_amplitude_high):.2f}] deg, w = {float(std.bias_width):.0f} deg")
+    ax_c.errorbar(x, std.curve_mean, yerr=std.curve_sem, fmt="o", color="C0", ms=4, capsize=2)
+    if control is not None:
+        ctl = _select(control)
+        ax_c.errorbar(x + 2, ctl.curve_mean, yerr=ctl.curve_sem, fmt="s", color="0.5", ms=3, capsize=2,
+                      label=f"reset between trials: a = {float(ctl.bias_amplitude):.2f} "
+                      f"[{float(ctl.bias_amplitude_low):.2f}, {float(ctl.bias_amplitude_high):.2f}] deg")
+    ax_c.axhline(0, color="k", lw=0.6)
+    pinned = ", ".join(f"{d} = {float(std[d]):g}" for d in ("iti", *FACILITATION) if d in std.coords)
+    ax_c.set(xlabel="|previous - current cue| [deg]", ylabel="error x sign(previous - current) [deg]",
+             title=f"folded serial bias ({pinned})", xlim=(0, 180))
+    ax_c.legend(fontsize=7, loc="lower center")
+
+    if "iti" in ds.dims:
+        lines = [d for d in FACILITATION if d in ds.dims][:1]
+        sweep = _select(coupled, ("iti", *lines))
+        for value in (sweep[lines[0]].values if lines else [None]):
+            one = sweep.sel({lines[0]: value}) if lines else sweep
+            _amplitude(ax_i, one, "iti", f"{lines[0]} = {value:g}" if lines else None)
+        if control is not None:
+            _amplitude(ax_i, _select(control, ("iti",)), "iti", "reset between trials", color="0.5")
+        ax_i.legend(fontsize=7)
+    ax_i.axhline(0, color="k", lw=0.6)
+    ax_i.set(xlabel="inter-trial interval [ms]", ylabel="bias amplitude a [deg]", title="bias against ITI")
+
+    axes = [d for d in FACILITATION if d in ds.dims]
+    if axes:
+        first, rest = axes[0], axes[1:]
+        sweep = _select(coupled, (first, *rest))
+        for value in (sweep[rest[0]].values if rest else [None]):
+            one = sweep.sel({rest[0]: value}) if rest else sweep
+            _amplitude(ax_f, one, first, f"{rest[0]} = {value:g}" if rest else None)
+        if control is not None:
+            _amplitude(ax_f, _select(control, (first,)), first, "reset between trials", color="0.5")
+        ax_f.legend(fontsize=7)
+        ax_f.set(xlabel=f"{first} [ms]" if first == "tau_fac" else first, xscale="log")
+    ax_f.axhline(0, color="k", lw=0.6)
+    iti = f" (ITI {float(ds.iti.min()):g} ms)" if "iti" in ds.dims else ""
+    ax_f.set(ylabel="bias amplitude a [deg]", title=f"bias against facilitation{iti}")
+    fig.suptitle(f"{ds.attrs.get('experiment', 'serial_bias')}: serial bias, bars and band = "
+                 f"{100 * float(ds.attrs.get('confidence', 0.95)):g}% session-bootstrap intervals")
+    return fig

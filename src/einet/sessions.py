@@ -1,0 +1,135 @@
+"""Run sequential sessions (tasks with ``sequential = True``), keeping one record per trial.
+
+A session of T trials is one long run. Recording every sample of it, as
+:func:`einet.simulation.simulate` does for single trials, would cost memory
+that the serial-bias analysis never reads, so per trial only this is kept:
+the population-vector decoding of the cued ring at the end of the delay
+(report, m0, m1), and the mean STP ``u`` of each plastic projection when the
+ITI begins and when it ends (the facilitation carried into the next trial).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+import torch
+import xarray as xr
+from tqdm import tqdm
+
+from einet.analysis.bump import decode
+from einet.config.sweep import Axis, batch_axes
+from einet.model.recorder import check_finite
+
+
+def run_sessions(net, task, *, max_rate: float = 1e6, batch_labels=None, progress: bool = False,
+                 label: str = "sessions") -> dict[str, torch.Tensor]:
+    """Integrate every session through its trials; the state carries over unless ``task.reset``.
+
+    The network's batch is ``repeats x task.sessions`` (sessions innermost):
+    every parameter set runs the same sessions. Returns ``phase``, ``m0``,
+    ``m1`` of the cued population at the end of each delay, ``[trial, batch]``,
+    and ``u_iti_start``, ``u_iti_end``, ``[trial, batch, stp_projection]``.
+    """
+    dt, trials, batch = net.dt, task.trials, net.batch_size
+    if batch % task.batch_size:
+        raise ValueError(f"network batch {batch} is not a multiple of {task.batch_size} sessions")
+    repeats = batch // task.batch_size
+    steps, report_at, iti_at = task.trial_steps(dt), task.report_step(dt), task.iti_start_step(dt)
+    stp = [i for i, name in enumerate(net.projection_names) if net.has_stp(name)]
+    kw = dict(dtype=net.dtype, device=net.device)
+    out = {v: torch.zeros(trials, batch, **kw) for v in ("phase", "m0", "m1")}
+    out.update({v: torch.zeros(trials, batch, len(stp), **kw) for v in ("u_iti_start", "u_iti_end")})
+    labels = batch_labels or [str(b) for b in range(batch)]
+
+    def mean_u(state) -> torch.Tensor:
+        return torch.stack([state.plasticity[i].u.mean(dim=1) for i in stp], dim=1) if stp else out["u_iti_end"][0]
+
+    bar = tqdm(total=trials * steps, desc=label, unit="step", disable=not progress, mininterval=5.0, file=sys.stderr)
+    state = net.initial_state()
+    with torch.inference_mode():
+        for trial in range(trials):
+            if task.reset and trial > 0:
+                state = net.initial_state()
+            for local in range(steps + 1):
+                if local == report_at:
+                    check_finite(net, state.rates, trial * steps + local, max_rate, labels)
+                    m0, m1, phase = decode(state.rates[task.population])
+                    out["m0"][trial], out["m1"][trial], out["phase"][trial] = m0, m1, phase
+                if local == iti_at:
+                    out["u_iti_start"][trial] = mean_u(state)
+                if local == steps:
+                    break
+                stimulus = _tiled(task.stimulus(trial * steps + local, dt), repeats)
+                state, _ = net.step(state, stimulus)
+            out["u_iti_end"][trial] = mean_u(state)
+            check_finite(net, state.rates, (trial + 1) * steps, max_rate, labels)
+            bar.update(steps)
+    bar.close()
+    return out
+
+
+def _tiled(stimulus, repeats: int):
+    """Repeat per-session inputs for every parameter set (sessions are the innermost batch axis)."""
+    if stimulus is None or repeats == 1:
+        return stimulus
+    return tuple(s if s is None or s.shape[0] == 1 else s.repeat(repeats, 1) for s in stimulus)
+
+
+def simulate_sessions(spec, task, *, progress: bool = True, device: torch.device | None = None) -> xr.Dataset:
+    """Run a job's sessions and return the per-trial records with dims ``[*batch, session, trial]``."""
+    from einet.simulation import _axis_attrs, _batch_labels, build_network
+
+    started = time.perf_counter()
+    net = build_network(spec, device, task.batch_size)
+    axes = batch_axes(spec)
+    labels = _batch_labels(axes + [Axis(name="session", path="session", values=tuple(range(task.sessions)))])
+    rec = run_sessions(net, task, max_rate=spec.simulation.max_rate, batch_labels=labels, progress=progress,
+                       label=f"simulate {spec.job.get('name', spec.name)}")
+    shape = [len(a.values) for a in axes] + [task.sessions]
+    dims = [a.name for a in axes] + ["session", "trial"]
+
+    def per_trial(x: torch.Tensor) -> np.ndarray:  # [trial, batch, ...] -> [*batch, session, trial, ...]
+        x = x.cpu().numpy()
+        return np.moveaxis(x.reshape(x.shape[0], *shape, *x.shape[2:]), 0, len(shape))
+
+    pop = net.population_names[task.population]
+    stp_names = [n for n in net.projection_names if net.has_stp(n)]
+    data = {
+        "report": (dims, per_trial(rec["phase"]), {"units": "rad", "long_name": f"population-vector phase of {pop} "
+                                                  "at the end of the delay"}),
+        "bump_m0": (dims, per_trial(rec["m0"]), {"units": "1", "long_name": f"mean rate of {pop} at the end of "
+                                                 "the delay"}),
+        "bump_m1": (dims, per_trial(rec["m1"]), {"units": "1", "long_name": f"first-harmonic amplitude of {pop} "
+                                                 "at the end of the delay"}),
+    }
+    for var, when in (("u_iti_start", "when the inter-trial interval begins"),
+                      ("u_iti_end", "when the inter-trial interval ends (before the next trial)")):
+        data[f"stp_{var}"] = (dims + ["stp_projection"], per_trial(rec[var]),
+                              {"units": "1", "long_name": f"mean release probability u over presynaptic neurons "
+                                                          f"{when}"})
+    conditions = task.conditions()
+    coords = {
+        "session": ("session", np.arange(task.sessions), {"units": "1", "long_name": "session index"}),
+        "trial": ("trial", np.arange(task.trials), {"units": "1", "long_name": "trial index within the session"}),
+        "cue_angle": (("session", "trial"), conditions["cue_angle"], {"units": "rad", "long_name": "cue angle"}),
+        "previous_cue_distance": (("session", "trial"), conditions["previous_cue_distance"],
+                                  {"units": "rad", "long_name": "previous - current cue angle, wrapped to "
+                                                                "[-pi, pi) (NaN on the first trial)"}),
+        "stp_projection": ("stp_projection", np.array(stp_names, dtype=str),
+                           {"units": "1", "long_name": "projection with short-term plasticity"}),
+    }
+    for axis in axes:
+        coords[axis.name] = (axis.name, np.asarray(axis.values), _axis_attrs(axis.path))
+    grid_paths = spec.job.get("paths", {})
+    for name, value in spec.job.get("grid", {}).items():
+        coords[name] = ((), value, _axis_attrs(grid_paths.get(name, name)))
+    ds = xr.Dataset(data, coords=coords)
+    ds.attrs.update({
+        "experiment": spec.name, "job": spec.job.get("name", "default"), "task": type(task).__name__,
+        "cued_population": pop, "reset": int(task.reset), "iti_ms": float(task.iti),
+        "trial_duration_ms": float(task.schedule.duration),
+        "wall_time_s": time.perf_counter() - started, "device": str(net.device),
+    })
+    return ds
