@@ -1,0 +1,73 @@
+"""Small numerical helpers shared by the spiking modules: exact propagators and parameter checks.
+
+Parameters of the spiking models are Python floats or tensors that broadcast
+against ``[batch, neuron]`` (usually ``[batch, 1]`` for a batch sweep), so the
+helpers here accept both and never move anything between devices.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Union
+
+import torch
+
+Scalar = Union[float, torch.Tensor]
+
+
+def exp(x: Scalar) -> Scalar:
+    """``exp`` of a float or a tensor."""
+    return torch.exp(x) if isinstance(x, torch.Tensor) else math.exp(x)
+
+
+def decay(dt: float, tau: Scalar) -> Scalar:
+    r"""The exact one-step decay factor :math:`e^{-dt/\tau}` of :math:`\tau \dot x = -x`."""
+    return exp(-dt / tau)
+
+
+def exprel(q: Scalar) -> Scalar:
+    r""":math:`(e^q - 1)/q`, equal to 1 at :math:`q = 0` and accurate near it."""
+    if not isinstance(q, torch.Tensor):
+        return 1.0 + 0.5 * q if abs(q) < 1e-8 else math.expm1(q) / q
+    small = q.abs() < 1e-8
+    safe = torch.where(small, torch.ones_like(q), q)
+    return torch.where(small, 1.0 + 0.5 * q, torch.expm1(safe) / safe)
+
+
+def filtered_step(dt: float, tau_m: Scalar, tau_in: Scalar) -> Scalar:
+    r"""Membrane response over one step to a current that decays with ``tau_in``.
+
+    For :math:`\tau_m \dot v = -v + I(t)` with :math:`I(t) = I_0 e^{-t/\tau_{in}}`
+    and :math:`v(0) = 0`,
+
+    .. math::
+
+        v(dt) = I_0 \frac{\tau_{in}}{\tau_{in} - \tau_m}\left(e^{-dt/\tau_{in}} - e^{-dt/\tau_m}\right)
+              = I_0 \frac{dt}{\tau_m} e^{-dt/\tau_m}\, \mathrm{exprel}\!\left(dt\,(1/\tau_m - 1/\tau_{in})\right),
+
+    the second form being finite (and exact) when the two time constants are equal.
+    """
+    return (dt / tau_m) * exp(-dt / tau_m) * exprel(dt * (1.0 / tau_m - 1.0 / tau_in))
+
+
+def steps(duration: Scalar, dt: float) -> Scalar:
+    """A duration [ms] as a whole number of steps (rounded to the nearest)."""
+    if isinstance(duration, torch.Tensor):
+        return torch.round(duration / dt)
+    return float(round(duration / dt))
+
+
+def check_positive(owner: str, **values: Scalar) -> None:
+    """Raise ``ValueError`` naming the field when a value is not > 0."""
+    for name, value in values.items():
+        ok = bool((value > 0).all()) if isinstance(value, torch.Tensor) else value > 0
+        if not ok:
+            raise ValueError(f"{owner}.{name} must be > 0, got {value!r}")
+
+
+def check_order(owner: str, low: str, high: str, lo: Scalar, hi: Scalar) -> None:
+    """Raise ``ValueError`` unless ``lo < hi`` everywhere."""
+    diff = hi - lo
+    ok = bool((diff > 0).all()) if isinstance(diff, torch.Tensor) else diff > 0
+    if not ok:
+        raise ValueError(f"{owner}: {low} must be below {high}, got {low}={lo!r}, {high}={hi!r}")

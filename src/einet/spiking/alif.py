@@ -1,0 +1,73 @@
+r"""Adaptive LIF: a LIF neuron with a spike-triggered adaptation current.
+
+.. math::
+
+    \tau_m \frac{dv}{dt} = -(v - E_L) + I_{syn} + I_{ext} - w, \qquad
+    \tau_w \frac{dw}{dt} = -w, \qquad w \leftarrow w + b \;\text{at each spike}
+
+so every spike adds ``b`` (mV, as R I) of hyperpolarising current that relaxes
+back to its baseline 0 with ``tau_w``. Threshold, reset, refractory period and
+synapses are those of :mod:`einet.spiking.lif`; ``w`` decays during the
+refractory period too. ``w`` is a third exponentially decaying input to a
+linear membrane, so the step is exact in the same sense as the LIF step: the
+membrane receives :math:`-w_k\, \tau_w/(\tau_w - \tau_m)(e^{-dt/\tau_w} - e^{-dt/\tau_m})`.
+With ``b = 0`` the model is the LIF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+
+from einet.spiking._numeric import Scalar, check_positive, decay, filtered_step
+from einet.spiking.lif import LIFParams, membrane_update, threshold_and_reset
+from einet.spiking.neuron import register_neuron
+
+
+@dataclass(frozen=True)
+class ALIFParams(LIFParams):
+    """:class:`~einet.spiking.lif.LIFParams` plus
+
+    Attributes
+    ----------
+    tau_w : adaptation time constant [ms]
+    b : adaptation increment per spike, as R I [mV] (>= 0 hyperpolarises)
+    """
+
+    tau_w: Scalar = 200.0
+    b: Scalar = 2.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_positive("ALIFParams", tau_w=self.tau_w)
+
+
+class ALIFState(NamedTuple):
+    """``[batch, neuron]`` tensors: ``v`` [mV], ``i_syn`` [mV], ``w`` adaptation [mV], ``refractory`` [steps]."""
+
+    v: torch.Tensor
+    i_syn: torch.Tensor
+    w: torch.Tensor
+    refractory: torch.Tensor
+
+
+def alif_initial(p: ALIFParams, shape, dtype=torch.float64, device=None) -> ALIFState:
+    """At rest with no adaptation."""
+    zeros = torch.zeros(shape, dtype=dtype, device=device)
+    return ALIFState(zeros + p.v_rest, zeros.clone(), zeros.clone(), zeros.clone())
+
+
+def alif_step(drive: torch.Tensor | float, state: ALIFState, p: ALIFParams, dt: float,
+              arriving: torch.Tensor | None = None) -> tuple[torch.Tensor, ALIFState]:
+    """Advance by ``dt`` [ms]; arguments as :func:`einet.spiking.lif.lif_step`."""
+    i_syn = state.i_syn if arriving is None else state.i_syn + arriving
+    v_free = membrane_update(state.v, drive, i_syn, p.v_rest, p.tau_m, p.tau_syn, dt)
+    v_free = v_free - state.w * filtered_step(dt, p.tau_m, p.tau_w)
+    spikes, v, refractory = threshold_and_reset(v_free, state.refractory, p.v_th, p.v_reset, p.t_ref, dt)
+    w = state.w * decay(dt, p.tau_w) + p.b * spikes
+    return spikes, ALIFState(v, i_syn * decay(dt, p.tau_syn), w, refractory)
+
+
+register_neuron("alif", ALIFParams, ALIFState, alif_initial, alif_step)

@@ -1,0 +1,128 @@
+r"""Leaky integrate-and-fire neurons with a refractory period and exponential current synapses.
+
+.. math::
+
+    \tau_m \frac{dv}{dt} = -(v - E_L) + I_{syn} + I_{ext}, \qquad
+    \tau_s \frac{dI_{syn}}{dt} = -I_{syn}, \qquad
+    I_{syn} \leftarrow I_{syn} + \sum_j w_j \;\text{on arrival of a spike from } j
+
+Currents are expressed as the voltage they produce across the membrane
+resistance (:math:`R I`, in mV), so no resistance appears. When :math:`v`
+reaches :math:`V_{th}` at the end of a step the neuron spikes, :math:`v` is
+set to :math:`V_{reset}` and held there for ``t_ref`` (rounded to whole steps)
+while the synaptic current keeps evolving.
+
+The subthreshold system is linear, so :func:`lif_step` advances it with its
+exact solution for an external input held constant over the step (exponential
+Euler, Rotter & Diesmann 1999):
+
+.. math::
+
+    v_{k+1} = E_L + (v_k - E_L) e^{-dt/\tau_m} + I_{ext} (1 - e^{-dt/\tau_m})
+              + I_{syn,k}\, \frac{\tau_s}{\tau_s - \tau_m}\left(e^{-dt/\tau_s} - e^{-dt/\tau_m}\right)
+
+For a constant input :math:`\mu = E_L + I_{ext} > V_{th}` the neuron then
+fires every :math:`n_{ref} + \lceil (\tau_m/dt) \ln\frac{\mu - V_{reset}}{\mu - V_{th}} \rceil`
+steps, which tends to :math:`t_{ref} + \tau_m \ln\frac{\mu - V_{reset}}{\mu - V_{th}}` as dt -> 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+
+from einet.spiking._numeric import Scalar, check_order, check_positive, decay, filtered_step, steps
+from einet.spiking.neuron import register_neuron
+
+
+@dataclass(frozen=True)
+class LIFParams:
+    """LIF parameters; floats, or tensors broadcastable to ``[batch, neuron]`` (e.g. ``[batch, 1]``).
+
+    Attributes
+    ----------
+    tau_m : membrane time constant [ms]
+    tau_syn : synaptic current time constant [ms]
+    v_rest : resting potential E_L [mV]
+    v_th : spike threshold [mV]
+    v_reset : reset potential [mV], below ``v_th``
+    t_ref : absolute refractory period [ms], rounded to whole steps of dt
+    """
+
+    tau_m: Scalar = 20.0
+    tau_syn: Scalar = 5.0
+    v_rest: Scalar = -65.0
+    v_th: Scalar = -50.0
+    v_reset: Scalar = -65.0
+    t_ref: Scalar = 2.0
+
+    def __post_init__(self):
+        check_positive("LIFParams", tau_m=self.tau_m, tau_syn=self.tau_syn)
+        check_order("LIFParams", "v_reset", "v_th", self.v_reset, self.v_th)
+        if (bool((self.t_ref < 0).any()) if isinstance(self.t_ref, torch.Tensor) else self.t_ref < 0):
+            raise ValueError(f"LIFParams.t_ref must be >= 0, got {self.t_ref!r}")
+
+
+class LIFState(NamedTuple):
+    """``[batch, neuron]`` tensors.
+
+    Attributes
+    ----------
+    v : membrane potential [mV]
+    i_syn : synaptic current, as R I [mV]
+    refractory : refractory steps still to wait (0 when the neuron integrates)
+    """
+
+    v: torch.Tensor
+    i_syn: torch.Tensor
+    refractory: torch.Tensor
+
+
+def lif_initial(p: LIFParams, shape, dtype=torch.float64, device=None) -> LIFState:
+    """At rest: ``v = v_rest``, no synaptic current, not refractory."""
+    zeros = torch.zeros(shape, dtype=dtype, device=device)
+    return LIFState(zeros + p.v_rest, zeros.clone(), zeros.clone())
+
+
+def membrane_update(v, drive, i_syn, v_rest, tau_m, tau_syn, dt):
+    """The exact subthreshold update of ``v`` over one step (shared with the adaptive LIF)."""
+    a = decay(dt, tau_m)
+    return v_rest + (v - v_rest) * a + drive * (1.0 - a) + i_syn * filtered_step(dt, tau_m, tau_syn)
+
+
+def threshold_and_reset(v_free, refractory, v_th, v_reset, t_ref, dt):
+    """Hold refractory neurons at reset, detect spikes, reset them and restart their refractory count."""
+    active = refractory <= 0
+    v = torch.where(active, v_free, torch.zeros_like(v_free) + v_reset)
+    fired = active & (v >= v_th)
+    v = torch.where(fired, torch.zeros_like(v) + v_reset, v)
+    n_ref = torch.zeros_like(v) + steps(t_ref, dt)
+    refractory = torch.where(fired, n_ref, (refractory - 1.0).clamp(min=0.0))
+    return fired.to(v.dtype), v, refractory
+
+
+def lif_step(drive: torch.Tensor | float, state: LIFState, p: LIFParams, dt: float,
+             arriving: torch.Tensor | None = None) -> tuple[torch.Tensor, LIFState]:
+    """Advance by ``dt`` [ms].
+
+    Parameters
+    ----------
+    drive : external input R I_ext [mV], held constant over the step, ``[batch, neuron]`` or broadcastable
+    state : the state at the start of the step
+    p : parameters
+    dt : step [ms]
+    arriving : summed weights [mV] of the spikes arriving this step; added to ``i_syn`` first
+
+    Returns
+    -------
+    spikes, state : 0/1 spikes of this step and the state at its end
+    """
+    i_syn = state.i_syn if arriving is None else state.i_syn + arriving
+    v_free = membrane_update(state.v, drive, i_syn, p.v_rest, p.tau_m, p.tau_syn, dt)
+    spikes, v, refractory = threshold_and_reset(v_free, state.refractory, p.v_th, p.v_reset, p.t_ref, dt)
+    return spikes, LIFState(v, i_syn * decay(dt, p.tau_syn), refractory)
+
+
+register_neuron("lif", LIFParams, LIFState, lif_initial, lif_step)
