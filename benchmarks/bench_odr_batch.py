@@ -30,8 +30,10 @@ def ring_spec() -> ModelSpec:
     return parse_section(ModelSpec, raw, "model")
 
 
-def make_run(batch: int, duration: float, dt: float = 0.5, kernels: str = "auto"):
-    """A function that runs ``duration`` ms of ODR trials and returns seconds per simulated second."""
+def make_run(batch: int, duration: float, dt: float = 0.5, kernels: str = "auto", warmup: int = 40):
+    """A function that runs ``duration`` ms of ODR trials and returns seconds per simulated second
+    (after ``warmup`` untimed steps, so each round measures the steady state, not the cold caches the
+    other batch size left behind)."""
     net = RateNetwork([ring_spec()] * batch, dt, kernels=kernels)
     angles = [2 * math.pi * i / batch for i in range(batch)]
     task = ODR(population=0, sizes=net.sizes, cue_angles=angles, fixation=duration / 4, cue=duration / 4,
@@ -43,6 +45,8 @@ def make_run(batch: int, duration: float, dt: float = 0.5, kernels: str = "auto"
     def run() -> float:
         state = net.initial_state()
         with torch.inference_mode():
+            for step in range(warmup):  # caches and clocks settle after the other run of the round
+                state, _ = net.step(state, task.stimulus(step, dt))
             start = time.perf_counter()
             for step in range(steps):
                 state, _ = net.step(state, task.stimulus(step, dt))
