@@ -47,3 +47,40 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+def run_through_cli(raw: dict, scale: dict, tmp_path) -> "Path":
+    """Expand, simulate and analyse every job of experiment ``raw`` with ``scale`` as its scale
+    ``test``, through the command line as the pipeline rules do; returns the collected summary."""
+    from pathlib import Path
+
+    import yaml
+
+    from einet.cli import main
+    from einet.config.sweep import Experiment
+
+    raw = dict(raw, scales={"test": scale})  # merged the way a user's scale is
+    config = Path(tmp_path) / f"{raw['name']}.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    analyses = []
+    for job in Experiment(config, "test").job_names():
+        job_file = Path(tmp_path) / "configs" / f"{job}.yaml"
+        assert main(["-q", "expand", str(config), "--scale", "test", "--job", job, "--out", str(job_file)]) == 0
+        run, analysis = Path(tmp_path) / "runs" / f"{job}.nc", Path(tmp_path) / "analysis" / f"{job}.nc"
+        assert main(["-q", "simulate", str(job_file), "--out", str(run), "--device", "cpu"]) == 0
+        assert main(["-q", "analyze", str(run), "--out", str(analysis)]) == 0
+        analyses.append(str(analysis))
+    summary = Path(tmp_path) / "summary.nc"
+    assert main(["-q", "collect", *analyses, "--out", str(summary)]) == 0
+    return summary
+
+
+def draw_through_cli(figure: str, summary, tmp_path) -> None:
+    """Draw ``figure`` from ``summary`` with the command line and check both files are real."""
+    from pathlib import Path
+
+    from einet.cli import main
+
+    pdf, png = Path(tmp_path) / f"{figure}.pdf", Path(tmp_path) / f"{figure}.png"
+    assert main(["-q", "figure", figure, str(summary), "--pdf", str(pdf), "--png", str(png)]) == 0
+    assert pdf.stat().st_size > 1000 and png.stat().st_size > 1000

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from einet.cli import main
+from conftest import draw_through_cli, run_through_cli
 from einet.config.sweep import Experiment
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "config" / "experiments"
@@ -48,20 +48,6 @@ def test_every_experiment_file_validates_at_every_scale():
 @pytest.mark.parametrize("name", sorted(SHRINK))
 def test_experiment_runs_into_its_figures(name, tmp_path):
     raw = yaml.safe_load((EXPERIMENTS / f"{name}.yaml").read_text())
-    raw["scales"] = {"test": SHRINK[name]}  # merged the way a user's scale is
-    config = tmp_path / f"{name}.yaml"
-    config.write_text(yaml.safe_dump(raw))
-    analyses = []
-    for job in Experiment(config, "test").job_names():
-        job_file = tmp_path / "configs" / f"{job}.yaml"
-        assert main(["-q", "expand", str(config), "--scale", "test", "--job", job, "--out", str(job_file)]) == 0
-        run, analysis = tmp_path / "runs" / f"{job}.nc", tmp_path / "analysis" / f"{job}.nc"
-        assert main(["-q", "simulate", str(job_file), "--out", str(run), "--device", "cpu"]) == 0
-        assert main(["-q", "analyze", str(run), "--out", str(analysis)]) == 0
-        analyses.append(str(analysis))
-    summary = tmp_path / "summary.nc"
-    assert main(["-q", "collect", *analyses, "--out", str(summary)]) == 0
+    summary = run_through_cli(raw, SHRINK[name], tmp_path)
     for figure in raw["figures"]:
-        pdf, png = tmp_path / f"{figure}.pdf", tmp_path / f"{figure}.png"
-        assert main(["-q", "figure", figure, str(summary), "--pdf", str(pdf), "--png", str(png)]) == 0
-        assert pdf.stat().st_size > 1000 and png.stat().st_size > 1000
+        draw_through_cli(figure, summary, tmp_path)

@@ -10,9 +10,9 @@ import pytest
 import torch
 import yaml
 
+from conftest import draw_through_cli, run_through_cli
 from einet.analysis import serial_bias as sb
 from einet.analysis.bump import decode
-from einet.cli import main
 from einet.config.sweep import Experiment, validate
 from einet.errors import ConfigError
 from einet.sessions import run_sessions
@@ -183,27 +183,15 @@ def test_facilitation_gives_an_attractive_bias_that_shrinks_with_the_iti_and_res
 # ----------------------------------------------------------------- the pipeline
 def test_serial_bias_experiment_runs_through_the_cli(tmp_path):
     raw = yaml.safe_load(EXPERIMENT.read_text())
-    raw["scales"] = {"test": {
+    shrink = {
         "model": {"populations": {"E": {"size": 64}, "I": {"size": 16}}},
         "task": {"sessions": 4, "trials": 3, "epochs": {"fixation": 20.0, "cue": 100.0, "delay": 100.0,
                                                          "erase": 20.0}},
         "analysis": {"serial_bias": {"bootstrap": 50}},
         "sweep": {"grid": {"iti": {"path": "task.epochs.iti", "values": [50.0, 100.0]}},
                   "batch": {"tau_fac": {"path": "model.projections.EE.stp.tau_fac", "values": [500.0, 1000.0]}}},
-    }}
-    config = tmp_path / "serial_bias.yaml"
-    config.write_text(yaml.safe_dump(raw))
-    analyses = []
-    for job in Experiment(config, "test").job_names():
-        job_file = tmp_path / "configs" / f"{job}.yaml"
-        assert main(["-q", "expand", str(config), "--scale", "test", "--job", job, "--out", str(job_file)]) == 0
-        run, analysis = tmp_path / "runs" / f"{job}.nc", tmp_path / "analysis" / f"{job}.nc"
-        assert main(["-q", "simulate", str(job_file), "--out", str(run), "--device", "cpu"]) == 0
-        assert main(["-q", "analyze", str(run), "--out", str(analysis)]) == 0
-        analyses.append(str(analysis))
-    assert len(analyses) == 4
-    summary = tmp_path / "summary.nc"
-    assert main(["-q", "collect", *analyses, "--out", str(summary)]) == 0
+    }
+    summary = run_through_cli(raw, shrink, tmp_path)
     from einet import io
 
     ds = io.read_dataset(summary)
@@ -211,6 +199,4 @@ def test_serial_bias_experiment_runs_through_the_cli(tmp_path):
     assert dict(ds.error.sizes) == {"iti": 2, "reset": 2, "tau_fac": 2, "session": 4, "trial": 3}
     assert all("units" in v.attrs and "long_name" in v.attrs for v in ds.variables.values())
     np.testing.assert_allclose(ds.error, sb.wrap_deg(ds.report - ds.cue))
-    pdf, png = tmp_path / "serial_bias.pdf", tmp_path / "serial_bias.png"
-    assert main(["-q", "figure", "serial_bias", str(summary), "--pdf", str(pdf), "--png", str(png)]) == 0
-    assert pdf.stat().st_size > 1000 and png.stat().st_size > 1000
+    draw_through_cli("serial_bias", summary, tmp_path)

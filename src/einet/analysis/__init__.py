@@ -7,6 +7,8 @@ stay usable without xarray-heavy imports.
 
 from __future__ import annotations
 
+import importlib
+
 from einet.registry import Registry
 
 ANALYSES: Registry = Registry("analysis")
@@ -18,46 +20,16 @@ def _balance(run, spec):
     return balance.analyze(run, spec, bins=spec.analysis.bins, active_threshold=spec.analysis.active_threshold)
 
 
-def _ring(run, spec):
-    from einet.analysis import ring
+def _lazy(module: str):
+    """``einet.analysis.<module>.analyze``, imported on first use."""
 
-    return ring.analyze(run, spec)
+    def analyze(run, spec):
+        return importlib.import_module(f"einet.analysis.{module}").analyze(run, spec)
 
-
-def _multistability(run, spec):
-    from einet.analysis import multistability
-
-    return multistability.analyze(run, spec)
-
-
-def _dual(run, spec):
-    from einet.analysis import dual
-
-    return dual.analyze(run, spec)
-
-
-def _recurrent_ei(run, spec):
-    from einet.analysis import recurrent_ei
-
-    return recurrent_ei.analyze(run, spec)
-
-
-def _information(run, spec):
-    from einet.analysis import trained
-
-    return trained.analyze(run, spec)
-
-
-def _serial_bias(run, spec):
-    from einet.analysis import serial_bias
-
-    return serial_bias.analyze(run, spec)
+    return analyze
 
 
 ANALYSES.register("balance", _balance)
-ANALYSES.register("ring", _ring)
-ANALYSES.register("multistability", _multistability)
-ANALYSES.register("dual", _dual)
-ANALYSES.register("recurrent_ei", _recurrent_ei)
-ANALYSES.register("information", _information)
-ANALYSES.register("serial_bias", _serial_bias)
+for _kind, _module in (("ring", "ring"), ("multistability", "multistability"), ("dual", "dual"),
+                      ("recurrent_ei", "recurrent_ei"), ("information", "trained"), ("serial_bias", "serial_bias")):
+    ANALYSES.register(_kind, _lazy(_module))
