@@ -53,7 +53,7 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
         if name not in ds.coords and name != "time" and (coord.ndim == 0 or set(coord.dims) <= set(ds.dims)):
             ds = ds.assign_coords({name: coord})
     ds.attrs.update({"experiment": run.attrs.get("experiment", ""), "job": run.attrs.get("job", ""),
-                     "analysis": "ring"})
+                     "analysis": "ring", "population": spec.task.population})
     return ds
 
 

@@ -26,7 +26,7 @@ def draw_ring_attractor(ds: xr.Dataset) -> plt.Figure:
         ds = ds.isel(seed=0)
     axis = _parameter_axis(ds)
     values = ds[axis].values if axis else [None]
-    pop = str(ds.phase_trace.attrs.get("long_name", "")).split(" of ")[-1].split(" ")[0] or None
+    pop = ds.attrs.get("population")  # the cued population, set by the ring analysis
     diffusion = ds.diffusion.sel(population=pop) if pop in ds.population.values else ds.diffusion.isel(population=0)
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.2), constrained_layout=True)
     ax_profile, ax_phase, ax_var, ax_d = axes

@@ -56,7 +56,8 @@ def draw_stp_memory(ds: xr.Dataset) -> plt.Figure:
     ax_x.set(ylabel="x", title=f"resources x ({projection}); dotted: opposite the cue")
     if axis:
         ax_p.legend(fontsize=8)
-        end = ds.persistence.sel(population=ds.phase_trace.attrs.get("long_name", "").split(" of ")[-1].split(" ")[0])
+        pop = ds.attrs.get("population")  # the cued population, set by the ring analysis
+        end = ds.persistence.sel(population=pop) if pop in ds.population.values else ds.persistence.isel(population=0)
         x = np.asarray(values, dtype=float)
         ax_end.errorbar(x, end.mean("trial"), yerr=end.std("trial"), fmt="o-", color="k", ms=4)
         ax_end.set(xscale="log" if (x > 0).all() else "linear", xlabel=axis, ylabel="m1 / m0 at the end of the delay",
