@@ -43,16 +43,19 @@ build it by name::
     rule = learning_rule("hebb", lr=1e-2)   # unknown options are refused by name
 
 The built-in rules (``stdp``, ``reward_stdp``) live in :mod:`einet.spiking.stdp`.
+The registry is the one of :mod:`einet.learning.registry`, which also holds
+the rate rules (``hebbian``, ``oja``, ``bcm``, ...); :func:`learning_rule`
+here builds spike rules only and reports a rate rule as unknown.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, NamedTuple, Protocol
 
 import torch
 
-from einet.registry import Registry
+from einet.learning import registry as _registry
+from einet.learning.registry import LEARNING_RULES, register_rule  # noqa: F401  (public names of this module)
 from einet.spiking.traces import trace_decay, trace_step
 
 
@@ -86,29 +89,9 @@ class LearningRule(Protocol):
     def update(self, weights: torch.Tensor, activity: SynapseActivity, state: Any) -> tuple[torch.Tensor, Any]: ...
 
 
-LEARNING_RULES: Registry[type] = Registry("learning rule")
-
-
-def register_rule(name: str):
-    """Class decorator: register a rule class under ``name``."""
-
-    def decorate(cls):
-        LEARNING_RULES.register(name, cls)
-        return cls
-
-    return decorate
-
-
 def learning_rule(name: str, **options) -> LearningRule:
-    """Build the rule registered as ``name``; an unknown option is named along with the valid ones."""
-    cls = LEARNING_RULES.get(name)
-    if dataclasses.is_dataclass(cls):
-        known = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            raise ValueError(f"learning rule {name!r}: unknown option(s) {', '.join(unknown)}; "
-                             f"valid: {', '.join(known)}")
-    return cls(**options)
+    """Build the spike rule registered as ``name``; an unknown option is named along with the valid ones."""
+    return _registry.learning_rule(name, "spike", **options)
 
 
 class PlasticityState(NamedTuple):
