@@ -191,6 +191,6 @@ def test_backprop_reaches_95_percent_on_digits_within_a_minute():
     assert float(history.test_accuracy[-1]) >= 0.95
     assert elapsed < 60.0
     assert set(history.data_vars) == {"train_loss", "train_accuracy", "test_loss", "test_accuracy",
-                                      "sign_violations"}
+                                      "sign_violations", "weight_mean", "weight_std", "weight_abs_max"}
     assert history.sizes["epoch"] == 9 and int(history.sign_violations.sum()) == 0
     assert (net.weight("H1.E", "Output.E") >= 0).all()

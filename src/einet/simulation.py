@@ -59,6 +59,14 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
     trials, :mod:`einet.tasks.sequence`) keeps one record per trial instead,
     see :mod:`einet.sessions`.
     """
+    if spec.spiking is not None:  # a network of spiking neurons: its own runner and records
+        from einet.spiking.experiment import simulate_spiking
+
+        return simulate_spiking(spec, progress=progress, device=device)
+    if spec.reservoir is not None:  # a rate reservoir with trained readouts
+        from einet.spiking.reservoir_experiment import simulate_reservoir
+
+        return simulate_reservoir(spec, progress=progress, device=device)
     started = time.perf_counter()
     if task is None and spec.task is not None:
         from einet.tasks.build import task_for

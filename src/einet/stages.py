@@ -60,7 +60,13 @@ def simulate(config: str | Path, out: str | Path, *, device: str | None = None, 
 
 def train(config: str | Path, out: str | Path, model_out: str | Path, *, device: str | None = None,
           progress: bool = True) -> tuple[Path, Path]:
-    """Train the classifier of one job config; write ``trained/<job>.nc`` and ``models/<job>.pt``."""
+    """Train the model of one job config; write ``trained/<job>.nc`` and ``models/<job>.pt``.
+
+    A ``training.network`` is trained with its rules and, with ``checkpoint_every``, checkpointed to
+    ``models/<job>.ckpt``; a job started again resumes from there. The checkpoint goes once both outputs exist.
+    """
+    import hashlib
+
     from einet import io
     from einet.datasets import load
     from einet.errors import ConfigError
@@ -76,8 +82,16 @@ def train(config: str | Path, out: str | Path, model_out: str | Path, *, device:
     dev = resolve_device(device or cfg.device)
     job = spec.job.get("name", spec.name)
     log.info("training %s (%s) on %s", job, cfg.dataset, dev)
-    data = load(cfg.dataset, test_fraction=cfg.test_fraction, seed=cfg.seed)
-    ds, model = fit(cfg, data, dev, progress=progress, label=f"train {job}")
+    config_dict = to_dict(spec)
+    checkpoint = Path(model_out).with_suffix(".ckpt")
+    if cfg.network is not None:
+        from einet.learning.network_training import train_network
+
+        tag = hashlib.sha256(yaml.safe_dump(config_dict, sort_keys=False).encode()).hexdigest()
+        ds, model = train_network(cfg, dev, checkpoint=checkpoint, tag=tag, progress=progress, label=f"train {job}")
+    else:
+        data = load(cfg.dataset, test_fraction=cfg.test_fraction, seed=cfg.seed, mnist_path=cfg.mnist_path)
+        ds, model = fit(cfg, data, dev, progress=progress, label=f"train {job}")
     paths = spec.job.get("paths", {})
     for name, value in spec.job.get("grid", {}).items():  # scalar grid coordinates, for collect
         try:
@@ -88,11 +102,17 @@ def train(config: str | Path, out: str | Path, model_out: str | Path, *, device:
                                                  "long_name": paths.get(name, name)})})
     ds.attrs.update({"experiment": spec.name, "job": job, "dataset": cfg.dataset})
     wall = ds.attrs.pop("wall_time_s")
-    config_dict = to_dict(spec)
     prov = io.make_provenance(config_dict, device=str(dev), seed=cfg.seed, wall_time_s=wall)
-    sizes = [data.features, *cfg.hidden_sizes, data.classes]
-    model_path = save_model(model, sizes, prov.config, model_out)
-    return io.write_dataset(ds, out, provenance=prov), model_path
+    if cfg.network is not None:
+        from einet.learning.checkpoint import save_network
+
+        model_path = save_network(model, prov.config, model_out)
+    else:
+        sizes = [data.features, *cfg.hidden_sizes, data.classes]
+        model_path = save_model(model, sizes, prov.config, model_out)
+    nc_path = io.write_dataset(ds, out, provenance=prov)
+    checkpoint.unlink(missing_ok=True)
+    return nc_path, model_path
 
 
 def analyze(run_path: str | Path, out: str | Path) -> Path:

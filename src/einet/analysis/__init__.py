@@ -31,5 +31,8 @@ def _lazy(module: str):
 
 ANALYSES.register("balance", _balance)
 for _kind, _module in (("ring", "ring"), ("multistability", "multistability"), ("dual", "dual"),
-                      ("recurrent_ei", "recurrent_ei"), ("information", "trained"), ("serial_bias", "serial_bias")):
+                      ("recurrent_ei", "recurrent_ei"), ("information", "trained"), ("serial_bias", "serial_bias"),
+                      ("learning", "learning")):
     ANALYSES.register(_kind, _lazy(_module))
+ANALYSES.register("spiking", _lazy("spiking"))
+ANALYSES.register("reservoir", _lazy("reservoir"))

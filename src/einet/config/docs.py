@@ -31,8 +31,12 @@ names the key path, the value and what was expected. Unknown keys are errors.
 `sweep.grid` and `sweep.batch` map a dotted path to a list of values
 (`model.K: [50, 100]`, dimension name `K`) or a name to `{path, values}`
 (`J_EE: {path: model.projections.EE.J, values: [0.4, 0.5]}`). Grid axes
-become separate jobs named `K~50/seed~0`; batch axes run vectorised inside
-one job and may only change values that leave the connectivity unchanged:
+become separate jobs named `K~50/seed~0`. A grid axis in the long form may
+give its values as a mapping of label to value, so a value can be a whole
+section (`rule: {path: training.network.layers.H.learning_rule, values:
+{bcm: {name: bcm, options: {learning_rate: 1.0e-4}}, oja: oja}}`); the label
+names the job and is the coordinate. Batch axes run vectorised inside one job
+and may only change values that leave the connectivity unchanged:
 
 """
 

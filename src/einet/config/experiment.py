@@ -10,6 +10,8 @@ from einet.fields import non_negative, option, positive
 from einet.errors import ConfigError
 from einet.config.information import RecurrentEISpec
 from einet.config.serial_bias import SerialBiasSpec, check_serial
+from einet.config.reservoir import ReservoirSpec
+from einet.config.spiking import SpikingAnalysisSpec, SpikingSpec, check_spiking
 from einet.config.training import TrainingSpec
 from einet.model.spec import ModelSpec
 
@@ -76,14 +78,18 @@ class SimulationSpec:
 class AnalysisSpec:
     """Which analysis turns a run into summary numbers."""
 
-    kind: Literal["balance", "ring", "multistability", "dual", "recurrent_ei", "information", "serial_bias"] = option(
+    kind: Literal["balance", "ring", "multistability", "dual", "recurrent_ei", "information", "serial_bias",
+                  "learning", "spiking", "reservoir"] = option(
         "balance",
         doc="analysis applied to every run: balance (E/I balance vs theory), ring (ODR memory), "
         "multistability (uniform, bump or bistable per parameter set, from two initial states), "
         "dual (sample and distractor decoded from the low-rank overlaps in the 12 dual-task conditions), "
         "recurrent_ei (effective information of the network's one-step and unrolled maps) or information "
         "(a trained classifier's EI history with causal-plane coordinates; needs a training section) or "
-        "serial_bias (error against the previous cue, with a bootstrapped fit; needs a serial_odr task)",
+        "serial_bias (error against the previous cue, with a bootstrapped fit; needs a serial_odr task) or "
+        "learning (a trained network's learning curves and final accuracy; needs training.network) or "
+        "spiking (rates, ISI CV, Fano factor and synchrony of a spiking network; needs a spiking section) or "
+        "reservoir (held-out R² of the ridge and FORCE readouts; needs a reservoir section)",
     )
     bins: int = option(40, doc="bins of the rate histograms", check=positive)
     active_threshold: float = option(
@@ -107,6 +113,7 @@ class AnalysisSpec:
     )
     ei: RecurrentEISpec = option(factory=RecurrentEISpec, doc="settings of the recurrent_ei analysis")
     serial_bias: SerialBiasSpec = option(factory=SerialBiasSpec, doc="settings of the serial_bias analysis")
+    spiking: SpikingAnalysisSpec = option(factory=SpikingAnalysisSpec, doc="settings of the spiking analysis")
 
 
 TASK_EPOCHS = {
@@ -190,6 +197,12 @@ class ExperimentSpec:
     training: Optional[TrainingSpec] = option(
         None, doc="a classifier trained instead of a network simulated (rule train); null for none"
     )
+    spiking: Optional[SpikingSpec] = option(
+        None, doc="a spiking network simulated instead of model (set model: null); null for none"
+    )
+    reservoir: Optional[ReservoirSpec] = option(
+        None, doc="a rate reservoir trained with ridge and FORCE readouts instead of model (set model: null)"
+    )
     figures: list[str] = option(factory=list, doc="figures drawn from the experiment's summary")
     sweep: SweepSpec = option(factory=SweepSpec, doc="grid and batch axes")
     scales: dict[str, Any] = option(
@@ -206,17 +219,40 @@ class ExperimentSpec:
         for i, figure in enumerate(self.figures):
             if figure not in FIGURES:
                 raise ConfigError(f"figures[{i}]", figure, f"one of the figures {', '.join(FIGURES.names())}")
-        if (self.training is not None) != (self.analysis.kind == "information"):
-            expected = ("information for an experiment with a training section" if self.training is not None
-                        else "not information unless the experiment has a training section")
-            raise ConfigError("analysis.kind", self.analysis.kind, expected)
+        kind = self.analysis.kind
+        if self.training is not None:
+            trained = "information" if self.training.network is None else "learning"
+            if kind != trained:
+                raise ConfigError("analysis.kind", kind, f"{trained} for an experiment with a training section "
+                                  f"{'without' if trained == 'information' else 'with'} a network")
+        elif kind in ("information", "learning"):
+            raise ConfigError("analysis.kind", kind, "not information or learning unless the experiment has a "
+                              "training section")
         if self.training is not None:
             if self.model is not None:
                 raise ConfigError("model", "<a model section>", "null: an experiment with a training section "
                                   "trains a classifier and simulates no network")
             return
+        if (self.reservoir is not None) != (kind == "reservoir"):
+            raise ConfigError("analysis.kind", kind, "reservoir for an experiment with a reservoir section"
+                              if self.reservoir is not None else "not reservoir unless the experiment has a "
+                              "reservoir section")
+        if self.reservoir is not None:
+            if self.model is not None or self.spiking is not None:
+                raise ConfigError("model", "<a model section>", "null and no spiking section: an experiment with "
+                                  "a reservoir section trains that reservoir instead")
+            return
+        if (self.spiking is not None) != (kind == "spiking"):
+            raise ConfigError("analysis.kind", kind, "spiking for an experiment with a spiking section"
+                              if self.spiking is not None else "not spiking unless the experiment has a spiking section")
+        if self.spiking is not None:
+            if self.model is not None:
+                raise ConfigError("model", "<a model section>", "null: an experiment with a spiking section "
+                                  "simulates that network instead")
+            check_spiking(self)
+            return
         if self.model is None:
-            raise ConfigError("model", None, "a network (null only with a training section)")
+            raise ConfigError("model", None, "a network (null only with a training, spiking or reservoir section)")
         sim = self.simulation
         if sim.record.every < sim.dt:
             raise ConfigError("simulation.record.every", sim.record.every, f"at least dt = {sim.dt} ms")

@@ -32,6 +32,8 @@ BATCHABLE = (
     r"model\.populations\.[^.]+\.tau",
     r"model\.populations\.[^.]+\.(init_rate|init_modulation|init_phase)",
     r"model\.populations\.[^.]+\.transfer\.(threshold|gain|r_max)",
+    r"spiking\.populations\.[^.]+\.(drive|params\.[^.]+)",
+    r"spiking\.projections\.[^.]+\.weight",
 )
 _JOB_VALUE = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
@@ -43,6 +45,10 @@ class Axis:
     name: str
     path: str
     values: tuple
+    labels: tuple = ()  # grid only: the job-name and coordinate value of each value (default: the value)
+
+    def label(self, i: int):
+        return self.labels[i] if self.labels else self.values[i]
 
 
 # ----------------------------------------------------------------- loading
@@ -99,11 +105,15 @@ def parse_axes(section: dict, kind: str) -> list[Axis]:
             name, path, values = key, spec["path"], spec["values"]
         else:
             name, path, values = key.rsplit(".", 1)[-1], key, spec
+        labels: tuple = ()
+        if isinstance(values, dict) and kind == "grid" and values:  # label -> value (a value may be a mapping)
+            labels, values = tuple(values), list(values.values())
         if not isinstance(values, list) or not values:
-            raise ConfigError(where, values, "a non-empty list of values")
+            raise ConfigError(where, values, "a non-empty list of values" + (
+                " or a mapping of label -> value" if kind == "grid" else ""))
         if len(set(map(repr, values))) != len(values):
             raise ConfigError(where, values, "distinct values")
-        axes.append(Axis(name=name, path=path, values=tuple(values)))
+        axes.append(Axis(name=name, path=path, values=tuple(values), labels=labels))
     names = [a.name for a in axes]
     for name in names:
         if names.count(name) > 1:
@@ -198,15 +208,16 @@ class Experiment:
         for axis in self.grid:
             check_path(self.spec, axis.path, f"sweep.grid.{axis.name}")
         jobs = {}
-        for values in itertools.product(*(a.values for a in self.grid)):
+        for indices in itertools.product(*(range(len(a.values)) for a in self.grid)):
             raw = copy.deepcopy(self._base)
-            for axis, value in zip(self.grid, values):
-                set_path(raw, axis.path, value, f"sweep.grid.{axis.name}")
+            for axis, i in zip(self.grid, indices):
+                set_path(raw, axis.path, copy.deepcopy(axis.values[i]), f"sweep.grid.{axis.name}")
             raw["sweep"] = {"grid": {}, "batch": raw.get("sweep", {}).get("batch", {})}
-            name = _job_name(self.grid, values)
+            labels = tuple(a.label(i) for a, i in zip(self.grid, indices))
+            name = _job_name(self.grid, labels)
             raw["job"] = {
                 "name": name,
-                "grid": {a.name: v for a, v in zip(self.grid, values)},
+                "grid": {a.name: v for a, v in zip(self.grid, labels)},
                 "paths": {a.name: a.path for a in self.grid},
             }
             spec = validate(raw)

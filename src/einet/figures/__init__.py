@@ -33,6 +33,10 @@ FIGURES.register("causal_plane", _lazy("information", "draw_causal_plane"))
 FIGURES.register("ei_training", _lazy("information", "draw_ei_training"))
 FIGURES.register("recurrent_ei", _lazy("information", "draw_recurrent_ei"))
 FIGURES.register("serial_bias", _lazy("serial_bias", "draw_serial_bias"))
+FIGURES.register("learning_curves", _lazy("learning", "draw_learning_curves"))
+FIGURES.register("receptive_fields", _lazy("learning", "draw_receptive_fields"))
+FIGURES.register("cuba", _lazy("spiking", "draw_cuba"))
+FIGURES.register("reservoir", _lazy("reservoir", "draw_reservoir"))
 
 
 def draw(name: str, ds, pdf: Path, png: Path | None = None) -> list[Path]:

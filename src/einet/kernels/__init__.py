@@ -10,8 +10,9 @@ to plain torch.
 
 Kernels: ``pattern_mm`` (0/1 CSR pattern times a batch of rate vectors ``[B, n_source]``, for
 batched sparse projections), ``rate_step`` (fused short-term plasticity and
-threshold-linear updates) and ``pair_counts`` (joint histograms of every
-input/output pair, for effective information).
+threshold-linear updates), ``pair_counts`` (joint histograms of every
+input/output pair, for effective information) and ``spiking_step`` (one fused,
+in-place step of a LIF network, :mod:`einet.spiking.network`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@
 ``rules``           rate rules: backprop, hebbian, oja, bcm, vogels_sprekeler
                     (how to add one: see the module docstring)
 ``supervised``      train a layered network (:mod:`einet.model.builder`) on a
-                    classification split with any mix of rules
+                    classification split with any mix of rules; schedules,
+                    resumable checkpoints
+``checkpoint``      model and checkpoint files (tensors and plain values, atomic)
+``network_training`` the train stage's work for ``training.network``
 ``classifier``      sigmoid MLPs with plain SGD (effective information)
 ==================  ===========================================================
 """

@@ -105,7 +105,7 @@ def train(spec: TrainingSpec, data: Split, device: torch.device, *, progress: bo
     def record(epoch: int) -> None:
         model.eval()
         for part, (x, y) in (("train", (x_tr, y_tr)), ("test", (x_te, y_te))):
-            loss, acc = _evaluate(model, x, y, spec.loss, data.classes)
+            loss, acc = _evaluate(model, x, y, spec.loss_kind, data.classes)
             history[f"loss_{part}"].append(loss)
             history[f"accuracy_{part}"].append(acc)
         layers.append(_layer_measures(model, x_tr[:1], spec))
@@ -121,7 +121,7 @@ def train(spec: TrainingSpec, data: Split, device: torch.device, *, progress: bo
         for start in range(0, x_tr.shape[0], spec.batch_size):
             idx = perm[start : start + spec.batch_size]
             optimiser.zero_grad(set_to_none=True)
-            _loss(spec.loss, model(x_tr[idx]), y_tr[idx], data.classes).backward()
+            _loss(spec.loss_kind, model(x_tr[idx]), y_tr[idx], data.classes).backward()
             optimiser.step()
         if epoch in marks:
             record(epoch)

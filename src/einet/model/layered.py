@@ -91,9 +91,20 @@ class LayeredNetwork(nn.Module):
             nn.Parameter(torch.zeros(self.sizes[ref], dtype=dtype), requires_grad=self._bias_trained(ref))
             for ref in self.bias_names
         ])
-        self.rule_states: list[Any] = [None if r is None else r.initial(w.detach()) for r, w in
-                                       zip(self.rules, self.weights)]
+        # Rule states (BCM thresholds, Hebbian row norms) are buffers, so the state dict, and with it a
+        # checkpoint, holds everything that decides the next update.
+        for i, (rule, w) in enumerate(zip(self.rules, self.weights)):
+            state = None if rule is None else rule.initial(w.detach())
+            if state is not None and not isinstance(state, torch.Tensor):
+                raise TypeError(f"rule {type(rule).__name__}: its state must be a tensor or None, "
+                                f"got {type(state).__name__}")
+            self.register_buffer(f"rule_state_{i}", state)
         self._incoming = {ref: [i for i, p in enumerate(self.projections) if p.target == ref] for ref in self.order}
+
+    @property
+    def rule_states(self) -> list[Any]:
+        """The state of each projection's rule (``None`` where it keeps none), as stored in buffers."""
+        return [getattr(self, f"rule_state_{i}") for i in range(len(self.projections))]
 
     # ------------------------------------------------------------ which parameters learn how
     def _trained_by_gradient(self, i: int) -> bool:
@@ -176,7 +187,8 @@ class LayeredNetwork(nn.Module):
             if rule is None or rule.gradient:
                 continue
             activity = RateActivity(state[proj.source].detach(), state[proj.target].detach(), self.signs[i])
-            w, self.rule_states[i] = rule.update(self.weights[i].detach(), activity, self.rule_states[i])
+            w, rule_state = rule.update(self.weights[i].detach(), activity, getattr(self, f"rule_state_{i}"))
+            setattr(self, f"rule_state_{i}", rule_state)
             self.weights[i].copy_(w)
         self.enforce_dale()
 

@@ -12,6 +12,12 @@ One module per job:
 ``plasticity``                trace bookkeeping and the learning-rule registry
 ``stdp``                      pair-based and reward-modulated STDP
 ``ridge``, ``rls``            readouts: ridge regression and RLS/FORCE
+``network``, ``run``          a batched network of populations with sparse delayed
+                              projections, and its run loop (spike events)
+``statistics``                rates, ISI CV, Fano factor, synchrony from events
+``experiment``                the ``spiking:`` config section as a pipeline run
+``reservoir``                 tanh reservoir with ridge and FORCE readouts
+                              (``reservoir_experiment``: the ``reservoir:`` section)
 ============================  =====================================================
 
 Everything works on ``[batch, neuron]`` tensors of any float dtype on any

@@ -95,11 +95,10 @@ def membrane_update(v, drive, i_syn, v_rest, tau_m, tau_syn, dt):
 def threshold_and_reset(v_free, refractory, v_th, v_reset, t_ref, dt):
     """Hold refractory neurons at reset, detect spikes, reset them and restart their refractory count."""
     active = refractory <= 0
-    v = torch.where(active, v_free, torch.zeros_like(v_free) + v_reset)
-    fired = active & (v >= v_th)
-    v = torch.where(fired, torch.zeros_like(v) + v_reset, v)
-    n_ref = torch.zeros_like(v) + steps(t_ref, dt)
-    refractory = torch.where(fired, n_ref, (refractory - 1.0).clamp(min=0.0))
+    fired = active & (v_free >= v_th)
+    # scalars go straight into where (no full-size temporaries: this runs every step of every network)
+    v = torch.where(fired | ~active, v_reset, v_free)
+    refractory = torch.where(fired, steps(t_ref, dt), (refractory - 1.0).clamp(min=0.0))
     return fired.to(v.dtype), v, refractory
 
 

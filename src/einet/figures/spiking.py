@@ -1,0 +1,63 @@
+"""The asynchronous irregular state of a spiking network: raster, population rate, ISI CV and rates."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+from einet.errors import EinetError
+
+COLORS = {"E": "tab:red", "I": "tab:blue"}
+
+
+def _first_element(ds: xr.Dataset) -> tuple[xr.Dataset, str]:
+    """The first point of every batch and grid dimension, and a label naming it."""
+    extra = [d for d in ds["rate_mean"].dims if d != "population"]
+    picked = ds.isel({d: 0 for d in extra})
+    label = ", ".join(f"{d} = {picked[d].values}" for d in extra)
+    return picked, label
+
+
+def draw_cuba(ds: xr.Dataset) -> plt.Figure:
+    """Raster and population rate of the first parameter set; ISI CV and rate histograms per population."""
+    if "raster" not in ds or "cv_hist" not in ds:
+        raise EinetError("the cuba figure needs the summary of a spiking analysis (analysis.kind: spiking)")
+    one, label = _first_element(ds)
+    pops = [str(p) for p in one.population.values]
+    fig = plt.figure(figsize=(13, 7), constrained_layout=True)
+    grid = fig.add_gridspec(2, 3, height_ratios=[1.4, 1])
+    ax_raster = fig.add_subplot(grid[0, :2])
+    ax_rate = fig.add_subplot(grid[1, :2], sharex=ax_raster)
+    ax_cv, ax_hist = fig.add_subplot(grid[0, 2]), fig.add_subplot(grid[1, 2])
+
+    raster = one["raster"].values
+    row, col = np.nonzero(raster)
+    times = one.raster_time.values
+    pop_of_row = one.raster_population.values.astype(str)
+    for name in pops:
+        chosen = pop_of_row[row] == name
+        ax_raster.scatter(times[col[chosen]], row[chosen], s=1.5, color=COLORS.get(name), label=name, linewidths=0)
+    ax_raster.set(ylabel="neuron (raster subset)", title=f"spikes{' (' + label + ')' if label else ''}")
+    ax_raster.legend(loc="upper right", markerscale=6, fontsize=8)
+
+    window = (one.time.values >= times[0] - 1e-9) & (one.time.values <= times[-1] + 1e-9)
+    for name in pops:
+        ax_rate.plot(one.time.values[window], one.population_rate.sel(population=name).values[window],
+                     color=COLORS.get(name), lw=0.8, label=f"{name}: {float(one.rate_mean.sel(population=name)):.1f} Hz")
+    ax_rate.set(xlabel="time [ms]", ylabel="population rate [Hz]")
+    ax_rate.legend(fontsize=8, loc="upper right")
+
+    for ax, var, coord, xlabel, mean in ((ax_cv, "cv_hist", "cv_bin", "ISI CV", "cv_mean"),
+                                         (ax_hist, "rate_hist", "rate_bin", "firing rate [Hz]", "rate_mean")):
+        width = float(np.diff(one[coord].values[:2])[0]) if one.sizes[coord] > 1 else 1.0
+        for name in pops:
+            ax.step(one[coord].values, one[var].sel(population=name).values, where="mid", color=COLORS.get(name),
+                    label=f"{name}: mean {float(one[mean].sel(population=name)):.2f}")
+        ax.set(xlabel=xlabel, ylabel=f"fraction of neurons (bin {width:.2g})")
+        ax.legend(fontsize=8)
+    chi = ", ".join(f"{n} {float(one.synchrony.sel(population=n)):.2f}" for n in pops)
+    fano = ", ".join(f"{n} {float(one.fano.sel(population=n)):.1f}" for n in pops)
+    ax_cv.set_title(f"ISI irregularity; synchrony chi: {chi}", fontsize=9)
+    ax_hist.set_title(f"rates; Fano factor of population counts: {fano}", fontsize=9)
+    return fig

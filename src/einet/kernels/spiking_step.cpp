@@ -1,0 +1,195 @@
+// One step of a LIF network (einet.spiking.network) in one pass, for the CPU.
+//
+// In plain torch a step is some thirty small operations (arrivals scattered into a zeroed buffer,
+// receptor currents, the exact membrane update, threshold, reset, refractory countdown, nonzero for
+// the spike events); each is a pass over [B, N] plus dispatch overhead. Here: scatter the spikes that
+// arrive (through the padded source-major tables, in the order torch's index_add_ uses), then update
+// every neuron once, then list the step's spikes. The arithmetic follows einet.spiking.lif.lif_step
+// and SpikingNetwork.step term by term, with scalar parameters (the network uses this kernel only
+// when every LIF parameter is shared by all neurons and batch elements); tests compare both paths.
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace {
+
+// One batch row of the one-extra-receptor case; the drive test is a template argument so the loop vectorises.
+template <typename scalar_t, bool HasDrive>
+void one_receptor_row(const scalar_t* __restrict ab, const scalar_t* __restrict ar, const scalar_t* __restrict db,
+                      scalar_t* __restrict vb, scalar_t* __restrict ib, scalar_t* __restrict rb,
+                      scalar_t* __restrict cb, scalar_t* __restrict so, int64_t N, scalar_t g1, scalar_t dec,
+                      scalar_t a, scalar_t one_minus_a, scalar_t f, scalar_t syn_decay, scalar_t v_rest, scalar_t v_th,
+                      scalar_t v_reset, scalar_t n_ref) {
+#pragma omp simd
+  for (int64_t k = 0; k < N; ++k) {  // SpikingNetwork.step and einet.spiking.lif.lif_step, term by term
+    const scalar_t cur = cb[k] + ar[k];
+    scalar_t d = cur * g1;
+    cb[k] = cur * dec;
+    if constexpr (HasDrive) d = db[k] + d;
+    const scalar_t i = ib[k] + ab[k];
+    const scalar_t v_free = v_rest + (vb[k] - v_rest) * a + d * one_minus_a + i * f;
+    const scalar_t r0 = rb[k];
+    const bool active = r0 <= 0;
+    const bool fired = active & (v_free >= v_th);
+    vb[k] = (fired | !active) ? v_reset : v_free;
+    const scalar_t countdown = r0 - scalar_t(1);
+    rb[k] = fired ? n_ref : (countdown > 0 ? countdown : scalar_t(0));
+    so[k] = fired ? scalar_t(1) : scalar_t(0);
+    ib[k] = i * syn_decay;
+  }
+}
+
+// Updates v, i_syn, refr and currents in place (the network owns them; fresh [B, N] outputs every step
+// would cost more in page faults than the arithmetic), writes this step's 0/1 spikes into `spikes` and
+// the arrivals into `arrived` (both reused buffers), and returns the spike events (batch, neuron).
+template <typename scalar_t>
+std::vector<torch::Tensor> step_impl(torch::Tensor& v, torch::Tensor& i_syn, torch::Tensor& refr,
+                                     torch::Tensor& currents, const torch::Tensor& gain,
+                                     const torch::Tensor& receptor_decay, const torch::Tensor& drive,
+                                     torch::Tensor& spikes, torch::Tensor& arrived,
+                                     const std::vector<torch::Tensor>& event_b, const std::vector<torch::Tensor>& event_j,
+                                     const std::vector<torch::Tensor>& targets, const std::vector<torch::Tensor>& weights,
+                                     const std::vector<torch::Tensor>& clear_b, const std::vector<torch::Tensor>& clear_j,
+                                     const std::vector<torch::Tensor>& clear_targets, double gain1_d, double a_d, double f_d, double syn_decay_d, double v_rest_d, double v_th_d,
+                                     double v_reset_d, double n_ref_d) {
+  const int64_t B = v.size(0), N = v.size(1), R1 = currents.size(1), R = R1 + 1, n_flat = R * N;
+  scalar_t* arr = arrived.data_ptr<scalar_t>();
+  // the buffer holds the previous step's arrivals: zero just those entries (not the whole [B, R, N])
+  for (size_t g = 0; g < clear_j.size(); ++g) {
+    const int64_t E = clear_j[g].numel(), width = clear_targets[g].size(1);
+    const int64_t* eb = clear_b[g].data_ptr<int64_t>();
+    const int64_t* ej = clear_j[g].data_ptr<int64_t>();
+    const int64_t* tg = clear_targets[g].data_ptr<int64_t>();
+    for (int64_t e = 0; e < E; ++e) {
+      const int64_t* row = tg + ej[e] * width;
+      scalar_t* out = arr + eb[e] * n_flat;
+      for (int64_t c = 0; c < width; ++c)
+        if (row[c] < n_flat) out[row[c]] = scalar_t(0);
+    }
+  }
+  for (size_t g = 0; g < targets.size(); ++g) {  // arrivals, group by group, events in order
+    const int64_t E = event_j[g].numel(), width = targets[g].size(1);
+    const int64_t* eb = event_b[g].data_ptr<int64_t>();
+    const int64_t* ej = event_j[g].data_ptr<int64_t>();
+    const int64_t* tg = targets[g].data_ptr<int64_t>();
+    const scalar_t* w = weights[g].data_ptr<scalar_t>();
+    const bool shared = weights[g].dim() == 2;
+    const int64_t n_source = targets[g].size(0);
+    for (int64_t e = 0; e < E; ++e) {
+      const int64_t b = eb[e], j = ej[e];
+      const int64_t* row = tg + j * width;
+      const scalar_t* wr = w + (shared ? j * width : (b * n_source + j) * width);
+      scalar_t* out = arr + b * n_flat;
+      for (int64_t c = 0; c < width; ++c)
+        if (row[c] < n_flat) out[row[c]] += wr[c];
+    }
+  }
+  const scalar_t a = scalar_t(a_d), one_minus_a = scalar_t(1.0 - a_d), f = scalar_t(f_d),
+                 syn_decay = scalar_t(syn_decay_d), v_rest = scalar_t(v_rest_d), v_th = scalar_t(v_th_d),
+                 v_reset = scalar_t(v_reset_d), n_ref = scalar_t(n_ref_d);
+  scalar_t *vp = v.data_ptr<scalar_t>(), *ip = i_syn.data_ptr<scalar_t>(), *rp = refr.data_ptr<scalar_t>(),
+           *cp = currents.data_ptr<scalar_t>(), *sp = spikes.data_ptr<scalar_t>();
+  const scalar_t *gp = gain.data_ptr<scalar_t>(), *dp = receptor_decay.data_ptr<scalar_t>();
+  const scalar_t* drp = drive.numel() ? drive.data_ptr<scalar_t>() : nullptr;
+  const bool gain_batched = gain.size(0) == B && B > 1;
+  // one extra receptor with a gain shared by all neurons (gain1 >= 0; the common case, e.g. CUBA): one pass
+  if (R1 == 1 && gain1_d >= 0) {
+    const scalar_t g1 = scalar_t(gain1_d), dec = dp[0];
+    for (int64_t b = 0; b < B; ++b) {
+      const scalar_t* ab = arr + b * n_flat;
+      if (drp)
+        one_receptor_row<scalar_t, true>(ab, ab + N, drp + b * N, vp + b * N, ip + b * N, rp + b * N, cp + b * N,
+                                         sp + b * N, N, g1, dec, a, one_minus_a, f, syn_decay, v_rest, v_th, v_reset,
+                                         n_ref);
+      else
+        one_receptor_row<scalar_t, false>(ab, ab + N, nullptr, vp + b * N, ip + b * N, rp + b * N, cp + b * N,
+                                          sp + b * N, N, g1, dec, a, one_minus_a, f, syn_decay, v_rest, v_th, v_reset,
+                                          n_ref);
+    }
+  }
+  std::vector<scalar_t> dv(N);
+  for (int64_t b = 0; b < B && !(R1 == 1 && gain1_d >= 0); ++b) {
+    const scalar_t* __restrict ab = arr + b * n_flat;
+    const scalar_t* __restrict gb = gp + (gain_batched ? b * R1 * N : 0);
+    const scalar_t* __restrict db = drp ? drp + b * N : nullptr;
+    scalar_t* __restrict vb = vp + b * N;
+    scalar_t* __restrict ib = ip + b * N;
+    scalar_t* __restrict rb = rp + b * N;
+    scalar_t* __restrict so = sp + b * N;
+    scalar_t* __restrict d = dv.data();
+    // d: the drive of the other receptors (plus the external drive), as SpikingNetwork.step forms it
+    for (int64_t r = 0; r < R1; ++r) {
+      const scalar_t* __restrict ar = ab + (r + 1) * N;
+      const scalar_t* __restrict gr = gb + r * N;
+      scalar_t* __restrict cb = cp + (b * R1 + r) * N;
+      const scalar_t dec = dp[r];
+      if (r == 0) {
+#pragma omp simd
+        for (int64_t k = 0; k < N; ++k) { const scalar_t cur = cb[k] + ar[k]; d[k] = cur * gr[k]; cb[k] = cur * dec; }
+      } else {
+#pragma omp simd
+        for (int64_t k = 0; k < N; ++k) { const scalar_t cur = cb[k] + ar[k]; d[k] = d[k] + cur * gr[k]; cb[k] = cur * dec; }
+      }
+    }
+    if (R1 == 0) std::fill(dv.begin(), dv.end(), scalar_t(0));
+    if (db) {
+      if (R1 > 0) {
+#pragma omp simd
+        for (int64_t k = 0; k < N; ++k) d[k] = db[k] + d[k];
+      } else {
+#pragma omp simd
+        for (int64_t k = 0; k < N; ++k) d[k] = db[k];
+      }
+    }
+#pragma omp simd
+    for (int64_t k = 0; k < N; ++k) {  // einet.spiking.lif.lif_step, term by term
+      const scalar_t i = ib[k] + ab[k];
+      const scalar_t v_free = v_rest + (vb[k] - v_rest) * a + d[k] * one_minus_a + i * f;
+      const scalar_t r0 = rb[k];
+      const bool active = r0 <= 0;
+      const bool fired = active & (v_free >= v_th);
+      vb[k] = (fired | !active) ? v_reset : v_free;
+      const scalar_t countdown = r0 - scalar_t(1);
+      rb[k] = fired ? n_ref : (countdown > 0 ? countdown : scalar_t(0));
+      so[k] = fired ? scalar_t(1) : scalar_t(0);
+      ib[k] = i * syn_decay;
+    }
+  }
+  std::vector<int64_t> bs, js;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t k = 0; k < N; ++k)
+      if (sp[b * N + k] != 0) { bs.push_back(b); js.push_back(k); }
+  auto opts = torch::TensorOptions().dtype(torch::kInt64);
+  auto tb = torch::empty({(int64_t)bs.size()}, opts), tj = torch::empty({(int64_t)js.size()}, opts);
+  std::copy(bs.begin(), bs.end(), tb.data_ptr<int64_t>());
+  std::copy(js.begin(), js.end(), tj.data_ptr<int64_t>());
+  return {tb, tj};
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> spiking_step(torch::Tensor v, torch::Tensor i_syn, torch::Tensor refr,
+                                        torch::Tensor currents, torch::Tensor gain, torch::Tensor receptor_decay,
+                                        torch::Tensor drive, torch::Tensor spikes, torch::Tensor arrived,
+                                        std::vector<torch::Tensor> event_b, std::vector<torch::Tensor> event_j,
+                                        std::vector<torch::Tensor> targets, std::vector<torch::Tensor> weights,
+                                        std::vector<torch::Tensor> clear_b, std::vector<torch::Tensor> clear_j,
+                                        std::vector<torch::Tensor> clear_targets, double gain1, double a, double f, double syn_decay, double v_rest, double v_th,
+                                        double v_reset, double n_ref) {
+  for (const auto& t : {v, i_syn, refr, currents, gain, receptor_decay, spikes, arrived})
+    TORCH_CHECK(t.is_contiguous() && t.scalar_type() == v.scalar_type(), "spiking_step needs contiguous tensors "
+                "of one dtype");
+  std::vector<torch::Tensor> out;
+  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "spiking_step", [&] {
+    out = step_impl<scalar_t>(v, i_syn, refr, currents, gain, receptor_decay, drive, spikes, arrived, event_b,
+                              event_j, targets, weights, clear_b, clear_j, clear_targets, gain1, a, f, syn_decay,
+                              v_rest, v_th, v_reset, n_ref);
+  });
+  return out;
+}
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("spiking_step", &spiking_step, "one fused step of a LIF network with scalar parameters, in place");
+}
