@@ -79,7 +79,7 @@ def _tiled(stimulus, repeats: int):
 
 def simulate_sessions(spec, task, *, progress: bool = True, device: torch.device | None = None) -> xr.Dataset:
     """Run a job's sessions and return the per-trial records with dims ``[*batch, session, trial]``."""
-    from einet.simulation import _axis_attrs, _batch_labels, build_network
+    from einet.simulation import _batch_labels, build_network, sweep_coords
 
     started = time.perf_counter()
     net = build_network(spec, device, task.batch_size)
@@ -120,11 +120,7 @@ def simulate_sessions(spec, task, *, progress: bool = True, device: torch.device
         "stp_projection": ("stp_projection", np.array(stp_names, dtype=str),
                            {"units": "1", "long_name": "projection with short-term plasticity"}),
     }
-    for axis in axes:
-        coords[axis.name] = (axis.name, np.asarray(axis.values), _axis_attrs(axis.path))
-    grid_paths = spec.job.get("paths", {})
-    for name, value in spec.job.get("grid", {}).items():
-        coords[name] = ((), value, _axis_attrs(grid_paths.get(name, name)))
+    coords.update(sweep_coords(spec, axes))
     ds = xr.Dataset(data, coords=coords)
     ds.attrs.update({
         "experiment": spec.name, "job": spec.job.get("name", "default"), "task": type(task).__name__,

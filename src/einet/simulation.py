@@ -141,6 +141,16 @@ def _axis_attrs(path: str) -> dict:
     return {"units": meta.get("unit") or "1", "long_name": path}
 
 
+def sweep_coords(spec: ExperimentSpec, axes: list[Axis]) -> dict:
+    """Coordinates of a job's sweep: one per batch axis, and a scalar per grid value, with units
+    from the config field each sets; every runner labels its output with these."""
+    coords = {axis.name: (axis.name, np.asarray(axis.values), _axis_attrs(axis.path)) for axis in axes}
+    grid_paths = spec.job.get("paths", {})  # grid axis name -> config path, recorded at expansion
+    for name, value in spec.job.get("grid", {}).items():
+        coords[name] = ((), value, _axis_attrs(grid_paths.get(name, name)))
+    return coords
+
+
 def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list[Axis]) -> xr.Dataset:
     """Turn the recorder's tensors into a labelled dataset with units on everything."""
     batch_dims = [a.name for a in axes]
@@ -215,11 +225,7 @@ def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list
     if rec.stp_projections:
         coords["stp_projection"] = ("stp_projection", np.array([n for _, n in rec.stp_projections]),
                                     {"units": "1", "long_name": "projection with short-term plasticity"})
-    for axis in axes:
-        coords[axis.name] = (axis.name, np.asarray(axis.values), _axis_attrs(axis.path))
-    grid_paths = spec.job.get("paths", {})  # grid axis name -> config path, recorded at expansion
-    for name, value in spec.job.get("grid", {}).items():
-        coords[name] = ((), value, _axis_attrs(grid_paths.get(name, name)))
+    coords.update(sweep_coords(spec, axes))
     ds = xr.Dataset(data, coords=coords)
     ds.attrs["experiment"] = spec.name
     ds.attrs["job"] = spec.job.get("name", "default")

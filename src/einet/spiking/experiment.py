@@ -24,17 +24,6 @@ from einet.spiking.run import run_network
 log = logging.getLogger("einet")
 
 
-def _axis_attrs(path: str) -> dict:
-    from einet.config.experiment import ExperimentSpec
-    from einet.fields import field_info
-
-    try:
-        meta = field_info(ExperimentSpec, path)
-    except KeyError:
-        meta = {}
-    return {"units": meta.get("unit") or "1", "long_name": path}
-
-
 def build_network(spec, device: torch.device) -> SpikingNetwork:
     """The batched spiking network of a job: one element per point of its batch axes."""
     from einet.config.sweep import batch_elements
@@ -110,11 +99,9 @@ def to_dataset(spec, net: SpikingNetwork, events, axes, n_steps: int) -> xr.Data
         "population_size": ("population", np.array(net.sizes), {"units": "1", "long_name": "neurons per population"}),
         "time": ("time", (np.arange(n_bins) + 0.5) * bin_steps * dt, {"units": "ms", "long_name": "bin centre"}),
     }
-    for axis in axes:
-        coords[axis.name] = (axis.name, np.asarray(axis.values), _axis_attrs(axis.path))
-    paths = spec.job.get("paths", {})
-    for name, value in spec.job.get("grid", {}).items():
-        coords[name] = ((), value, _axis_attrs(paths.get(name, name)))
+    from einet.simulation import sweep_coords  # here: einet.simulation imports this module lazily
+
+    coords.update(sweep_coords(spec, axes))
     ds = xr.Dataset(data, coords=coords)
     ds.attrs.update({"experiment": spec.name, "job": spec.job.get("name", "default"), "dt_ms": dt,
                      "duration_ms": n_steps * dt, "transient_ms": first * dt, "neuron_model": net.model_name,
