@@ -11,6 +11,12 @@ from einet.model.connectivity import ring_angles
 from einet.tasks.schedule import EpochInputs, Schedule
 
 
+def cue_profile(theta: torch.Tensor, angles: torch.Tensor, strength: float, footprint: float) -> torch.Tensor:
+    """Gaussian cue over the circular distance (in [-pi, pi)), ``[len(angles), len(theta)]``; angles in rad."""
+    distance = torch.remainder(theta[None, :] - angles[:, None] + math.pi, 2 * math.pi) - math.pi
+    return strength * torch.exp(-(distance**2) / (2 * footprint**2))
+
+
 @dataclass
 class ODR(EpochInputs):
     """One ODR trial per batch element.
@@ -51,9 +57,8 @@ class ODR(EpochInputs):
         self.schedule = Schedule.of(("fixation", self.fixation), ("cue", self.cue), ("delay", self.delay),
                                     ("erase", self.erase))
         theta = ring_angles(self.sizes[self.population])
-        phi = torch.as_tensor(self.cue_angles, dtype=torch.float64)[:, None]
-        distance = torch.remainder(theta[None, :] - phi + math.pi, 2 * math.pi) - math.pi  # circular, in [-pi, pi)
-        profile = self.strength * torch.exp(-(distance**2) / (2 * self.footprint**2))
+        profile = cue_profile(theta, torch.as_tensor(self.cue_angles, dtype=torch.float64), self.strength,
+                              self.footprint)
         self._inputs = {
             "cue": profile.to(dtype=self.dtype, device=self.device),  # [trial, neuron], built once
             "erase": torch.full((1, 1), self.erase_strength, dtype=self.dtype, device=self.device),

@@ -11,13 +11,13 @@ the input is generated step by step: only the current trial's cue profile
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from einet.model.connectivity import ring_angles
+from einet.tasks.odr import cue_profile
 from einet.tasks.schedule import Schedule
 
 
@@ -32,12 +32,6 @@ def previous_distance(cues: np.ndarray) -> np.ndarray:
     out = np.full(cues.shape, np.nan)
     out[..., 1:] = wrap(cues[..., :-1] - cues[..., 1:])
     return out
-
-
-def cue_profile(theta: torch.Tensor, angles: torch.Tensor, strength: float, footprint: float) -> torch.Tensor:
-    """Gaussian cue over the circular distance, ``[len(angles), len(theta)]``; angles in rad."""
-    distance = torch.remainder(theta[None, :] - angles[:, None] + math.pi, 2 * math.pi) - math.pi
-    return strength * torch.exp(-(distance**2) / (2 * footprint**2))
 
 
 @dataclass
