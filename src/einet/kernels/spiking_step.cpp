@@ -15,6 +15,24 @@
 
 namespace {
 
+// One neuron of einet.spiking.lif.lif_step, term by term: the exact membrane update with drive d and the
+// arriving synaptic input, threshold, reset, refractory countdown, the 0/1 spike and the decayed current.
+template <typename scalar_t>
+inline void lif_neuron(scalar_t d, scalar_t arriving, scalar_t& v, scalar_t& i_syn, scalar_t& refr, scalar_t& spike,
+                       scalar_t a, scalar_t one_minus_a, scalar_t f, scalar_t syn_decay, scalar_t v_rest,
+                       scalar_t v_th, scalar_t v_reset, scalar_t n_ref) {
+  const scalar_t i = i_syn + arriving;
+  const scalar_t v_free = v_rest + (v - v_rest) * a + d * one_minus_a + i * f;
+  const scalar_t r0 = refr;
+  const bool active = r0 <= 0;
+  const bool fired = active & (v_free >= v_th);
+  v = (fired | !active) ? v_reset : v_free;
+  const scalar_t countdown = r0 - scalar_t(1);
+  refr = fired ? n_ref : (countdown > 0 ? countdown : scalar_t(0));
+  spike = fired ? scalar_t(1) : scalar_t(0);
+  i_syn = i * syn_decay;
+}
+
 // One batch row of the one-extra-receptor case; the drive test is a template argument so the loop vectorises.
 template <typename scalar_t, bool HasDrive>
 void one_receptor_row(const scalar_t* __restrict ab, const scalar_t* __restrict ar, const scalar_t* __restrict db,
@@ -28,16 +46,7 @@ void one_receptor_row(const scalar_t* __restrict ab, const scalar_t* __restrict 
     scalar_t d = cur * g1;
     cb[k] = cur * dec;
     if constexpr (HasDrive) d = db[k] + d;
-    const scalar_t i = ib[k] + ab[k];
-    const scalar_t v_free = v_rest + (vb[k] - v_rest) * a + d * one_minus_a + i * f;
-    const scalar_t r0 = rb[k];
-    const bool active = r0 <= 0;
-    const bool fired = active & (v_free >= v_th);
-    vb[k] = (fired | !active) ? v_reset : v_free;
-    const scalar_t countdown = r0 - scalar_t(1);
-    rb[k] = fired ? n_ref : (countdown > 0 ? countdown : scalar_t(0));
-    so[k] = fired ? scalar_t(1) : scalar_t(0);
-    ib[k] = i * syn_decay;
+    lif_neuron(d, ab[k], vb[k], ib[k], rb[k], so[k], a, one_minus_a, f, syn_decay, v_rest, v_th, v_reset, n_ref);
   }
 }
 
@@ -145,16 +154,8 @@ std::vector<torch::Tensor> step_impl(torch::Tensor& v, torch::Tensor& i_syn, tor
     }
 #pragma omp simd
     for (int64_t k = 0; k < N; ++k) {  // einet.spiking.lif.lif_step, term by term
-      const scalar_t i = ib[k] + ab[k];
-      const scalar_t v_free = v_rest + (vb[k] - v_rest) * a + d[k] * one_minus_a + i * f;
-      const scalar_t r0 = rb[k];
-      const bool active = r0 <= 0;
-      const bool fired = active & (v_free >= v_th);
-      vb[k] = (fired | !active) ? v_reset : v_free;
-      const scalar_t countdown = r0 - scalar_t(1);
-      rb[k] = fired ? n_ref : (countdown > 0 ? countdown : scalar_t(0));
-      so[k] = fired ? scalar_t(1) : scalar_t(0);
-      ib[k] = i * syn_decay;
+      lif_neuron(d[k], ab[k], vb[k], ib[k], rb[k], so[k], a, one_minus_a, f, syn_decay, v_rest, v_th, v_reset,
+                 n_ref);
     }
   }
   std::vector<int64_t> bs, js;
