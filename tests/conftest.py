@@ -67,7 +67,12 @@ def run_through_cli(raw: dict, scale: dict, tmp_path) -> "Path":
         job_file = Path(tmp_path) / "configs" / f"{job}.yaml"
         assert main(["-q", "expand", str(config), "--scale", "test", "--job", job, "--out", str(job_file)]) == 0
         run, analysis = Path(tmp_path) / "runs" / f"{job}.nc", Path(tmp_path) / "analysis" / f"{job}.nc"
-        assert main(["-q", "simulate", str(job_file), "--out", str(run), "--device", "cpu"]) == 0
+        if raw.get("training") is not None:  # rule train: history and evaluations instead of a run
+            model = Path(tmp_path) / "models" / f"{job}.pt"
+            assert main(["-q", "train", str(job_file), "--out", str(run), "--model", str(model),
+                         "--device", "cpu"]) == 0
+        else:
+            assert main(["-q", "simulate", str(job_file), "--out", str(run), "--device", "cpu"]) == 0
         assert main(["-q", "analyze", str(run), "--out", str(analysis)]) == 0
         analyses.append(str(analysis))
     summary = Path(tmp_path) / "summary.nc"

@@ -35,6 +35,29 @@ SHRINK = {
         "task": {"trials": 1, "epochs": {"fixation": 50.0, "sample": 50.0, "delay": 200.0, "distractor": 50.0,
                                          "test": 50.0, "response": 50.0}},
     },
+    "coba": {
+        "simulation": {"duration": 300.0},
+        "spiking": {"record": {"transient": 100.0, "raster_neurons": 20}},
+        "analysis": {"spiking": {"raster_window": 200.0}},
+    },
+    "reservoir_qif": {"reservoir": {"n": 200, "train": 1500.0, "test": 500.0}},
+    "trained_odr": {
+        "model": {"populations": {"E": {"size": 32}, "I": {"size": 8}}},
+        "task": {"epochs": {"fixation": 20.0, "cue": 40.0, "delay": 60.0}},
+        "training": {"recurrent": {"iterations": 3, "trials": 4, "test_cues": 4, "test_delays": [20.0, 80.0],
+                                   "checkpoint_every": 2}},
+    },
+    "trained_dual": {
+        "model": {"populations": {"R": {"size": 40}}},
+        "task": {"epochs": {"fixation": 10.0, "sample": 10.0, "delay": 40.0, "distractor": 10.0, "test": 10.0,
+                            "response": 20.0}},
+        "training": {"recurrent": {"iterations": 2, "trials": 1, "checkpoint_every": 1}},
+    },
+    "stdp": {
+        "stdp": {"n_inputs": 60, "n_correlated": 30, "n_inhibitory": 12, "w_max": 15.0, "w_inhibitory": -15.0,
+                 "record_every": 250.0, "rate_bin": 500.0},
+        "simulation": {"duration": 1000.0},
+    },
 }
 
 

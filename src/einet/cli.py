@@ -40,9 +40,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="override simulation.device (the config's value by default)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
 
-    p = sub.add_parser("train", help="train one job's classifier and write its history netCDF and model",
-                       description="Train the classifier of one resolved job config (training section); writes "
-                       "trained/<job>.nc (loss, accuracy and each layer's EI per checkpoint) and models/<job>.pt.")
+    p = sub.add_parser("train", help="train one job's classifier or task network; write its history netCDF and model",
+                       description="Train the model of one resolved job config (training section): a classifier on "
+                       "its dataset, or with training.recurrent the rate network on its task; writes trained/<job>.nc "
+                       "(history and evaluations) and models/<job>.pt.")
     p.add_argument("config", type=Path, help="resolved job config (results/<exp>/configs/<job>.yaml)")
     p.add_argument("--out", type=Path, required=True, help="output netCDF file (training history)")
     p.add_argument("--model", type=Path, required=True, help="output model file (.pt: tensors and the spec only)")

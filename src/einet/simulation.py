@@ -67,6 +67,10 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
         from einet.spiking.reservoir_experiment import simulate_reservoir
 
         return simulate_reservoir(spec, progress=progress, device=device)
+    if spec.stdp is not None:  # one neuron whose Poisson inputs learn by STDP
+        from einet.spiking.stdp_experiment import simulate_stdp
+
+        return simulate_stdp(spec, progress=progress, device=device)
     started = time.perf_counter()
     if task is None and spec.task is not None:
         from einet.tasks.build import task_for

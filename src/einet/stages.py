@@ -81,13 +81,17 @@ def train(config: str | Path, out: str | Path, model_out: str | Path, *, device:
     cfg = spec.training
     dev = resolve_device(device or cfg.device)
     job = spec.job.get("name", spec.name)
-    log.info("training %s (%s) on %s", job, cfg.dataset, dev)
+    log.info("training %s (%s) on %s", job, cfg.dataset or f"task {spec.task.kind}", dev)
     config_dict = to_dict(spec)
     checkpoint = Path(model_out).with_suffix(".ckpt")
-    if cfg.network is not None:
+    tag = hashlib.sha256(yaml.safe_dump(config_dict, sort_keys=False).encode()).hexdigest()
+    if cfg.recurrent is not None:
+        from einet.learning.task_experiment import train_task
+
+        ds, model = train_task(spec, dev, checkpoint=checkpoint, tag=tag, progress=progress, label=f"train {job}")
+    elif cfg.network is not None:
         from einet.learning.network_training import train_network
 
-        tag = hashlib.sha256(yaml.safe_dump(config_dict, sort_keys=False).encode()).hexdigest()
         ds, model = train_network(cfg, dev, checkpoint=checkpoint, tag=tag, progress=progress, label=f"train {job}")
     else:
         data = load(cfg.dataset, test_fraction=cfg.test_fraction, seed=cfg.seed, mnist_path=cfg.mnist_path)
@@ -100,10 +104,14 @@ def train(config: str | Path, out: str | Path, model_out: str | Path, *, device:
             meta = {}
         ds = ds.assign_coords({name: ((), value, {"units": meta.get("unit") or "1",
                                                  "long_name": paths.get(name, name)})})
-    ds.attrs.update({"experiment": spec.name, "job": job, "dataset": cfg.dataset})
+    ds.attrs.update({"experiment": spec.name, "job": job, "dataset": cfg.dataset or "none"})
     wall = ds.attrs.pop("wall_time_s")
     prov = io.make_provenance(config_dict, device=str(dev), seed=cfg.seed, wall_time_s=wall)
-    if cfg.network is not None:
+    if cfg.recurrent is not None:
+        from einet.learning.task_experiment import save_task_model
+
+        model_path = save_task_model(model, prov.config, model_out)
+    elif cfg.network is not None:
         from einet.learning.checkpoint import save_network
 
         model_path = save_network(model, prov.config, model_out)

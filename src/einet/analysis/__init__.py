@@ -36,3 +36,5 @@ for _kind, _module in (("ring", "ring"), ("multistability", "multistability"), (
     ANALYSES.register(_kind, _lazy(_module))
 ANALYSES.register("spiking", _lazy("spiking"))
 ANALYSES.register("reservoir", _lazy("reservoir"))
+ANALYSES.register("stdp", _lazy("stdp"))
+ANALYSES.register("task_training", _lazy("task_training"))

@@ -12,6 +12,7 @@ from einet.config.information import RecurrentEISpec
 from einet.config.serial_bias import SerialBiasSpec, check_serial
 from einet.config.reservoir import ReservoirSpec
 from einet.config.spiking import SpikingAnalysisSpec, SpikingSpec, check_spiking
+from einet.config.stdp import StdpSpec, check_stdp
 from einet.config.training import TrainingSpec
 from einet.model.spec import ModelSpec
 
@@ -79,7 +80,7 @@ class AnalysisSpec:
     """Which analysis turns a run into summary numbers."""
 
     kind: Literal["balance", "ring", "multistability", "dual", "recurrent_ei", "information", "serial_bias",
-                  "learning", "spiking", "reservoir"] = option(
+                  "learning", "spiking", "reservoir", "stdp", "task_training"] = option(
         "balance",
         doc="analysis applied to every run: balance (E/I balance vs theory), ring (ODR memory), "
         "multistability (uniform, bump or bistable per parameter set, from two initial states), "
@@ -89,7 +90,11 @@ class AnalysisSpec:
         "serial_bias (error against the previous cue, with a bootstrapped fit; needs a serial_odr task) or "
         "learning (a trained network's learning curves and final accuracy; needs training.network) or "
         "spiking (rates, ISI CV, Fano factor and synchrony of a spiking network; needs a spiking section) or "
-        "reservoir (held-out R² of the ridge and FORCE readouts; needs a reservoir section)",
+        "reservoir (held-out R² of the ridge and FORCE readouts; needs a reservoir section) or "
+        "stdp (weights of correlated and independent inputs over time, final weight distributions and the "
+        "postsynaptic rate of a neuron learning by STDP; needs an stdp section) or "
+        "task_training (a rate network trained on its task: loss and errors over training, and the trained "
+        "against the initial network; needs training.recurrent)",
     )
     bins: int = option(40, doc="bins of the rate histograms", check=positive)
     active_threshold: float = option(
@@ -203,6 +208,9 @@ class ExperimentSpec:
     reservoir: Optional[ReservoirSpec] = option(
         None, doc="a rate reservoir trained with ridge and FORCE readouts instead of model (set model: null)"
     )
+    stdp: Optional[StdpSpec] = option(
+        None, doc="one LIF neuron whose Poisson inputs learn by STDP, instead of model (set model: null)"
+    )
     figures: list[str] = option(factory=list, doc="figures drawn from the experiment's summary")
     sweep: SweepSpec = option(factory=SweepSpec, doc="grid and batch axes")
     scales: dict[str, Any] = option(
@@ -213,6 +221,26 @@ class ExperimentSpec:
         factory=dict, doc="set by expansion: the job name and its grid values (leave unset)"
     )
 
+    def _check_task_training(self) -> None:
+        """training.recurrent trains the model on its task: both must be there and the loss fit the task."""
+        cfg = self.training.recurrent
+        if self.analysis.kind != "task_training":
+            raise ConfigError("analysis.kind", self.analysis.kind, "task_training for training.recurrent")
+        if self.model is None:
+            raise ConfigError("model", None, "the rate network that training.recurrent trains")
+        kinds = {"angle": "odr", "decision": "dual"}
+        if self.task is None or self.task.kind != kinds[cfg.loss]:
+            raise ConfigError("task.kind", None if self.task is None else self.task.kind,
+                              f"{kinds[cfg.loss]} for training.recurrent.loss {cfg.loss}")
+        populations = list(self.model.populations)
+        known = [f"{p}.{s}" for p in self.model.projections for s in ("weights", "J")]
+        known += [f"{p}.{s}" for p in populations for s in ("m", "n", "drive")]
+        for i, name in enumerate(cfg.parameters):
+            if name not in known:
+                raise ConfigError(f"training.recurrent.parameters[{i}]", name, f"one of {', '.join(known)}")
+        if cfg.population is not None and cfg.population not in populations:
+            raise ConfigError("training.recurrent.population", cfg.population, f"one of {', '.join(populations)}")
+
     def _check(self, path: str) -> None:
         from einet.figures import FIGURES
 
@@ -220,18 +248,30 @@ class ExperimentSpec:
             if figure not in FIGURES:
                 raise ConfigError(f"figures[{i}]", figure, f"one of the figures {', '.join(FIGURES.names())}")
         kind = self.analysis.kind
+        if self.training is not None and self.training.recurrent is not None:
+            self._check_task_training()
+            return
         if self.training is not None:
             trained = "information" if self.training.network is None else "learning"
             if kind != trained:
                 raise ConfigError("analysis.kind", kind, f"{trained} for an experiment with a training section "
                                   f"{'without' if trained == 'information' else 'with'} a network")
-        elif kind in ("information", "learning"):
-            raise ConfigError("analysis.kind", kind, "not information or learning unless the experiment has a "
-                              "training section")
+        elif kind in ("information", "learning", "task_training"):
+            raise ConfigError("analysis.kind", kind, "not information, learning or task_training unless the "
+                              "experiment has a training section")
         if self.training is not None:
             if self.model is not None:
                 raise ConfigError("model", "<a model section>", "null: an experiment with a training section "
                                   "trains a classifier and simulates no network")
+            return
+        if (self.stdp is not None) != (kind == "stdp"):
+            raise ConfigError("analysis.kind", kind, "stdp for an experiment with an stdp section"
+                              if self.stdp is not None else "not stdp unless the experiment has an stdp section")
+        if self.stdp is not None:
+            if self.model is not None or self.spiking is not None or self.reservoir is not None:
+                raise ConfigError("model", "<a model section>", "null and no spiking or reservoir section: an "
+                                  "experiment with an stdp section simulates its one neuron instead")
+            check_stdp(self)
             return
         if (self.reservoir is not None) != (kind == "reservoir"):
             raise ConfigError("analysis.kind", kind, "reservoir for an experiment with a reservoir section"
@@ -252,7 +292,7 @@ class ExperimentSpec:
             check_spiking(self)
             return
         if self.model is None:
-            raise ConfigError("model", None, "a network (null only with a training, spiking or reservoir section)")
+            raise ConfigError("model", None, "a network (null only with a training, spiking, reservoir or stdp section)")
         sim = self.simulation
         if sim.record.every < sim.dt:
             raise ConfigError("simulation.record.every", sim.record.every, f"at least dt = {sim.dt} ms")

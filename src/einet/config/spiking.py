@@ -3,7 +3,10 @@
 A spiking experiment sets ``model: null`` and describes its network here:
 populations of one registered neuron model (:data:`einet.spiking.NEURONS`),
 sparse random projections with a weight, a synaptic time constant and a
-transmission delay. ``simulation`` still gives dt, duration, device, dtype
+transmission delay. Synapses are current-based by default; ``synapse:
+conductance`` (lif and alif) makes a projection's spikes open a conductance
+with a reversal potential instead, the weight then being the conductance
+jump in units of the leak conductance. ``simulation`` still gives dt, duration, device, dtype
 and seed; ``analysis.kind`` is ``spiking``.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Optional
 
 from einet.errors import ConfigError
 from einet.fields import finite, non_negative, option, positive
@@ -42,6 +45,11 @@ class SpikingPopulationSpec:
         "<Model>Params (e.g. tau_m, v_rest, v_th, v_reset, t_ref for lif; ms and mV)",
     )
     drive: float = option(0.0, doc="constant external input (R I_ext, mV for lif/alif)", check=finite)
+    drive_until: Optional[float] = option(
+        None, doc="time at which the drive switches off (rounded to whole steps): a kick that starts a network "
+        "whose activity then sustains itself, like the COBA benchmark's initial stimulation; null: on throughout",
+        unit="ms", check=positive,
+    )
     init_v: list[float] = option(
         factory=list, doc="[low, high]: initial membrane potentials drawn uniformly (mV for lif/alif); "
         "[]: the model's resting state", check=_range,
@@ -50,19 +58,32 @@ class SpikingPopulationSpec:
 
 @dataclass(frozen=True)
 class SpikingProjectionSpec:
-    """Sparse random synapses from one population to another, current-based and exponential."""
+    """Sparse random synapses from one population to another, exponential, current- or conductance-based."""
 
     source: str = option(doc="source population")
     target: str = option(doc="target population")
-    weight: float = option(doc="jump of the synaptic current per spike (R I, mV for lif/alif); "
-                           "> 0 from exc, < 0 from inh", check=finite)
+    weight: float = option(doc="current synapses: jump of the synaptic current per spike (R I, mV for lif/alif), "
+                           "> 0 from exc, < 0 from inh; conductance synapses: jump of the conductance per spike in "
+                           "units of the leak conductance (g/g_L, e.g. 6 nS / 10 nS = 0.6), >= 0 whatever the source",
+                           check=finite)
+    synapse: Literal["current", "conductance"] = option(
+        "current", doc="current: the spike adds a current (the CUBA model); conductance (lif, alif): it opens a "
+        "conductance g that drives the membrane towards the reversal potential, g (E_rev - v), so its effect "
+        "shrinks near E_rev and the membrane's effective time constant is tau_m / (1 + sum g) (the COBA model)",
+    )
+    reversal: Optional[float] = option(
+        None, doc="conductance synapses: reversal potential E_rev (e.g. 0 for excitation, -80 for inhibition); "
+        "required for them, unused by current synapses. Above the target's threshold from exc sources, below it "
+        "from inh ones (Dale's law)", unit="mV", check=finite,
+    )
     connectivity: Literal["fixed_probability", "fixed_indegree"] = option(
         "fixed_probability", doc="fixed_probability: each pair independently with probability p (autapses "
         "allowed, as PyNN's FixedProbabilityConnector); fixed_indegree: K sources per target drawn with replacement",
     )
     p: float = option(0.02, doc="fixed_probability: connection probability", check=_probability)
     K: int = option(0, doc="fixed_indegree: sources per target", check=non_negative)
-    tau_syn: float = option(5.0, doc="decay time constant of the synaptic current", unit="ms", check=positive)
+    tau_syn: float = option(5.0, doc="decay time constant of the synaptic current or conductance", unit="ms",
+                            check=positive)
     delay: float = option(0.1, doc="time from a spike to its arrival, a multiple of dt and >= dt", unit="ms",
                           check=positive)
 
@@ -108,11 +129,33 @@ class SpikingSpec:
                     raise ConfigError(f"{where}.{end}", getattr(proj, end),
                                       f"one of the populations {', '.join(self.populations)}")
             kind = self.populations[proj.source].type
-            if (kind == "exc" and proj.weight < 0) or (kind == "inh" and proj.weight > 0):
+            if proj.synapse == "conductance":
+                self._check_conductance(where, proj, kind, fields)
+            elif (kind == "exc" and proj.weight < 0) or (kind == "inh" and proj.weight > 0):
                 raise ConfigError(f"{where}.weight", proj.weight,
                                   f"{'>= 0' if kind == 'exc' else '<= 0'} (source {proj.source} is {kind})")
             if proj.connectivity == "fixed_indegree" and proj.K < 1:
                 raise ConfigError(f"{where}.K", proj.K, "an in-degree >= 1 for fixed_indegree")
+
+    def _check_conductance(self, where: str, proj, kind: str, fields: set) -> None:
+        """A conductance projection: a LIF-type model, a conductance >= 0, a reversal potential on the side of the
+        target's threshold that its source type promises (Dale's law: the sign comes from E_rev - v)."""
+        from einet.spiking import NEURONS
+
+        if "v_th" not in fields:
+            raise ConfigError(f"{where}.synapse", "conductance",
+                              f"current for a {self.neuron} network (conductance synapses need lif or alif)")
+        if proj.weight < 0:
+            raise ConfigError(f"{where}.weight", proj.weight, ">= 0 (a conductance in units of g_L; the reversal "
+                              "potential sets the sign)")
+        if proj.reversal is None:
+            raise ConfigError(f"{where}.reversal", None, "a reversal potential [mV] for a conductance synapse")
+        target = self.populations[proj.target]
+        v_th = target.params.get("v_th", NEURONS.get(self.neuron).params().v_th)
+        if (kind == "exc") != (proj.reversal > v_th):
+            raise ConfigError(f"{where}.reversal", proj.reversal,
+                              f"{'above' if kind == 'exc' else 'at or below'} the threshold v_th = {v_th} mV of "
+                              f"{proj.target} (source {proj.source} is {kind})")
 
 
 def check_spiking(spec) -> None:

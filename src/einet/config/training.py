@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal, Optional
 
 from einet.config.information import EISpec
+from einet.config.task_training import TaskTrainingSpec
 from einet.errors import ConfigError
 from einet.fields import non_negative, option, positive
 from einet.model.layered_spec import LayeredNetworkSpec
@@ -51,9 +52,12 @@ def _fraction(value) -> str | None:
 class TrainingSpec:
     """A model trained on a classification dataset: a sigmoid MLP (SGD, EI) or a layered ``network``."""
 
-    dataset: Literal["iris", "digits", "mnist"] = option(
-        doc="iris (4 features, 3 classes), digits (64 features, 10 classes) or mnist (784 features, 10 classes; "
-        "needs mnist_path)")
+    dataset: Optional[Literal["iris", "digits", "mnist"]] = option(
+        None, doc="iris (4 features, 3 classes), digits (64 features, 10 classes) or mnist (784 features, 10 "
+        "classes; needs mnist_path); null only with recurrent")
+    recurrent: Optional[TaskTrainingSpec] = option(
+        None, doc="train the experiment's model (a rate network) on its task (odr or dual) by backpropagation "
+        "through time instead of a classifier on a dataset; seed and device below apply, the rest does not")
     mnist_path: Optional[str] = option(
         None, doc="directory of the four MNIST IDX files (train-images-idx3-ubyte, ..., optionally .gz); nothing is "
         "downloaded. MNIST keeps its own test set (test_fraction does not apply)")
@@ -94,6 +98,14 @@ class TrainingSpec:
 
     def _check(self, path: str) -> None:
         from pathlib import Path
+
+        if self.recurrent is not None:
+            if self.dataset is not None or self.network is not None:
+                raise ConfigError(f"{path}.dataset", self.dataset, "null (and no network) with training.recurrent: "
+                                  "the experiment's model is trained on its task")
+            return
+        if self.dataset is None:
+            raise ConfigError(f"{path}.dataset", None, "iris, digits or mnist (or a training.recurrent section)")
 
         if self.dataset == "mnist" and self.mnist_path is None:
             raise ConfigError(f"{path}.dataset", self.dataset, "iris or digits, unless training.mnist_path names a "

@@ -37,6 +37,9 @@ FIGURES.register("learning_curves", _lazy("learning", "draw_learning_curves"))
 FIGURES.register("receptive_fields", _lazy("learning", "draw_receptive_fields"))
 FIGURES.register("cuba", _lazy("spiking", "draw_cuba"))
 FIGURES.register("reservoir", _lazy("reservoir", "draw_reservoir"))
+FIGURES.register("stdp", _lazy("stdp", "draw_stdp"))
+FIGURES.register("trained_odr", _lazy("task_training", "draw_trained_odr"))
+FIGURES.register("trained_dual", _lazy("task_training", "draw_trained_dual"))
 
 
 def draw(name: str, ds, pdf: Path, png: Path | None = None) -> list[Path]:

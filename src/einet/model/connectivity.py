@@ -77,7 +77,8 @@ class SparseOperator:
 
     def apply_scaled(self, x: torch.Tensor, coefficient, scale: torch.Tensor) -> torch.Tensor:
         """``scale * (S x)`` for a per-batch ``scale`` [batch, 1], in one pass where the kernel runs."""
-        if x.shape[0] > 1 and self._use_pattern_kernel(x):
+        trained = torch.is_grad_enabled() and scale.requires_grad  # a trained J needs autograd
+        if x.shape[0] > 1 and scale.shape[0] == x.shape[0] and not trained and self._use_pattern_kernel(x):
             return self._pattern(x, (scale.reshape(-1) * self.value).contiguous())
         return self.apply(x, coefficient) * scale
 

@@ -370,8 +370,9 @@ class RateNetwork(torch.nn.Module):
         """The compiled per-neuron updates, when they may be used for this step (else None)."""
         if self.kernels != "auto" or self.device.type != "cpu":
             return None
-        if torch.is_grad_enabled() and any(r.requires_grad for r in state.rates):
-            return None  # autograd needs the torch path
+        if torch.is_grad_enabled() and (any(r.requires_grad for r in state.rates)
+                                        or next(self.parameters(), None) is not None):
+            return None  # autograd needs the torch path (see einet.model.trainable)
         return compiled.load("rate_step")
 
     def _advance_plasticity(self, state: RateState, fused) -> tuple[list, tuple]:

@@ -11,7 +11,10 @@ synapses are those of :mod:`einet.spiking.lif`; ``w`` decays during the
 refractory period too. ``w`` is a third exponentially decaying input to a
 linear membrane, so the step is exact in the same sense as the LIF step: the
 membrane receives :math:`-w_k\, \tau_w/(\tau_w - \tau_m)(e^{-dt/\tau_w} - e^{-dt/\tau_m})`.
-With ``b = 0`` the model is the LIF.
+With ``b = 0`` the model is the LIF. Conductance-based synapses work as in
+the LIF (:func:`einet.spiking.lif.conductance_membrane_update`): ``w``, like
+every current, is then divided by :math:`1 + \sum_r g_r` and filtered with
+the effective time constant.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import NamedTuple
 import torch
 
 from einet.spiking._numeric import Scalar, check_positive, decay, filtered_step
-from einet.spiking.lif import LIFParams, membrane_update, threshold_and_reset
+from einet.spiking.lif import LIFParams, conductance_membrane_update, membrane_update, threshold_and_reset
 from einet.spiking.neuron import register_neuron
 
 
@@ -60,11 +63,17 @@ def alif_initial(p: ALIFParams, shape, dtype=torch.float64, device=None) -> ALIF
 
 
 def alif_step(drive: torch.Tensor | float, state: ALIFState, p: ALIFParams, dt: float,
-              arriving: torch.Tensor | None = None) -> tuple[torch.Tensor, ALIFState]:
+              arriving: torch.Tensor | None = None,
+              conductance: tuple | None = None) -> tuple[torch.Tensor, ALIFState]:
     """Advance by ``dt`` [ms]; arguments as :func:`einet.spiking.lif.lif_step`."""
     i_syn = state.i_syn if arriving is None else state.i_syn + arriving
-    v_free = membrane_update(state.v, drive, i_syn, p.v_rest, p.tau_m, p.tau_syn, dt)
-    v_free = v_free - state.w * filtered_step(dt, p.tau_m, p.tau_w)
+    if conductance is None:
+        v_free = membrane_update(state.v, drive, i_syn, p.v_rest, p.tau_m, p.tau_syn, dt)
+        v_free = v_free - state.w * filtered_step(dt, p.tau_m, p.tau_w)
+    else:
+        v_free, k = conductance_membrane_update(state.v, drive, i_syn, conductance, p.v_rest, p.tau_m,
+                                                p.tau_syn, dt)
+        v_free = v_free - (state.w / k) * filtered_step(dt, p.tau_m / k, p.tau_w)
     spikes, v, refractory = threshold_and_reset(v_free, state.refractory, p.v_th, p.v_reset, p.t_ref, dt)
     w = state.w * decay(dt, p.tau_w) + p.b * spikes
     return spikes, ALIFState(v, i_syn * decay(dt, p.tau_syn), w, refractory)

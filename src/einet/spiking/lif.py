@@ -24,6 +24,27 @@ Euler, Rotter & Diesmann 1999):
 For a constant input :math:`\mu = E_L + I_{ext} > V_{th}` the neuron then
 fires every :math:`n_{ref} + \lceil (\tau_m/dt) \ln\frac{\mu - V_{reset}}{\mu - V_{th}} \rceil`
 steps, which tends to :math:`t_{ref} + \tau_m \ln\frac{\mu - V_{reset}}{\mu - V_{th}}` as dt -> 0.
+
+**Conductance-based synapses** (optional: the ``conductance`` argument of
+:func:`lif_step`) add :math:`-\sum_r g_r (v - E_r)` to the right-hand side,
+with each conductance :math:`g_r` in units of the leak conductance
+(:math:`g_r/g_L`, dimensionless, so again no resistance appears) and
+:math:`E_r` its reversal potential. With the conductances held at their value
+at the start of the step (after the arriving spikes are added), the membrane
+is again linear with the effective time constant and rest
+
+.. math::
+
+    \tau_{eff} = \frac{\tau_m}{1 + \sum_r g_r}, \qquad
+    E_{eff} = \frac{E_L + \sum_r g_r E_r}{1 + \sum_r g_r},
+
+and the currents are divided by :math:`1 + \sum_r g_r`; the step is the
+exponential Euler step of that linear system. It is exact while the
+conductances are constant and first-order accurate in dt when they decay
+within the step (the error is that of holding :math:`g` over one step). A
+constant conductance therefore gives a LIF with :math:`\tau_{eff}` and
+:math:`E_{eff}` (plus :math:`I_{ext}/(1 + \sum g)`), and the period formula
+above with those values.
 """
 
 from __future__ import annotations
@@ -92,6 +113,21 @@ def membrane_update(v, drive, i_syn, v_rest, tau_m, tau_syn, dt):
     return v_rest + (v - v_rest) * a + drive * (1.0 - a) + i_syn * filtered_step(dt, tau_m, tau_syn)
 
 
+def conductance_membrane_update(v, drive, i_syn, conductance, v_rest, tau_m, tau_syn, dt):
+    """The subthreshold update of ``v`` with conductances held over the step (shared with the adaptive LIF).
+
+    ``conductance`` is ``(g, g_rev)``: the summed conductances :math:`\\sum_r g_r` [g_L] and
+    :math:`\\sum_r g_r E_r` [mV] at the start of the step. Returns ``v_free`` and the factor
+    :math:`k = 1 + \\sum_r g_r` (``tau_eff = tau_m / k``), which other currents of the model need too.
+    """
+    g, g_rev = conductance
+    k = 1.0 + g
+    tau_eff = tau_m / k
+    a = decay(dt, tau_eff)
+    v_inf = (v_rest + g_rev + drive) / k  # effective rest, shifted by the external drive
+    return v_inf + (v - v_inf) * a + (i_syn / k) * filtered_step(dt, tau_eff, tau_syn), k
+
+
 def threshold_and_reset(v_free, refractory, v_th, v_reset, t_ref, dt):
     """Hold refractory neurons at reset, detect spikes, reset them and restart their refractory count."""
     active = refractory <= 0
@@ -103,7 +139,8 @@ def threshold_and_reset(v_free, refractory, v_th, v_reset, t_ref, dt):
 
 
 def lif_step(drive: torch.Tensor | float, state: LIFState, p: LIFParams, dt: float,
-             arriving: torch.Tensor | None = None) -> tuple[torch.Tensor, LIFState]:
+             arriving: torch.Tensor | None = None,
+             conductance: tuple | None = None) -> tuple[torch.Tensor, LIFState]:
     """Advance by ``dt`` [ms].
 
     Parameters
@@ -113,13 +150,20 @@ def lif_step(drive: torch.Tensor | float, state: LIFState, p: LIFParams, dt: flo
     p : parameters
     dt : step [ms]
     arriving : summed weights [mV] of the spikes arriving this step; added to ``i_syn`` first
+    conductance : None (current-based synapses only), or ``(g, g_rev)``: the summed synaptic conductances
+        :math:`\\sum_r g_r` in units of the leak conductance and :math:`\\sum_r g_r E_r` [mV], held over the
+        step (the conductances themselves, with their own dynamics, are kept by the caller, e.g. the network)
 
     Returns
     -------
     spikes, state : 0/1 spikes of this step and the state at its end
     """
     i_syn = state.i_syn if arriving is None else state.i_syn + arriving
-    v_free = membrane_update(state.v, drive, i_syn, p.v_rest, p.tau_m, p.tau_syn, dt)
+    if conductance is None:
+        v_free = membrane_update(state.v, drive, i_syn, p.v_rest, p.tau_m, p.tau_syn, dt)
+    else:
+        v_free, _ = conductance_membrane_update(state.v, drive, i_syn, conductance, p.v_rest, p.tau_m,
+                                                p.tau_syn, dt)
     spikes, v, refractory = threshold_and_reset(v_free, state.refractory, p.v_th, p.v_reset, p.t_ref, dt)
     return spikes, LIFState(v, i_syn * decay(dt, p.tau_syn), refractory)
 

@@ -6,7 +6,7 @@ per-neuron tensors, so a step costs the same few tensor operations whatever
 the number of populations. The batch runs parameter sets side by side over one
 connectivity (drawn once from the seed).
 
-Synapses are current-based and exponential. Projections with the same
+Synapses are exponential, current-based by default. Projections with the same
 synaptic time constant :math:`\tau_r` share a receptor current
 :math:`I_r` per neuron. A spike emitted at
 step ``t`` by a projection with delay ``D`` steps (``delay = D dt``, at least
@@ -22,6 +22,17 @@ error; for the QIF the current is held over the step, as :func:`einet.spiking.qi
 does with its own. The first receptor (the shortest time constant) is the model's own synaptic
 current: its ``tau_syn`` is set to that receptor's, and its arrivals are the
 ``arriving`` of the model's step.
+
+Conductance-based synapses (``synapse: conductance``, LIF and adaptive LIF
+only) are receptors of their own, one per (time constant, reversal
+potential): a conductance :math:`g_r` in units of the leak conductance that
+jumps by the weight at each arrival and decays exactly with :math:`\tau_r`.
+The model's step receives :math:`\sum_r g_r` and :math:`\sum_r g_r E_r` held
+over the step (:func:`einet.spiking.lif.lif_step`: exact for constant
+conductances, first-order otherwise), and the current receptors' equivalent
+drive is then formed with the effective membrane time constant
+:math:`\tau_m/(1 + \sum_r g_r)`. Such networks run in plain torch; the
+compiled step serves current-based LIF networks only.
 
 Spikes travel through one padded source-major table per delay: row ``j`` lists
 the (receptor, target) entries of source ``j``, padded with a dummy target, so
@@ -53,15 +64,17 @@ class Synapses:
 
 class NetworkState(NamedTuple):
     """``neuron``: the model's state (its ``i_syn`` is receptor 0); ``currents``: ``[batch, receptor - 1, neuron]``
-    [mV], the other receptors;
+    [mV], the other current receptors;
     ``history``: the spikes of the last ``max_delay`` steps, oldest first, each as ``(batch index,
     neuron index, count or None)`` tensors (events, so a step finds the spikes it delivers without
-    scanning the network); ``step``: steps done."""
+    scanning the network); ``step``: steps done; ``conductances``: ``[batch, conductance receptor, neuron]``
+    [g_L], None without conductance-based synapses."""
 
     neuron: Any
     currents: torch.Tensor
     history: tuple
     step: int
+    conductances: torch.Tensor | None = None
 
 
 class _Table(NamedTuple):
@@ -109,10 +122,19 @@ class SpikingNetwork:
         self.sizes = [p.size for p in first.populations.values()]
         self.offsets = dict(zip(self.population_names, [0, *torch.tensor(self.sizes).cumsum(0).tolist()[:-1]]))
         self.n = sum(self.sizes)
-        self.receptor_taus = sorted({p.tau_syn for p in first.projections.values()}) or [1.0]
+        current = [p for p in first.projections.values() if p.synapse == "current"]
+        self.receptor_taus = sorted({p.tau_syn for p in current}) or [1.0]
+        # conductance receptors follow the current ones in the tables: index len(receptor_taus) + k
+        self.conductance_receptors = sorted({(p.tau_syn, p.reversal) for p in first.projections.values()
+                                             if p.synapse == "conductance"})
+        self.n_receptors = len(self.receptor_taus) + len(self.conductance_receptors)
+        if self.conductance_receptors and self.model_name not in ("lif", "alif"):
+            raise ValueError(f"conductance-based synapses need a lif or alif network, not {self.model_name}")
         self.params = self._params(elements)
-        drive = self._per_neuron(elements, lambda pop: pop.drive)
-        self.drive = drive if bool(drive.any()) else None
+        self._drive_segments = self._drives(elements)
+        self.drive = self._drive_segments[0][1]  # the drive of the first step (None: no drive)
+        if len(self._drive_segments) == 1:
+            self._drive_segments = None  # constant: no lookup per step
         generator = torch.Generator().manual_seed(int(seed))
         self.synapses = self._draw(first, generator)
         self.weights = {name: torch.tensor([e.projections[name].weight for e in elements], dtype=dtype)
@@ -130,6 +152,11 @@ class SpikingNetwork:
             self.receptor_gain = filtered_step(self.dt, tau_m, taus) / (1.0 - decay(self.dt, tau_m))
         else:
             self.receptor_gain = torch.ones((1, len(taus), 1), dtype=dtype, device=self.device)
+        self.receptor_taus_tensor = taus  # [R - 1, 1], for the gains under conductances
+        g_taus = torch.tensor([t for t, _ in self.conductance_receptors], dtype=dtype, device=self.device)
+        self.conductance_decay = decay(self.dt, g_taus.view(-1, 1))  # [G, 1]
+        self.reversal = torch.tensor([e for _, e in self.conductance_receptors], dtype=dtype,
+                                     device=self.device).view(-1, 1)  # [G, 1] mV
         self._fused = self._fused_constants() if kernels == "auto" else None
         self._buffers = None
         self.init_v = [(first.populations[n].init_v, self.offsets[n], s) for n, s in zip(self.population_names, self.sizes)]
@@ -139,6 +166,32 @@ class SpikingNetwork:
         rows = [torch.cat([torch.full((pop.size,), float(value(pop)), dtype=torch.float64)
                            for pop in e.populations.values()]) for e in elements]
         return torch.stack(rows).to(self.device, self.dtype)  # [B, N]
+
+    def _drives(self, elements) -> list[tuple[int, torch.Tensor | None]]:
+        """``(first step, [B, N] drive or None)`` for each stretch of time with a constant drive: a population's
+        drive stops at ``drive_until`` (rounded to whole steps)."""
+        def until(pop):
+            return None if pop.drive_until is None else int(round(pop.drive_until / self.dt))
+
+        starts = sorted({0} | {until(pop) for e in elements for pop in e.populations.values()
+                               if pop.drive_until is not None and pop.drive != 0.0})
+        segments = []
+        for start in starts:
+            drive = self._per_neuron(elements, lambda pop: pop.drive if until(pop) is None or start < until(pop)
+                                     else 0.0)
+            segments.append((start, drive if bool(drive.any()) else None))
+        return segments
+
+    def _drive_at(self, step: int) -> torch.Tensor | None:
+        """The drive of step ``step``."""
+        if self._drive_segments is None:
+            return self.drive
+        current = None
+        for start, drive in self._drive_segments:
+            if start > step:
+                break
+            current = drive
+        return current
 
     def _params(self, elements):
         defaults = self.model.params()
@@ -155,14 +208,18 @@ class SpikingNetwork:
         for name, proj in spec.projections.items():
             i_s, i_t = self.population_names.index(proj.source), self.population_names.index(proj.target)
             source, target = draw_synapses(proj, self.sizes[i_s], self.sizes[i_t], generator)
+            if proj.synapse == "conductance":
+                receptor = len(self.receptor_taus) + self.conductance_receptors.index((proj.tau_syn, proj.reversal))
+            else:
+                receptor = self.receptor_taus.index(proj.tau_syn)
             out[name] = Synapses(source + self.offsets[proj.source], target + self.offsets[proj.target],
-                                 self.receptor_taus.index(proj.tau_syn), int(round(proj.delay / self.dt)))
+                                 receptor, int(round(proj.delay / self.dt)))
         return out
 
     def _tables(self) -> dict[int, _Table]:
         """One padded source-major table per delay, weights per batch element only where they differ."""
         tables = {}
-        n_flat = len(self.receptor_taus) * self.n
+        n_flat = self.n_receptors * self.n
         for delay in sorted({s.delay for s in self.synapses.values()}):
             names = [k for k, s in self.synapses.items() if s.delay == delay]
             source = torch.cat([self.synapses[k].source for k in names])
@@ -186,7 +243,7 @@ class SpikingNetwork:
         """The kernel and its scalar constants, when this network can use it (else None)."""
         scalars = all(not isinstance(getattr(self.params, f.name), torch.Tensor)
                       for f in dataclasses.fields(self.params))
-        if self.model_name != "lif" or not scalars or self.device.type != "cpu":
+        if self.model_name != "lif" or not scalars or self.device.type != "cpu" or self.conductance_receptors:
             return None
         from einet import kernels
 
@@ -209,7 +266,8 @@ class SpikingNetwork:
             zeros = n.v.new_zeros((self.batch_size, len(self.receptor_taus), self.n))
             self._buffers, self._delivered = (torch.empty_like(n.v), zeros), []
         spikes, arrived = self._buffers
-        drive = self.drive if self.drive is not None else n.v.new_zeros(0)
+        drive = self.drive if self._drive_segments is None else self._drive_at(state.step)
+        drive = drive if drive is not None else n.v.new_zeros(0)
         delivered = [(e[0], e[1], t.targets) for e, t in groups]
         b, j = module.spiking_step(
             n.v, n.i_syn, n.refractory, state.currents, self.receptor_gain, self.receptor_decay.reshape(-1), drive,
@@ -223,7 +281,8 @@ class SpikingNetwork:
     # ---------------------------------------------------------------- dynamics
     def initial_state(self) -> NetworkState:
         """Rest, or uniform potentials where a population sets ``init_v`` (drawn from the seed, the same for every
-        batch element, so a batch differs only in its parameters); no currents, no spikes in flight."""
+        batch element, so a batch differs only in its parameters); no currents, no spikes in flight; no
+        conductances."""
         shape = (self.batch_size, self.n)
         neuron = self.model.initial(self.params, shape, dtype=self.dtype, device=self.device)
         generator = torch.Generator().manual_seed(int(self.seed) + 1)
@@ -235,15 +294,19 @@ class SpikingNetwork:
                 v[:, offset:offset + size] = (low + (high - low) * u).to(self.device, self.dtype)
         neuron = neuron._replace(v=v)
         currents = torch.zeros((self.batch_size, len(self.receptor_taus) - 1, self.n), dtype=self.dtype, device=self.device)
+        conductances = None
+        if self.conductance_receptors:
+            conductances = torch.zeros((self.batch_size, len(self.conductance_receptors), self.n), dtype=self.dtype,
+                                       device=self.device)
         empty = torch.zeros(0, dtype=torch.int64, device=self.device)
-        return NetworkState(neuron, currents, ((empty, empty, None),) * self.max_delay, 0)
+        return NetworkState(neuron, currents, ((empty, empty, None),) * self.max_delay, 0, conductances)
 
     def propagate(self, events, table: _Table) -> torch.Tensor | None:
         """``[batch, receptor, neuron]`` summed weights of the spike ``events`` ``(b, j, count)``; None without spikes."""
         b, j, count = events
         if j.numel() == 0:
             return None
-        n_flat = len(self.receptor_taus) * self.n
+        n_flat = self.n_receptors * self.n
         out = table.weights.new_zeros(self.batch_size * (n_flat + 1))
         w = table.weights[j] if table.weights.dim() == 2 else table.weights[b, j]
         if count is not None:  # the QIF may emit several spikes per step
@@ -268,20 +331,37 @@ class SpikingNetwork:
         arrived = self.arriving(state)
         own = None if arrived is None else arrived[:, 0]
         currents = state.currents
-        drive = self.drive
+        drive = self.drive if self._drive_segments is None else self._drive_at(state.step)
+        n_current = len(self.receptor_taus)
+        conductances, extra_args, gain = state.conductances, {}, self.receptor_gain
+        if conductances is not None:  # held over the step, after this step's arrivals
+            if arrived is not None:
+                conductances = conductances + arrived[:, n_current:]
+            g = conductances.sum(1)
+            extra_args = {"conductance": (g, (conductances * self.reversal).sum(1))}
+            if currents.shape[1]:
+                gain = self._gain_under_conductance(1.0 + g)
         if currents.shape[1]:
             if arrived is not None:
-                currents = currents + arrived[:, 1:]
-            extra = currents[:, 0] * self.receptor_gain[:, 0] if currents.shape[1] == 1 else \
-                (currents * self.receptor_gain).sum(1)
+                currents = currents + arrived[:, 1:n_current]
+            extra = currents[:, 0] * gain[:, 0] if currents.shape[1] == 1 else (currents * gain).sum(1)
             drive = extra if drive is None else drive + extra
-        spikes, neuron = self.model.step(0.0 if drive is None else drive, state.neuron, self.params, self.dt, own)
+        spikes, neuron = self.model.step(0.0 if drive is None else drive, state.neuron, self.params, self.dt, own,
+                                         **extra_args)
         b, j = spikes.nonzero(as_tuple=True)
         events = (b, j, spikes[b, j] if self.model_name == "qif" else None)
         history = state.history[1:] + (events,)
         if currents.shape[1]:
             currents = currents * self.receptor_decay
-        return spikes, NetworkState(neuron, currents, history, state.step + 1), arrived
+        if conductances is not None:
+            conductances = conductances * self.conductance_decay
+        return spikes, NetworkState(neuron, currents, history, state.step + 1, conductances), arrived
+
+    def _gain_under_conductance(self, k: torch.Tensor) -> torch.Tensor:
+        """``[batch, receptor - 1, neuron]`` gains of the other current receptors with the effective membrane
+        time constant ``tau_m / k`` of this step (the module docstring's formula with tau_eff for tau_m)."""
+        tau_eff = (self.params.tau_m / k).unsqueeze(1)  # [B, 1, N]
+        return filtered_step(self.dt, tau_eff, self.receptor_taus_tensor) / (1.0 - decay(self.dt, tau_eff))
 
     def population_of(self) -> list[str]:
         """The population name of every neuron."""

@@ -11,7 +11,10 @@ registry) can drive any of them without knowing which it is:
     the step; ``arriving`` is the summed weight of the spikes that reach the
     neuron's synapses at the start of the step (added to the synaptic current).
     ``spikes`` has the dtype of the state and counts the spikes emitted in the
-    step (0 or 1 except where a model documents otherwise).
+    step (0 or 1 except where a model documents otherwise). The LIF and the
+    adaptive LIF also take ``conductance=(g, g_rev)``: summed synaptic
+    conductances (in units of the leak conductance) and their reversal-weighted
+    sum, held over the step (conductance-based synapses).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-r"""A rate reservoir (random recurrent tanh network) with readouts trained by ridge or FORCE.
+r"""Reservoirs (random recurrent tanh or QIF spiking networks) with readouts trained by ridge or FORCE.
 
 .. math::
 
@@ -21,6 +21,27 @@ produce an even target such as a product of two inputs.
 
 Both are judged on held-out time after the training window, by the
 coefficient of determination :math:`R^2 = 1 - \sum (y - z)^2 / \sum (y - \bar y)^2`.
+
+**QIF reservoir** (:class:`QIFReservoir`, as in Nicola & Clopath 2017): quadratic
+integrate-and-fire neurons (:mod:`einet.spiking.qif`, exact between steps)
+
+.. math::
+
+    \tau \dot v_i = v_i^2 + \eta_i + \textstyle\sum_j J_{ij} r_j + W_{in} u(t) + W_{fb} z(t), \qquad
+    \tau_s \dot r_j = -\tau_s\, r_j \text{ between spikes}, \quad r_j \leftarrow r_j + 1 \text{ at each spike}
+
+read out through the synaptic traces :math:`r` (filtered spikes, :math:`r \approx` rate
+:math:`\times \tau_s`), which also carry the recurrent input, held over each step. The
+excitabilities :math:`\eta_i` are spread around their mean, so neurons differ in rheobase and
+gain: the QIF's rate :math:`\sqrt{c}/(\pi\tau)` for an input :math:`c > 0` (silent below) is the
+rectifying nonlinearity that lets a linear readout of the traces form even functions of the
+input, as the biases do for the tanh network. Each row of :math:`J` has its
+nonzero entries' mean subtracted (as in Nicola & Clopath's code): the traces are positive,
+and a nonzero row sum would add a neuron-specific constant that only shifts :math:`\eta_i`.
+Two time scales matter: the traces must average out the firing of a neuron (its ripple at the
+firing rate) while following the target; a short membrane time constant (a few ms, rates near
+100 Hz) and :math:`\tau_s` of about 20 ms put the ripple well above the target's frequencies.
+Ridge and FORCE are the same as for the tanh network, on :math:`r` instead of :math:`\tanh x`.
 """
 
 from __future__ import annotations
@@ -31,6 +52,7 @@ from typing import NamedTuple
 
 import torch
 
+from einet.spiking.qif import QIFParams, QIFState, qif_step
 from einet.spiking.ridge import fit_ridge
 from einet.spiking.rls import rls_initial, rls_step
 
@@ -73,6 +95,84 @@ def make_reservoir(p: ReservoirParams, n_inputs: int, n_outputs: int, dtype=torc
                      (p.bias_scale * math.sqrt(3) * uniform(p.n)).to(dtype), p.tau)
 
 
+@dataclass(frozen=True)
+class QIFReservoirParams:
+    """Attributes: ``n`` neurons; ``g`` recurrent gain; ``p`` connection probability; ``tau`` membrane time constant
+    [ms]; ``tau_syn`` trace time constant [ms]; ``eta`` mean excitability and ``eta_scale`` the standard deviation
+    of the uniform excitabilities; ``input_scale``, ``feedback_scale``: standard deviations of the uniform input
+    and feedback weights (QIF input units); ``v_peak``, ``v_reset`` of the QIF; ``seed``."""
+
+    n: int = 500
+    g: float = 1.0
+    p: float = 0.1
+    tau: float = 3.0
+    tau_syn: float = 20.0
+    eta: float = 0.5
+    eta_scale: float = 1.0
+    input_scale: float = 2.0
+    feedback_scale: float = 1.0
+    v_peak: float = 100.0
+    v_reset: float = -100.0
+    seed: int = 0
+
+
+class QIFReservoir(NamedTuple):
+    """``J`` ``[N, N]`` (scaled by g, row means of the nonzero entries removed), ``w_in`` ``[N, n_in]``, ``w_fb``
+    ``[N, n_out]``, ``neuron``: QIF parameters with the ``[N]`` excitabilities, ``tau_syn`` [ms] of the traces."""
+
+    J: torch.Tensor
+    w_in: torch.Tensor
+    w_fb: torch.Tensor
+    neuron: QIFParams
+    tau_syn: float
+
+
+def make_qif_reservoir(p: QIFReservoirParams, n_inputs: int, n_outputs: int, dtype=torch.float64) -> QIFReservoir:
+    """Draw the weights and excitabilities from ``p.seed``."""
+    gen = torch.Generator().manual_seed(p.seed)
+    mask = torch.rand((p.n, p.n), generator=gen) < p.p
+    J = torch.randn((p.n, p.n), generator=gen) * mask * (p.g / math.sqrt(p.p * p.n))
+    J = J - mask * (J.sum(1, keepdim=True) / mask.sum(1, keepdim=True).clamp(min=1))
+    uniform = lambda *shape: 2.0 * torch.rand(shape, generator=gen) - 1.0  # noqa: E731
+    w_in = p.input_scale * math.sqrt(3) * uniform(p.n, n_inputs)
+    w_fb = p.feedback_scale * math.sqrt(3) * uniform(p.n, n_outputs)
+    eta = p.eta + p.eta_scale * math.sqrt(3) * uniform(p.n)
+    neuron = QIFParams(tau=p.tau, eta=eta.to(dtype), v_peak=p.v_peak, v_reset=p.v_reset)
+    return QIFReservoir(J.to(dtype), w_in.to(dtype), w_fb.to(dtype), neuron, p.tau_syn)
+
+
+class _QIFRun(NamedTuple):
+    neuron: QIFState
+    trace: torch.Tensor
+
+
+def _qif_initial(res: QIFReservoir) -> _QIFRun:
+    """Every neuron at its reset value (so the first spikes are spread by the excitabilities), no traces."""
+    zeros = torch.zeros(res.J.shape[0], dtype=res.J.dtype)
+    return _QIFRun(QIFState(zeros + res.neuron.v_reset, zeros.clone()), zeros.clone())
+
+
+def _qif_advance(res: QIFReservoir, run: _QIFRun, u: torch.Tensor, z: torch.Tensor | None, dt: float,
+                 trace_decay: float) -> tuple[_QIFRun, torch.Tensor]:
+    """One step: recurrent, input and feedback currents held over it; returns the new state and the spike counts."""
+    drive = res.J @ run.trace + res.w_in @ u
+    if z is not None:
+        drive = drive + res.w_fb @ z
+    spikes, neuron = qif_step(drive, run.neuron, res.neuron, dt)
+    return _QIFRun(neuron, run.trace * trace_decay + spikes), spikes
+
+
+def run_qif_open_loop(res: QIFReservoir, inputs: torch.Tensor, dt: float) -> tuple[torch.Tensor, float]:
+    """``[T, N]`` traces driven by ``[T, n_in]`` inputs without feedback, and the mean firing rate [Hz]."""
+    run, decay = _qif_initial(res), math.exp(-dt / res.tau_syn)
+    traces, count = [], 0.0
+    for u in inputs:
+        traces.append(run.trace)
+        run, spikes = _qif_advance(res, run, u, None, dt, decay)
+        count += float(spikes.sum())
+    return torch.stack(traces), count / (res.J.shape[0] * len(inputs) * dt / 1000.0)
+
+
 def r_squared(target: torch.Tensor, output: torch.Tensor) -> float:
     """Coefficient of determination of ``output`` for ``target`` (``[T, K]``, pooled over outputs)."""
     resid = ((target - output) ** 2).sum()
@@ -92,21 +192,30 @@ def run_open_loop(res: Reservoir, inputs: torch.Tensor, dt: float, x0: torch.Ten
     return torch.stack(rates)
 
 
-def train_ridge(res: Reservoir, inputs: torch.Tensor, target: torch.Tensor, dt: float, n_train: int,
+def train_ridge(res: Reservoir | QIFReservoir, inputs: torch.Tensor, target: torch.Tensor, dt: float, n_train: int,
                 washout: int = 100, alpha: float = 1e-4) -> tuple[torch.Tensor, float]:
-    """Fit on the first ``n_train`` steps (after ``washout``); returns the whole output ``[T, K]`` and held-out R²."""
-    rates = run_open_loop(res, inputs, dt)
+    """Fit on the first ``n_train`` steps (after ``washout``); returns the whole output ``[T, K]`` and held-out R².
+
+    A :class:`QIFReservoir` is read out through its traces.
+    """
+    if isinstance(res, QIFReservoir):
+        rates, _ = run_qif_open_loop(res, inputs, dt)
+    else:
+        rates = run_open_loop(res, inputs, dt)
     readout = fit_ridge(rates[:n_train], target[:n_train], alpha=alpha, washout=washout)
     output = readout(rates)
     return output, r_squared(target[n_train:], output[n_train:])
 
 
-def train_force(res: Reservoir, inputs: torch.Tensor, target: torch.Tensor, dt: float, n_train: int,
+def train_force(res: Reservoir | QIFReservoir, inputs: torch.Tensor, target: torch.Tensor, dt: float, n_train: int,
                 alpha: float = 1.0, every: int = 2, washout: int = 100) -> tuple[torch.Tensor, float]:
     """FORCE: RLS with the output fed back during the first ``n_train`` steps, frozen afterwards.
 
     Returns the output ``[T, K]`` (fed back throughout) and the R² on the held-out steps after ``n_train``.
+    A :class:`QIFReservoir` learns on its traces.
     """
+    if isinstance(res, QIFReservoir):
+        return _train_force_qif(res, inputs, target, dt, n_train, alpha, every, washout)
     a = math.exp(-dt / res.tau)
     n, k = res.J.shape[0], target.shape[1]
     state = rls_initial(n, k, alpha=alpha, dtype=res.J.dtype)
@@ -119,6 +228,22 @@ def train_force(res: Reservoir, inputs: torch.Tensor, target: torch.Tensor, dt: 
         z = state.predict(r)  # a-posteriori output: what the network sees
         outputs.append(z)
         x = a * x + (1 - a) * (res.J @ r + res.w_in @ u + res.w_fb @ z + res.bias)
+    output = torch.stack(outputs)
+    return output, r_squared(target[n_train:], output[n_train:])
+
+
+def _train_force_qif(res: QIFReservoir, inputs, target, dt, n_train, alpha, every, washout):
+    """:func:`train_force` on the traces of a QIF reservoir (the same loop: learn, read out, feed back, step)."""
+    run, decay = _qif_initial(res), math.exp(-dt / res.tau_syn)
+    state = rls_initial(res.J.shape[0], target.shape[1], alpha=alpha, dtype=res.J.dtype)
+    outputs = []
+    for t, u in enumerate(inputs):
+        r = run.trace
+        if washout <= t < n_train and t % every == 0:
+            _, state = rls_step(r, target[t], state)
+        z = state.predict(r)
+        outputs.append(z)
+        run, _ = _qif_advance(res, run, u, z, dt, decay)
     output = torch.stack(outputs)
     return output, r_squared(target[n_train:], output[n_train:])
 

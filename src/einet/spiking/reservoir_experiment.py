@@ -2,7 +2,8 @@
 
 The run file holds the target and both readouts' outputs over the whole run
 (dimension ``time``, with ``phase`` train or test on each sample) and the
-held-out R² of each readout (dimension ``readout``).
+held-out R² of each readout (dimension ``readout``); its attribute ``neuron``
+names the reservoir's units (rate or qif).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import numpy as np
 import torch
 import xarray as xr
 
-from einet.spiking.reservoir import ReservoirParams, make_reservoir, product_of_sines, train_force, train_ridge
+from einet.spiking.reservoir import (
+    QIFReservoirParams, ReservoirParams, make_qif_reservoir, make_reservoir, product_of_sines, train_force,
+    train_ridge,
+)
 
 log = logging.getLogger("einet")
 
@@ -27,9 +31,14 @@ def simulate_reservoir(spec, *, progress: bool = True, device=None) -> xr.Datase
     washout = int(round(cfg.washout / dt))
     u, y = product_of_sines(n_train + n_test, dt, tuple(cfg.periods))
     common = dict(n=cfg.n, p=cfg.p, tau=cfg.tau, input_scale=cfg.input_scale, feedback_scale=cfg.feedback_scale,
-                  bias_scale=cfg.bias_scale, seed=seed)
-    stable = make_reservoir(ReservoirParams(g=cfg.g_ridge, **common), 2, 1)
-    chaotic = make_reservoir(ReservoirParams(g=cfg.g_force, **common), 2, 1)
+                  seed=seed)
+    if cfg.neuron == "qif":
+        common.update(tau_syn=cfg.tau_syn, eta=cfg.eta, eta_scale=cfg.bias_scale)
+        stable = make_qif_reservoir(QIFReservoirParams(g=cfg.g_ridge, **common), 2, 1)
+        chaotic = make_qif_reservoir(QIFReservoirParams(g=cfg.g_force, **common), 2, 1)
+    else:
+        stable = make_reservoir(ReservoirParams(g=cfg.g_ridge, bias_scale=cfg.bias_scale, **common), 2, 1)
+        chaotic = make_reservoir(ReservoirParams(g=cfg.g_force, bias_scale=cfg.bias_scale, **common), 2, 1)
     with torch.inference_mode():
         ridge_out, r2_ridge = train_ridge(stable, u, y, dt, n_train, washout=washout, alpha=cfg.ridge_alpha)
         force_out, r2_force = train_force(chaotic, u, y, dt, n_train, alpha=cfg.rls_alpha, every=cfg.rls_every,
@@ -55,5 +64,6 @@ def simulate_reservoir(spec, *, progress: bool = True, device=None) -> xr.Datase
     for name, value in spec.job.get("grid", {}).items():  # scalar grid coordinates, for collect
         ds = ds.assign_coords({name: ((), value, {"units": "1", "long_name": paths.get(name, name)})})
     ds.attrs.update({"experiment": spec.name, "job": spec.job.get("name", "default"), "wall_time_s":
-                     time.perf_counter() - started, "device": "cpu"})
+                     time.perf_counter() - started, "device": "cpu", "neuron": cfg.neuron})
+
     return ds

@@ -1,0 +1,235 @@
+"""The train stage's work for ``training.recurrent``: build, evaluate, train, evaluate again.
+
+The trained file holds the training history over ``iteration`` and the same
+evaluation before and after training (dimension ``stage``), so a figure can
+show what training changed:
+
+* ODR: the angle decoded from the cued ring at each of ``test_delays`` after
+  the cue, for ``test_cues`` evenly spaced cues (``decoded_angle[stage, delay, cue]``),
+  and the decoded phase over the whole evaluation trial;
+* dual task: the probability of "lick" of both readouts over time, per
+  condition, and the choice accuracy per condition.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+import xarray as xr
+
+from einet.learning.task_training import AngleObjective, DecisionObjective, TaskModel, fit_bptt
+from einet.model.network import RateNetwork
+
+__all__ = ["build_task_model", "train_task", "save_task_model", "load_task_model"]
+
+#: Samples kept of each evaluation time series (decoded phase, readouts).
+SAMPLES = 300
+
+
+def _objective(spec, network, population: int, dtype, device):
+    task_spec, dt = spec.task, spec.simulation.dt
+    sizes = network.sizes
+    if spec.training.recurrent.loss == "angle":
+        return AngleObjective(task_spec, population, sizes, dt, dtype, device)
+    patterns = None
+    if task_spec.patterns == "low_rank":
+        from einet.tasks.build import low_rank_patterns
+
+        patterns = low_rank_patterns(task_spec, network.low_rank_vectors)
+    return DecisionObjective(task_spec, population, sizes, dt, dtype, device, patterns)
+
+
+def build_task_model(spec, batch: int, device) -> tuple[TaskModel, object]:
+    """The experiment's network for ``batch`` trials with its trainable quantities, and the task objective."""
+    cfg = spec.training.recurrent
+    dtype = getattr(torch, spec.simulation.dtype)
+    network = RateNetwork([spec.model] * batch, spec.simulation.dt, device=device, dtype=dtype,
+                          seed=spec.simulation.seed, kernels=spec.simulation.kernels)
+    population = network.population_names.index(cfg.population or spec.task.population)
+    readouts = DecisionObjective.readouts if cfg.loss == "decision" else 0
+    model = TaskModel(network, cfg.parameters, readouts=readouts, population=population, seed=spec.training.seed)
+    return model, _objective(spec, network, population, dtype, device)
+
+
+def _time_index(n_steps: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n_steps - 1, min(SAMPLES, n_steps)).round().astype(int))
+
+
+@torch.no_grad()
+def evaluate_odr(model, objective, cfg) -> dict[str, np.ndarray]:
+    """Decoded angle at each test delay per cue, and the decoded phase over the trial."""
+    network, dt = model.network, model.network.dt
+    cues = 2 * math.pi * torch.arange(cfg.test_cues, dtype=torch.float64) / cfg.test_cues
+    delays = sorted(cfg.test_delays) or [objective.spec.epochs.get("delay", 1000.0)]
+    task = objective.task(cues, delay=max(delays))
+    delay_start = task.schedule["delay"].start
+    read_at = {int(round((delay_start + d) / dt)) - 1: i for i, d in enumerate(delays)}
+    n_steps = task.schedule.n_steps(dt)
+    keep = _time_index(n_steps)
+    decoded = np.zeros((len(delays), len(cues)))
+    phase = np.zeros((len(keep), len(cues)))
+    state = network.initial_state()
+    slot = 0
+    for step in range(n_steps):
+        state, _ = network.step(state, task.stimulus(step, dt))
+        c, s = objective.decode(state.rates[objective.population])
+        angle = torch.remainder(torch.atan2(s, c), 2 * math.pi).double().cpu().numpy()
+        if step in read_at:
+            decoded[read_at[step]] = angle
+        if slot < len(keep) and step == keep[slot]:
+            phase[slot] = angle
+            slot += 1
+    return {"decoded_angle": decoded, "phase": phase, "cue": cues.numpy(), "delay": np.asarray(delays, float),
+            "time": (keep + 1) * dt}
+
+
+@torch.no_grad()
+def evaluate_dual(model, objective) -> dict[str, np.ndarray]:
+    """Lick probability of both readouts over time and choice accuracy, per condition (one trial each)."""
+    network, dt = model.network, model.network.dt
+    task = objective.task(network.batch_size // 12)
+    targets = objective.targets(task)
+    n_steps = task.schedule.n_steps(dt)
+    keep = _time_index(n_steps)
+    probability = np.zeros((len(keep), task.batch_size, 2))
+    go_correct = dpa_correct = None
+    state = network.initial_state()
+    slot = 0
+    for step in range(n_steps):
+        state, _ = network.step(state, task.stimulus(step, dt))
+        p = torch.sigmoid(model.decisions(state.rates[objective.population])).double().cpu().numpy()
+        if step == targets["go_last"]:
+            go_correct = (p[:, 0] > 0.5) == targets["go"].cpu().numpy().astype(bool)
+        if step == targets["dpa_last"]:
+            dpa_correct = (p[:, 1] > 0.5) == targets["paired"].cpu().numpy().astype(bool)
+        if slot < len(keep) and step == keep[slot]:
+            probability[slot] = p
+            slot += 1
+    return {"probability": probability, "go_correct": go_correct, "dpa_correct": dpa_correct,
+            "time": (keep + 1) * dt, "conditions": task.conditions(),
+            "epochs": [(e.name, e.start, e.stop) for e in task.schedule.epochs]}
+
+
+def _evaluation_model(spec, model, device):
+    """A copy of the trained model built for the evaluation batch (the same seed gives the same network)."""
+    cfg = spec.training.recurrent
+    batch = cfg.test_cues if cfg.loss == "angle" else 12
+    copy, objective = build_task_model(spec, batch, device)
+    copy.load_state_dict(model.state_dict())
+    return copy, objective
+
+
+def _evaluate(spec, model, device) -> dict:
+    copy, objective = _evaluation_model(spec, model, device)
+    if spec.training.recurrent.loss == "angle":
+        return evaluate_odr(copy, objective, spec.training.recurrent)
+    return evaluate_dual(copy, objective)
+
+
+def train_task(spec, device, *, checkpoint=None, tag: str = "", progress: bool = True,
+               label: str = "train") -> tuple[xr.Dataset, TaskModel]:
+    """Train the experiment's network on its task; the history and evaluations, and the trained model."""
+    started = time.perf_counter()
+    cfg = spec.training.recurrent
+    torch.manual_seed(spec.training.seed)
+    model, objective = build_task_model(spec, cfg.trials if cfg.loss == "angle" else cfg.trials * 12, device)
+    before = _evaluate(spec, model, device)
+    generator = torch.Generator().manual_seed(spec.training.seed)
+    rows = fit_bptt(model, objective, cfg, generator, checkpoint=checkpoint, checkpoint_tag=tag,
+                    progress=progress, label=label)
+    after = _evaluate(spec, model, device)
+    ds = _history(rows)
+    ds = ds.merge(_odr_dataset(before, after) if cfg.loss == "angle" else _dual_dataset(before, after))
+    ds.attrs.update({"loss": cfg.loss, "parameters": ", ".join(cfg.parameters), "task": spec.task.kind,
+                     "wall_time_s": time.perf_counter() - started})
+    return ds, model
+
+
+_HISTORY = {
+    "loss": "training loss of the batch",
+    "grad_norm": "gradient norm before clipping",
+    "sign_violations": "effective weights of the wrong sign under Dale's law after the update",
+    "learning_rate": "step size of the update",
+    "angle_error": "mean absolute decoded-angle error at the end of the delay [deg]",
+    "mean_rate": "mean rate of the cued ring at the end of the delay",
+    "persistence": "m1/m0 of the cued ring at the end of the delay",
+    "go_accuracy": "Go/NoGo choice accuracy at the end of delay_2",
+    "dpa_accuracy": "DPA choice accuracy at the end of the response",
+}
+
+
+def _history(rows: dict[str, list]) -> xr.Dataset:
+    n = len(rows["loss"])
+    units = {"angle_error": "deg"}
+    data = {k: ("iteration", np.asarray(v, dtype=np.float64), {"units": units.get(k, "1"), "long_name": _HISTORY[k]})
+            for k, v in rows.items() if len(v) == n}
+    return xr.Dataset(data, coords={"iteration": ("iteration", np.arange(1, n + 1),
+                                                  {"units": "1", "long_name": "optimizer step"})})
+
+
+_STAGE = {"stage": ("stage", np.array(["initial", "trained"]), {"units": "1", "long_name": "before or after training"})}
+
+
+def _odr_dataset(before: dict, after: dict) -> xr.Dataset:
+    return xr.Dataset(
+        {"decoded_angle": (("stage", "delay", "cue"), np.degrees(np.stack([before["decoded_angle"],
+                                                                           after["decoded_angle"]])),
+                           {"units": "deg", "long_name": "angle decoded from the cued ring"}),
+         "decoded_phase": (("stage", "eval_time", "cue"), np.degrees(np.stack([before["phase"], after["phase"]])),
+                           {"units": "deg", "long_name": "population-vector phase of the cued ring"})},
+        coords={**_STAGE,
+                "delay": ("delay", before["delay"], {"units": "ms", "long_name": "time after the cue's end"}),
+                "cue": ("cue", np.degrees(before["cue"]), {"units": "deg", "long_name": "cue angle"}),
+                "eval_time": ("eval_time", before["time"], {"units": "ms", "long_name": "time in the evaluation trial"})},
+    )
+
+
+def _dual_dataset(before: dict, after: dict) -> xr.Dataset:
+    cond = before["conditions"]
+    names = np.array([f"{t}/{s}{c}" for t, s, c in zip(cond["task"], cond["sample"], cond["test"])])
+    epochs = before["epochs"]
+    return xr.Dataset(
+        {"lick_probability": (("stage", "eval_time", "condition", "readout"),
+                              np.stack([before["probability"], after["probability"]]),
+                              {"units": "1", "long_name": "probability of lick from the readout"}),
+         "choice_correct": (("stage", "condition", "readout"),
+                            np.stack([np.stack([b["go_correct"], b["dpa_correct"]], axis=-1) for b in (before, after)])
+                            .astype(np.int8),
+                            {"units": "1", "long_name": "choice correct at the end of its window (Go/NoGo: only "
+                                                        "Go and NoGo trials count)"})},
+        coords={**_STAGE,
+                "eval_time": ("eval_time", before["time"], {"units": "ms", "long_name": "time in the evaluation trial"}),
+                "condition": ("condition", names, {"units": "1", "long_name": "task/sample test"}),
+                "task": ("condition", np.asarray(cond["task"]), {"units": "1", "long_name": "task variant"}),
+                "paired": ("condition", np.asarray(cond["paired"]), {"units": "1",
+                                                                    "long_name": "sample and test associated"}),
+                "readout": ("readout", np.array(["go_nogo", "dpa"]), {"units": "1", "long_name": "decision readout"}),
+                "epoch": ("epoch", np.array([e[0] for e in epochs]), {"units": "1", "long_name": "task epoch"}),
+                "epoch_start": ("epoch", np.array([e[1] for e in epochs]), {"units": "ms", "long_name": "epoch start"}),
+                "epoch_stop": ("epoch", np.array([e[2] for e in epochs]), {"units": "ms", "long_name": "epoch end"})},
+    )
+
+
+def save_task_model(model: TaskModel, config_yaml: str, path) -> object:
+    """The trained parameters (state dict: tensors only) and the job's config, which rebuilds the network."""
+    from einet.learning.checkpoint import save_atomic
+
+    return save_atomic({"kind": "rate_task", "state_dict": model.state_dict(), "config": config_yaml}, path)
+
+
+def load_task_model(path, device="cpu", batch: int | None = None):
+    """The model saved by :func:`save_task_model` rebuilt from its config, and the experiment spec."""
+    import yaml
+
+    from einet.config.experiment import ExperimentSpec
+    from einet.fields import parse_section
+
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    spec = parse_section(ExperimentSpec, yaml.safe_load(payload["config"]), "")
+    cfg = spec.training.recurrent
+    model, _ = build_task_model(spec, batch or cfg.trials, torch.device(device))
+    model.load_state_dict(payload["state_dict"])
+    return model, spec

@@ -1,0 +1,296 @@
+r"""Train a rate network on a behavioural task by (truncated) backpropagation through time.
+
+RectiPy's ``fit_bptt`` and NeuroFlame's training on one interface: the
+experiment's :class:`~einet.model.network.RateNetwork` with the quantities of
+``training.recurrent.parameters`` made trainable (:mod:`einet.model.trainable`),
+trials from the experiment's task drawn afresh every iteration, a loss on
+variables decoded from the rates, and any torch optimizer.
+
+Losses (each averaged over the report epoch's steps and the batch):
+
+* ``angle`` (ODR): the population vector :math:`z = \langle r_i e^{i\theta_i}\rangle`
+  of the cued ring gives the decoded angle :math:`\hat\varphi`; the loss is
+  :math:`1 - \cos(\hat\varphi - \varphi_{cue})` over the delay, so the network must
+  hold a bump where the cue was, whatever its height.
+* ``decision`` (dual task): two linear readouts of the population, trained
+  with the network, give the probability of "lick" for the Go/NoGo choice (over
+  ``delay_2``; target 1 after Go, 0 after NoGo, no target in DPA trials) and
+  for the DPA choice (over ``test`` and ``response``; 1 for the paired samples
+  and tests A-C and B-D), each with binary cross-entropy.
+
+With ``truncation = k`` the loss of each k steps is backpropagated when those
+steps are done and the state is then detached, so no gradient flows back
+more than k steps; the optimizer steps once per batch on the summed gradient.
+Dale's law is enforced after every optimizer step (:func:`einet.model.trainable.enforce_dale`).
+
+Resuming: with ``checkpoint_every = k`` the parameters, optimizer, schedule,
+trial generator, torch and noise RNG states and the history are saved every k
+iterations; a restarted run resumes and ends with the same numbers as an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import xarray as xr
+from tqdm import tqdm
+
+from einet.errors import SimulationDiverged
+from einet.model import trainable
+from einet.model.connectivity import ring_angles
+from einet.tasks.dual import DualTask
+from einet.tasks.odr import ODR
+
+__all__ = ["TaskModel", "AngleObjective", "DecisionObjective", "fit_bptt", "train_task"]
+
+log = logging.getLogger("einet")
+
+
+class TaskModel(torch.nn.Module):
+    """A rate network with trainable quantities, plus the linear readouts a decision loss trains."""
+
+    def __init__(self, network, names, readouts: int = 0, population: int = 0, seed: int = 0):
+        super().__init__()
+        self.network = network
+        self.trained = trainable.make_trainable(network, names)
+        self.population = population
+        self.readout = None
+        if readouts:
+            torch.manual_seed(seed)
+            size = network.sizes[population]
+            self.readout = torch.nn.Linear(size, readouts, dtype=network.dtype, device=network.device)
+
+    def decisions(self, rates: torch.Tensor) -> torch.Tensor:
+        """Logits of the readouts, ``[batch, readouts]``."""
+        return self.readout(rates)
+
+
+def _detach(state):
+    """The state without its autograd history (where truncated BPTT cuts)."""
+    def cut(x):
+        if x is None:
+            return None
+        return type(x)(*(t.detach() for t in x)) if isinstance(x, tuple) else x.detach()
+
+    return type(state)(tuple(cut(r) for r in state.rates), tuple(cut(s) for s in state.synapses),
+                       tuple(cut(p) for p in state.plasticity))
+
+
+def _steps_of(schedule, epoch: str, dt: float) -> range:
+    e = schedule[epoch]
+    return range(int(round(e.start / dt)), int(round(e.stop / dt)))
+
+
+class AngleObjective:
+    """ODR: hold the cue's angle through the delay (loss ``angle``)."""
+
+    kind = "odr"
+
+    def __init__(self, task_spec, population: int, sizes: list[int], dt: float, dtype, device):
+        self.spec, self.population, self.sizes, self.dt = task_spec, population, sizes, dt
+        self.dtype, self.device = dtype, device
+        theta = ring_angles(sizes[population], dtype=dtype).to(device)
+        self.cos, self.sin = torch.cos(theta), torch.sin(theta)
+
+    def task(self, angles: torch.Tensor, delay: float | None = None) -> ODR:
+        epochs = dict(self.spec.epochs)
+        if delay is not None:
+            epochs["delay"] = delay
+        return ODR(population=self.population, sizes=self.sizes, cue_angles=angles.tolist(),
+                   strength=self.spec.strength, footprint=math.radians(self.spec.footprint),
+                   erase_strength=self.spec.erase_strength, dtype=self.dtype, device=self.device, **epochs)
+
+    def draw(self, trials: int, generator: torch.Generator):
+        """A task of ``trials`` cues, and its targets (the angles).
+
+        The cues are stratified: evenly spaced, turned by one uniform random
+        offset. Each batch then covers the ring evenly, so its gradient does
+        not favour the places a few random cues fell on, which would pin the
+        bump there.
+        """
+        offset = 2 * math.pi * torch.rand(1, generator=generator, dtype=torch.float64)
+        angles = torch.remainder(offset + 2 * math.pi * torch.arange(trials, dtype=torch.float64) / trials, 2 * math.pi)
+        task = self.task(angles)
+        return task, {"angle": angles.to(self.dtype).to(self.device),
+                      "window": set(_steps_of(task.schedule, "delay", self.dt)),
+                      "last": _steps_of(task.schedule, "delay", self.dt)[-1]}
+
+    def decode(self, rates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Population vector (cosine and sine parts) of the ring's rates."""
+        return (rates * self.cos).mean(dim=1), (rates * self.sin).mean(dim=1)
+
+    def loss_steps(self, targets) -> int:
+        return len(targets["window"])
+
+    def step_loss(self, model, step: int, rates, targets) -> torch.Tensor | None:
+        if step not in targets["window"]:
+            return None
+        c, s = self.decode(rates[self.population])
+        angle = targets["angle"]
+        return (1.0 - (c * torch.cos(angle) + s * torch.sin(angle)) / torch.sqrt(c * c + s * s + 1e-12)).mean()
+
+    def step_score(self, model, step: int, rates, targets) -> dict[str, torch.Tensor] | None:
+        """Absolute decoded-angle error [deg] at the last step of the delay."""
+        if step != targets["last"]:
+            return None
+        c, s = self.decode(rates[self.population])
+        error = torch.remainder(torch.atan2(s, c) - targets["angle"] + math.pi, 2 * math.pi) - math.pi
+        rates = rates[self.population]
+        return {"angle_error": error.abs().mean() * 180 / math.pi, "mean_rate": rates.mean(),
+                "persistence": (2 * torch.sqrt(c * c + s * s) / rates.mean(dim=1).clamp(min=1e-12)).mean()}
+
+
+class DecisionObjective:
+    """Dual task: a Go/NoGo choice after the distractor and a DPA choice in the response (loss ``decision``)."""
+
+    kind = "dual"
+    readouts = 2
+
+    def __init__(self, task_spec, population: int, sizes: list[int], dt: float, dtype, device, patterns=None):
+        self.spec, self.population, self.sizes, self.dt = task_spec, population, sizes, dt
+        self.dtype, self.device, self.patterns = dtype, device, patterns or {}
+
+    def task(self, repeats: int) -> DualTask:
+        return DualTask(population=self.population, sizes=self.sizes, patterns=self.patterns,
+                        strength=self.spec.strength, trials=repeats, seed=self.spec.seed, dtype=self.dtype,
+                        device=self.device, **dict(self.spec.epochs))
+
+    def targets(self, task: DualTask) -> dict:
+        conditions = task.conditions()
+        go = torch.tensor([1.0 if v == "Go" else 0.0 for v in conditions["task"]], dtype=self.dtype)
+        go_mask = torch.tensor([v != "DPA" for v in conditions["task"]])
+        paired = torch.tensor([1.0 if p == "yes" else 0.0 for p in conditions["paired"]], dtype=self.dtype)
+        return {"go": go.to(self.device), "go_mask": go_mask.to(self.device), "paired": paired.to(self.device),
+                "go_window": set(_steps_of(task.schedule, "delay_2", self.dt)),
+                "dpa_window": set(_steps_of(task.schedule, "test", self.dt)) | set(_steps_of(task.schedule,
+                                                                                               "response", self.dt)),
+                "go_last": _steps_of(task.schedule, "delay_2", self.dt)[-1],
+                "dpa_last": _steps_of(task.schedule, "response", self.dt)[-1]}
+
+    def draw(self, trials: int, generator: torch.Generator):
+        """The 12 conditions repeated ``trials`` times (no randomness beyond the network's noise)."""
+        task = self.task(trials)
+        return task, self.targets(task)
+
+    def loss_steps(self, targets) -> int:
+        return len(targets["go_window"]) + len(targets["dpa_window"])
+
+    def step_loss(self, model, step: int, rates, targets) -> torch.Tensor | None:
+        in_go, in_dpa = step in targets["go_window"], step in targets["dpa_window"]
+        if not (in_go or in_dpa):
+            return None
+        logits = model.decisions(rates[self.population])
+        if in_go:
+            mask = targets["go_mask"]
+            return F.binary_cross_entropy_with_logits(logits[mask, 0], targets["go"][mask])
+        return F.binary_cross_entropy_with_logits(logits[:, 1], targets["paired"])
+
+    def step_score(self, model, step: int, rates, targets) -> dict[str, torch.Tensor] | None:
+        """Choice accuracy at the last step of each decision window."""
+        if step == targets["go_last"]:
+            mask = targets["go_mask"]
+            choice = (model.decisions(rates[self.population])[mask, 0] > 0).to(self.dtype)
+            return {"go_accuracy": (choice == targets["go"][mask]).to(self.dtype).mean()}
+        if step == targets["dpa_last"]:
+            choice = (model.decisions(rates[self.population])[:, 1] > 0).to(self.dtype)
+            return {"dpa_accuracy": (choice == targets["paired"]).to(self.dtype).mean()}
+        return None
+
+
+def run_trials(model, objective, task, targets, *, truncation: int = 0, rate_penalty: float = 0.0,
+               backward: bool = True) -> tuple[float, dict[str, float]]:
+    """One batch of trials; with ``backward``, gradients accumulate in the parameters. (loss, scores)."""
+    network, dt = model.network, model.network.dt
+    state = network.initial_state()
+    total, pending = 0.0, None
+    scores: dict[str, float] = {}
+    n_steps = task.schedule.n_steps(dt)
+    losses_per_step = objective.loss_steps(targets)  # each term is a mean over the report steps
+    for step in range(n_steps):
+        state, _ = network.step(state, task.stimulus(step, dt))
+        rates = state.rates
+        term = objective.step_loss(model, step, rates, targets)
+        if rate_penalty:
+            penalty = rate_penalty * sum(r.pow(2).mean() for r in rates) / n_steps
+            term = penalty if term is None else term / losses_per_step + penalty
+        elif term is not None:
+            term = term / losses_per_step
+        if term is not None:
+            pending = term if pending is None else pending + term
+        with torch.no_grad():
+            for key, value in (objective.step_score(model, step, rates, targets) or {}).items():
+                scores[key] = float(value)
+        last = step == n_steps - 1
+        if pending is not None and (last or (truncation and (step + 1) % truncation == 0)):
+            if not torch.isfinite(pending.detach()):
+                raise SimulationDiverged(f"training loss became {float(pending)} at step {step} (t = "
+                                         f"{(step + 1) * dt:g} ms of the trial): lower training.recurrent."
+                                         "learning_rate or add rate_penalty")
+            if backward and pending.requires_grad:
+                pending.backward()
+            total += float(pending.detach())
+            pending = None
+        if backward and truncation and (step + 1) % truncation == 0:
+            state = _detach(state)
+    return total, scores
+
+
+def fit_bptt(model, objective, cfg, generator: torch.Generator, *, checkpoint=None, checkpoint_tag: str = "",
+             progress: bool = False, label: str = "train") -> dict[str, list]:
+    """Train ``model`` in place for ``cfg.iterations`` steps of ``cfg`` (a TaskTrainingSpec); the history rows."""
+    from einet.learning.checkpoint import load_checkpoint, save_atomic
+
+    params = [p for p in model.parameters()]
+    make = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[cfg.optimizer]
+    optimizer = make(params, lr=cfg.learning_rate)
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, cfg.step_every, cfg.gamma) if cfg.step_every else None
+    rows: dict[str, list] = {"loss": [], "grad_norm": [], "sign_violations": [], "learning_rate": []}
+    done = 0
+    saved = load_checkpoint(checkpoint, checkpoint_tag) if checkpoint is not None else None
+    noise = model.network._noise_generator
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        if schedule is not None:
+            schedule.load_state_dict(saved["schedule"])
+        generator.set_state(saved["generator"])
+        noise.set_state(saved["noise"])
+        torch.set_rng_state(saved["torch_rng"])
+        rows = {k: list(v) for k, v in saved["rows"].items()}
+        done = int(saved["iteration"])
+        log.info("%s: resumed from %s after iteration %d", label, checkpoint, done)
+    bar = tqdm(range(done + 1, cfg.iterations + 1), desc=label, unit="it", disable=not progress, file=sys.stderr,
+               initial=done, total=cfg.iterations)
+    for iteration in bar:
+        task, targets = objective.draw(cfg.trials, generator)
+        optimizer.zero_grad()
+        loss, scores = run_trials(model, objective, task, targets, truncation=cfg.truncation,
+                                  rate_penalty=cfg.rate_penalty)
+        norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip if cfg.grad_clip else float("inf"))
+        rows["learning_rate"].append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        if schedule is not None:
+            schedule.step()
+        trainable.enforce_dale(model.network)
+        rows["loss"].append(loss)
+        rows["grad_norm"].append(float(norm))
+        rows["sign_violations"].append(trainable.sign_violations(model.network))
+        for key, value in scores.items():
+            rows.setdefault(key, []).append(value)
+        bar.set_postfix(loss=f"{loss:.4f}", **{k: f"{v:.3g}" for k, v in scores.items()})
+        if checkpoint is not None and cfg.checkpoint_every and (iteration % cfg.checkpoint_every == 0
+                                                                 or iteration == cfg.iterations):
+            save_atomic({"tag": checkpoint_tag, "iteration": iteration, "model": model.state_dict(),
+                         "optimizer": optimizer.state_dict(),
+                         "schedule": schedule.state_dict() if schedule is not None else {},
+                         "generator": generator.get_state(), "noise": noise.get_state(),
+                         "torch_rng": torch.get_rng_state(), "rows": rows}, checkpoint)
+    bar.close()
+    return rows
