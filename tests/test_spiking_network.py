@@ -221,3 +221,23 @@ def test_reservoir_experiment_runs_through_the_cli_into_its_figure(tmp_path):
     ds = xr.open_dataset(summary)
     assert list(ds.readout.values) == ["ridge", "force"] and ds.sizes["test_time"] == 500
     assert (ds.r2 > 0.8).all()  # R² itself is tested in test_spiking_readouts
+
+
+def test_steps_with_and_without_collected_arrivals_agree():
+    """The compiled step adds arrivals straight into the currents when they are not asked for; mixing both
+    kinds of step must give the same spikes and state as collecting them every step."""
+    specs = [small(), with_weights(small(), 0.5)]
+    runs = []
+    for pattern in ((True,), (False,), (True, False, False)):
+        net = SpikingNetwork(specs, 0.1, dtype=torch.float64, seed=3)
+        state, spikes = net.initial_state(), []
+        for k in range(300):
+            s, state, _ = net.step(state, arrivals=pattern[k % len(pattern)])
+            spikes.append(s.clone())
+        runs.append((torch.stack(spikes), state))
+    (ref, s_ref), *others = runs
+    assert int(ref.sum()) > 100
+    for spikes, state in others:
+        assert torch.equal(spikes, ref)
+        torch.testing.assert_close(state.neuron.v, s_ref.neuron.v, rtol=0, atol=1e-9)
+        torch.testing.assert_close(state.currents, s_ref.currents, rtol=0, atol=1e-9)

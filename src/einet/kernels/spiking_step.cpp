@@ -33,20 +33,41 @@ inline void lif_neuron(scalar_t d, scalar_t arriving, scalar_t& v, scalar_t& i_s
   i_syn = i * syn_decay;
 }
 
-// One batch row of the one-extra-receptor case; the drive test is a template argument so the loop vectorises.
-template <typename scalar_t, bool HasDrive>
+// Neurons are updated in blocks of BLOCK, each block's spikes counted in the same vector loop; only a
+// block with spikes is scanned for them, while it is still in L1 (spikes are rare: a separate pass over
+// the whole [B, N] spike array cost as much as the update itself).
+constexpr int64_t BLOCK = 256;
+
+// The (batch, neuron) events of block [k0, k1) of row b, in neuron order.
+template <typename scalar_t>
+inline void list_spikes(const scalar_t* so, int64_t b, int64_t k0, int64_t k1, std::vector<int64_t>& bs,
+                        std::vector<int64_t>& js) {
+  for (int64_t k = k0; k < k1; ++k)
+    if (so[k] != 0) { bs.push_back(b); js.push_back(k); }
+}
+
+// One batch row of the one-extra-receptor case; the drive test is a template argument so the loop vectorises,
+// and so is Direct (arrivals already added to the currents: ab and ar are not read).
+template <typename scalar_t, bool HasDrive, bool Direct>
 void one_receptor_row(const scalar_t* __restrict ab, const scalar_t* __restrict ar, const scalar_t* __restrict db,
                       scalar_t* __restrict vb, scalar_t* __restrict ib, scalar_t* __restrict rb,
                       scalar_t* __restrict cb, scalar_t* __restrict so, int64_t N, scalar_t g1, scalar_t dec,
                       scalar_t a, scalar_t one_minus_a, scalar_t f, scalar_t syn_decay, scalar_t v_rest, scalar_t v_th,
-                      scalar_t v_reset, scalar_t n_ref) {
-#pragma omp simd
-  for (int64_t k = 0; k < N; ++k) {  // SpikingNetwork.step and einet.spiking.lif.lif_step, term by term
-    const scalar_t cur = cb[k] + ar[k];
-    scalar_t d = cur * g1;
-    cb[k] = cur * dec;
-    if constexpr (HasDrive) d = db[k] + d;
-    lif_neuron(d, ab[k], vb[k], ib[k], rb[k], so[k], a, one_minus_a, f, syn_decay, v_rest, v_th, v_reset, n_ref);
+                      scalar_t v_reset, scalar_t n_ref, int64_t b, std::vector<int64_t>& bs, std::vector<int64_t>& js) {
+  for (int64_t k0 = 0; k0 < N; k0 += BLOCK) {
+    const int64_t k1 = std::min(N, k0 + BLOCK);
+    scalar_t fired = 0;
+#pragma omp simd reduction(+ : fired)
+    for (int64_t k = k0; k < k1; ++k) {  // SpikingNetwork.step and einet.spiking.lif.lif_step, term by term
+      const scalar_t cur = Direct ? cb[k] : cb[k] + ar[k];
+      scalar_t d = cur * g1;
+      cb[k] = cur * dec;
+      if constexpr (HasDrive) d = db[k] + d;
+      lif_neuron(d, Direct ? scalar_t(0) : ab[k], vb[k], ib[k], rb[k], so[k], a, one_minus_a, f, syn_decay, v_rest,
+                 v_th, v_reset, n_ref);
+      fired += so[k];
+    }
+    if (fired != 0) list_spikes(so, b, k0, k1, bs, js);
   }
 }
 
@@ -61,12 +82,12 @@ std::vector<torch::Tensor> step_impl(torch::Tensor& v, torch::Tensor& i_syn, tor
                                      const std::vector<torch::Tensor>& event_b, const std::vector<torch::Tensor>& event_j,
                                      const std::vector<torch::Tensor>& targets, const std::vector<torch::Tensor>& weights,
                                      const std::vector<torch::Tensor>& clear_b, const std::vector<torch::Tensor>& clear_j,
-                                     const std::vector<torch::Tensor>& clear_targets, double gain1_d, double a_d, double f_d, double syn_decay_d, double v_rest_d, double v_th_d,
+                                     const std::vector<torch::Tensor>& clear_targets, bool direct, double gain1_d, double a_d, double f_d, double syn_decay_d, double v_rest_d, double v_th_d,
                                      double v_reset_d, double n_ref_d) {
   const int64_t B = v.size(0), N = v.size(1), R1 = currents.size(1), R = R1 + 1, n_flat = R * N;
   scalar_t* arr = arrived.data_ptr<scalar_t>();
   // the buffer holds the previous step's arrivals: zero just those entries (not the whole [B, R, N])
-  for (size_t g = 0; g < clear_j.size(); ++g) {
+  for (size_t g = 0; g < (direct ? 0 : clear_j.size()); ++g) {
     const int64_t E = clear_j[g].numel(), width = clear_targets[g].size(1);
     const int64_t* eb = clear_b[g].data_ptr<int64_t>();
     const int64_t* ej = clear_j[g].data_ptr<int64_t>();
@@ -78,6 +99,11 @@ std::vector<torch::Tensor> step_impl(torch::Tensor& v, torch::Tensor& i_syn, tor
         if (row[c] < n_flat) out[row[c]] = scalar_t(0);
     }
   }
+  // direct: arrivals go straight into the receptor currents (receptor 0: i_syn; r >= 1: currents[:, r - 1]),
+  // which is where the update adds them anyway; the arrivals buffer is then neither read nor cleared, so
+  // the step touches only the state (a batch of 16 CUBA networks then works from L2 instead of L3)
+  scalar_t* const isp = i_syn.data_ptr<scalar_t>();
+  scalar_t* const csp = currents.data_ptr<scalar_t>();
   for (size_t g = 0; g < targets.size(); ++g) {  // arrivals, group by group, events in order
     const int64_t E = event_j[g].numel(), width = targets[g].size(1);
     const int64_t* eb = event_b[g].data_ptr<int64_t>();
@@ -90,11 +116,23 @@ std::vector<torch::Tensor> step_impl(torch::Tensor& v, torch::Tensor& i_syn, tor
       const int64_t b = eb[e], j = ej[e];
       const int64_t* row = tg + j * width;
       const scalar_t* wr = w + (shared ? j * width : (b * n_source + j) * width);
-      scalar_t* out = arr + b * n_flat;
-      for (int64_t c = 0; c < width; ++c)
-        if (row[c] < n_flat) out[row[c]] += wr[c];
+      if (direct) {
+        scalar_t* own = isp + b * N;
+        scalar_t* other = csp + b * R1 * N;  // flat index t >= N is currents[b, t / N - 1, t % N]
+        for (int64_t c = 0; c < width; ++c) {
+          const int64_t t = row[c];
+          if (t < N) own[t] += wr[c];
+          else if (t < n_flat) other[t - N] += wr[c];
+        }
+      } else {
+        scalar_t* out = arr + b * n_flat;
+        for (int64_t c = 0; c < width; ++c)
+          if (row[c] < n_flat) out[row[c]] += wr[c];
+      }
     }
   }
+  // with direct arrivals the general update reads a zero row in place of each arrivals row
+  std::vector<scalar_t> zero_row(direct && !(R1 == 1 && gain1_d >= 0) ? R * N : 0, scalar_t(0));
   const scalar_t a = scalar_t(a_d), one_minus_a = scalar_t(1.0 - a_d), f = scalar_t(f_d),
                  syn_decay = scalar_t(syn_decay_d), v_rest = scalar_t(v_rest_d), v_th = scalar_t(v_th_d),
                  v_reset = scalar_t(v_reset_d), n_ref = scalar_t(n_ref_d);
@@ -103,24 +141,22 @@ std::vector<torch::Tensor> step_impl(torch::Tensor& v, torch::Tensor& i_syn, tor
   const scalar_t *gp = gain.data_ptr<scalar_t>(), *dp = receptor_decay.data_ptr<scalar_t>();
   const scalar_t* drp = drive.numel() ? drive.data_ptr<scalar_t>() : nullptr;
   const bool gain_batched = gain.size(0) == B && B > 1;
+  std::vector<int64_t> bs, js;  // the step's spike events, in (batch, neuron) order
   // one extra receptor with a gain shared by all neurons (gain1 >= 0; the common case, e.g. CUBA): one pass
   if (R1 == 1 && gain1_d >= 0) {
     const scalar_t g1 = scalar_t(gain1_d), dec = dp[0];
     for (int64_t b = 0; b < B; ++b) {
       const scalar_t* ab = arr + b * n_flat;
-      if (drp)
-        one_receptor_row<scalar_t, true>(ab, ab + N, drp + b * N, vp + b * N, ip + b * N, rp + b * N, cp + b * N,
-                                         sp + b * N, N, g1, dec, a, one_minus_a, f, syn_decay, v_rest, v_th, v_reset,
-                                         n_ref);
-      else
-        one_receptor_row<scalar_t, false>(ab, ab + N, nullptr, vp + b * N, ip + b * N, rp + b * N, cp + b * N,
-                                          sp + b * N, N, g1, dec, a, one_minus_a, f, syn_decay, v_rest, v_th, v_reset,
-                                          n_ref);
+      const scalar_t* db = drp ? drp + b * N : nullptr;
+      auto row = drp ? (direct ? one_receptor_row<scalar_t, true, true> : one_receptor_row<scalar_t, true, false>)
+                     : (direct ? one_receptor_row<scalar_t, false, true> : one_receptor_row<scalar_t, false, false>);
+      row(ab, ab + N, db, vp + b * N, ip + b * N, rp + b * N, cp + b * N, sp + b * N, N, g1, dec, a, one_minus_a, f,
+          syn_decay, v_rest, v_th, v_reset, n_ref, b, bs, js);
     }
   }
   std::vector<scalar_t> dv(N);
   for (int64_t b = 0; b < B && !(R1 == 1 && gain1_d >= 0); ++b) {
-    const scalar_t* __restrict ab = arr + b * n_flat;
+    const scalar_t* __restrict ab = direct ? zero_row.data() : arr + b * n_flat;
     const scalar_t* __restrict gb = gp + (gain_batched ? b * R1 * N : 0);
     const scalar_t* __restrict db = drp ? drp + b * N : nullptr;
     scalar_t* __restrict vb = vp + b * N;
@@ -152,16 +188,18 @@ std::vector<torch::Tensor> step_impl(torch::Tensor& v, torch::Tensor& i_syn, tor
         for (int64_t k = 0; k < N; ++k) d[k] = db[k];
       }
     }
-#pragma omp simd
-    for (int64_t k = 0; k < N; ++k) {  // einet.spiking.lif.lif_step, term by term
-      lif_neuron(d[k], ab[k], vb[k], ib[k], rb[k], so[k], a, one_minus_a, f, syn_decay, v_rest, v_th, v_reset,
-                 n_ref);
+    for (int64_t k0 = 0; k0 < N; k0 += BLOCK) {
+      const int64_t k1 = std::min(N, k0 + BLOCK);
+      scalar_t fired = 0;
+#pragma omp simd reduction(+ : fired)
+      for (int64_t k = k0; k < k1; ++k) {  // einet.spiking.lif.lif_step, term by term
+        lif_neuron(d[k], ab[k], vb[k], ib[k], rb[k], so[k], a, one_minus_a, f, syn_decay, v_rest, v_th, v_reset,
+                   n_ref);
+        fired += so[k];
+      }
+      if (fired != 0) list_spikes(so, b, k0, k1, bs, js);
     }
   }
-  std::vector<int64_t> bs, js;
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t k = 0; k < N; ++k)
-      if (sp[b * N + k] != 0) { bs.push_back(b); js.push_back(k); }
   auto opts = torch::TensorOptions().dtype(torch::kInt64);
   auto tb = torch::empty({(int64_t)bs.size()}, opts), tj = torch::empty({(int64_t)js.size()}, opts);
   std::copy(bs.begin(), bs.end(), tb.data_ptr<int64_t>());
@@ -177,7 +215,7 @@ std::vector<torch::Tensor> spiking_step(torch::Tensor v, torch::Tensor i_syn, to
                                         std::vector<torch::Tensor> event_b, std::vector<torch::Tensor> event_j,
                                         std::vector<torch::Tensor> targets, std::vector<torch::Tensor> weights,
                                         std::vector<torch::Tensor> clear_b, std::vector<torch::Tensor> clear_j,
-                                        std::vector<torch::Tensor> clear_targets, double gain1, double a, double f, double syn_decay, double v_rest, double v_th,
+                                        std::vector<torch::Tensor> clear_targets, bool direct, double gain1, double a, double f, double syn_decay, double v_rest, double v_th,
                                         double v_reset, double n_ref) {
   for (const auto& t : {v, i_syn, refr, currents, gain, receptor_decay, spikes, arrived})
     TORCH_CHECK(t.is_contiguous() && t.scalar_type() == v.scalar_type(), "spiking_step needs contiguous tensors "
@@ -185,7 +223,7 @@ std::vector<torch::Tensor> spiking_step(torch::Tensor v, torch::Tensor i_syn, to
   std::vector<torch::Tensor> out;
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "spiking_step", [&] {
     out = step_impl<scalar_t>(v, i_syn, refr, currents, gain, receptor_decay, drive, spikes, arrived, event_b,
-                              event_j, targets, weights, clear_b, clear_j, clear_targets, gain1, a, f, syn_decay,
+                              event_j, targets, weights, clear_b, clear_j, clear_targets, direct, gain1, a, f, syn_decay,
                               v_rest, v_th, v_reset, n_ref);
   });
   return out;

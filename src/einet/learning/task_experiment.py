@@ -157,7 +157,7 @@ _HISTORY = {
     "mean_rate": "mean rate of the cued ring at the end of the delay",
     "persistence": "m1/m0 of the cued ring at the end of the delay",
     "go_accuracy": "Go/NoGo choice accuracy at the end of delay_2",
-    "dpa_accuracy": "DPA choice accuracy at the end of the response",
+    "dpa_accuracy": "DPA choice accuracy at the end of the test",
 }
 
 

@@ -15,8 +15,10 @@ Losses (each averaged over the report epoch's steps and the batch):
 * ``decision`` (dual task): two linear readouts of the population, trained
   with the network, give the probability of "lick" for the Go/NoGo choice (over
   ``delay_2``; target 1 after Go, 0 after NoGo, no target in DPA trials) and
-  for the DPA choice (over ``test`` and ``response``; 1 for the paired samples
-  and tests A-C and B-D), each with binary cross-entropy.
+  for the DPA choice (over ``test``, while the test is shown; 1 for the paired
+  samples and tests A-C and B-D), each with binary cross-entropy. The response
+  epoch is not scored: holding the choice after the test would need one more
+  attractor than the sample's.
 
 With ``truncation = k`` the loss of each k steps is backpropagated when those
 steps are done and the state is then detached, so no gradient flows back
@@ -148,7 +150,7 @@ class AngleObjective:
 
 
 class DecisionObjective:
-    """Dual task: a Go/NoGo choice after the distractor and a DPA choice in the response (loss ``decision``)."""
+    """Dual task: a Go/NoGo choice after the distractor and a DPA choice during the test (loss ``decision``)."""
 
     kind = "dual"
     readouts = 2
@@ -169,10 +171,9 @@ class DecisionObjective:
         paired = torch.tensor([1.0 if p == "yes" else 0.0 for p in conditions["paired"]], dtype=self.dtype)
         return {"go": go.to(self.device), "go_mask": go_mask.to(self.device), "paired": paired.to(self.device),
                 "go_window": set(_steps_of(task.schedule, "delay_2", self.dt)),
-                "dpa_window": set(_steps_of(task.schedule, "test", self.dt)) | set(_steps_of(task.schedule,
-                                                                                               "response", self.dt)),
+                "dpa_window": set(_steps_of(task.schedule, "test", self.dt)),
                 "go_last": _steps_of(task.schedule, "delay_2", self.dt)[-1],
-                "dpa_last": _steps_of(task.schedule, "response", self.dt)[-1]}
+                "dpa_last": _steps_of(task.schedule, "test", self.dt)[-1]}
 
     def draw(self, trials: int, generator: torch.Generator):
         """The 12 conditions repeated ``trials`` times (no randomness beyond the network's noise)."""

@@ -256,9 +256,13 @@ class SpikingNetwork:
         return (module, shared_gain, decay(dt, p.tau_m), filtered_step(dt, p.tau_m, p.tau_syn), decay(dt, p.tau_syn),
                 p.v_rest, p.v_th, p.v_reset, steps(p.t_ref, dt))
 
-    def _fused_step(self, state: NetworkState):
+    def _fused_step(self, state: NetworkState, arrivals: bool = True):
         """The kernel's step. It updates the state's tensors in place (the network owns them), and its
-        spikes and arrivals are buffers reused by the next step: copy what must outlive a step."""
+        spikes and arrivals are buffers reused by the next step: copy what must outlive a step.
+
+        Without ``arrivals`` the kernel adds the arriving spikes straight into the receptor currents
+        instead of collecting them in the arrivals buffer first (the same sums, added in another order)
+        and returns None for them: a step then touches only the network's state."""
         module, *constants = self._fused
         groups = [(state.history[-d], table) for d, table in self.tables.items() if state.step >= d]
         n = state.neuron
@@ -268,15 +272,15 @@ class SpikingNetwork:
         spikes, arrived = self._buffers
         drive = self.drive if self._drive_segments is None else self._drive_at(state.step)
         drive = drive if drive is not None else n.v.new_zeros(0)
-        delivered = [(e[0], e[1], t.targets) for e, t in groups]
         b, j = module.spiking_step(
             n.v, n.i_syn, n.refractory, state.currents, self.receptor_gain, self.receptor_decay.reshape(-1), drive,
             spikes, arrived, [e[0] for e, _ in groups], [e[1] for e, _ in groups], [t.targets for _, t in groups],
             [t.weights for _, t in groups], [c[0] for c in self._delivered], [c[1] for c in self._delivered],
-            [c[2] for c in self._delivered], *constants)
-        self._delivered = delivered  # the entries of `arrived` to clear next step
+            [c[2] for c in self._delivered], not arrivals, *constants)
+        if arrivals:  # else the buffer was left alone: its entries of the last buffered step still await clearing
+            self._delivered = [(e[0], e[1], t.targets) for e, t in groups]  # the entries to clear next step
         history = state.history[1:] + ((b, j, None),)
-        return spikes, NetworkState(n, state.currents, history, state.step + 1), arrived
+        return spikes, NetworkState(n, state.currents, history, state.step + 1), arrived if arrivals else None
 
     # ---------------------------------------------------------------- dynamics
     def initial_state(self) -> NetworkState:
@@ -323,11 +327,12 @@ class SpikingNetwork:
                 total = part if total is None else total + part
         return total
 
-    def step(self, state: NetworkState) -> tuple[torch.Tensor, NetworkState, torch.Tensor | None]:
+    def step(self, state: NetworkState, arrivals: bool = True) -> tuple[torch.Tensor, NetworkState, torch.Tensor | None]:
         """One step of ``dt``: returns the spikes ``[batch, neuron]``, the new state, and what arrived at the
-        receptors at the start of the step (None: nothing). The step's spike events are ``state.history[-1]``."""
+        receptors at the start of the step (None: nothing, or not asked for with ``arrivals=False``, which
+        lets the compiled step skip collecting them). The step's spike events are ``state.history[-1]``."""
         if self._fused is not None:
-            return self._fused_step(state)
+            return self._fused_step(state, arrivals)
         arrived = self.arriving(state)
         own = None if arrived is None else arrived[:, 0]
         currents = state.currents

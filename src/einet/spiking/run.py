@@ -34,7 +34,7 @@ def run_network(net, n_steps: int, *, progress: bool = False, label: str = "simu
     bar = tqdm(total=n_steps, desc=label, unit="step", disable=not progress, mininterval=5.0, file=sys.stderr)
     with torch.inference_mode():
         for step in range(n_steps):
-            _, state, _ = net.step(state)
+            _, state, _ = net.step(state, arrivals=False)
             b, j, count = state.history[-1]
             if j.numel():
                 steps.append((step, j.numel()))
