@@ -227,6 +227,13 @@ def main() -> None:
           f"rate {statistics.median(r for _, r, _ in batched):.2f} Hz")
     print(f"all rounds, 1 network:  {', '.join(f'{s:.2f}' for s, _, _ in single)} s")
     print(f"all rounds, {args.batch} networks: {', '.join(f'{s:.2f}' for s, _, _ in batched)} s")
+    # on a shared (virtual) machine one round's wall time can double; the thread's CPU time leaves out
+    # the time the machine gave to others, and per-round ratios pair runs made side by side
+    per_round = [b[0] / a[0] for a, b in zip(single, batched)]
+    c1 = statistics.median(c for _, _, c in single)
+    cb = statistics.median(c for _, _, c in batched)
+    print(f"{args.batch} networks / 1 network: median of per-round wall ratios {statistics.median(per_round):.2f}x "
+          f"({', '.join(f'{r:.2f}' for r in per_round)}); CPU time {cb:.2f} s / {c1:.2f} s = {cb / c1:.2f}x")
     if b2net is None:
         print(f"Brian2: {why_not}")
         return

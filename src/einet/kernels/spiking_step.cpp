@@ -38,12 +38,14 @@ inline void lif_neuron(scalar_t d, scalar_t arriving, scalar_t& v, scalar_t& i_s
 // the whole [B, N] spike array cost as much as the update itself).
 constexpr int64_t BLOCK = 256;
 
-// The (batch, neuron) events of block [k0, k1) of row b, in neuron order.
+// The (batch, neuron) events of block [k0, k1) of row b, in neuron order, from the block's spike flags
+// (a small buffer in L1); each is also set in the row's spike array `so`, whose entries of the previous
+// step were cleared before the update: the [B, N] spike array is written only where neurons spiked.
 template <typename scalar_t>
-inline void list_spikes(const scalar_t* so, int64_t b, int64_t k0, int64_t k1, std::vector<int64_t>& bs,
-                        std::vector<int64_t>& js) {
+inline void list_spikes(const scalar_t* flags, scalar_t* so, int64_t b, int64_t k0, int64_t k1,
+                        std::vector<int64_t>& bs, std::vector<int64_t>& js) {
   for (int64_t k = k0; k < k1; ++k)
-    if (so[k] != 0) { bs.push_back(b); js.push_back(k); }
+    if (flags[k - k0] != 0) { bs.push_back(b); js.push_back(k); so[k] = scalar_t(1); }
 }
 
 // One batch row of the one-extra-receptor case; the drive test is a template argument so the loop vectorises,
@@ -57,17 +59,18 @@ void one_receptor_row(const scalar_t* __restrict ab, const scalar_t* __restrict 
   for (int64_t k0 = 0; k0 < N; k0 += BLOCK) {
     const int64_t k1 = std::min(N, k0 + BLOCK);
     scalar_t fired = 0;
+    scalar_t flags[BLOCK];
 #pragma omp simd reduction(+ : fired)
     for (int64_t k = k0; k < k1; ++k) {  // SpikingNetwork.step and einet.spiking.lif.lif_step, term by term
       const scalar_t cur = Direct ? cb[k] : cb[k] + ar[k];
       scalar_t d = cur * g1;
       cb[k] = cur * dec;
       if constexpr (HasDrive) d = db[k] + d;
-      lif_neuron(d, Direct ? scalar_t(0) : ab[k], vb[k], ib[k], rb[k], so[k], a, one_minus_a, f, syn_decay, v_rest,
-                 v_th, v_reset, n_ref);
-      fired += so[k];
+      lif_neuron(d, Direct ? scalar_t(0) : ab[k], vb[k], ib[k], rb[k], flags[k - k0], a, one_minus_a, f, syn_decay,
+                 v_rest, v_th, v_reset, n_ref);
+      fired += flags[k - k0];
     }
-    if (fired != 0) list_spikes(so, b, k0, k1, bs, js);
+    if (fired != 0) list_spikes(flags, so, b, k0, k1, bs, js);
   }
 }
 
@@ -78,9 +81,11 @@ template <typename scalar_t>
 std::vector<torch::Tensor> step_impl(torch::Tensor& v, torch::Tensor& i_syn, torch::Tensor& refr,
                                      torch::Tensor& currents, const torch::Tensor& gain,
                                      const torch::Tensor& receptor_decay, const torch::Tensor& drive,
-                                     torch::Tensor& spikes, torch::Tensor& arrived,
+                                     torch::Tensor& spikes, torch::Tensor& arrived, const torch::Tensor& previous_b,
+                                     const torch::Tensor& previous_j,
                                      const std::vector<torch::Tensor>& event_b, const std::vector<torch::Tensor>& event_j,
-                                     const std::vector<torch::Tensor>& targets, const std::vector<torch::Tensor>& weights,
+                                     const std::vector<torch::Tensor>& targets, const std::vector<torch::Tensor>& projections,
+                                     const std::vector<torch::Tensor>& scales,
                                      const std::vector<torch::Tensor>& clear_b, const std::vector<torch::Tensor>& clear_j,
                                      const std::vector<torch::Tensor>& clear_targets, bool direct, double gain1_d, double a_d, double f_d, double syn_decay_d, double v_rest_d, double v_th_d,
                                      double v_reset_d, double n_ref_d) {
@@ -91,9 +96,9 @@ std::vector<torch::Tensor> step_impl(torch::Tensor& v, torch::Tensor& i_syn, tor
     const int64_t E = clear_j[g].numel(), width = clear_targets[g].size(1);
     const int64_t* eb = clear_b[g].data_ptr<int64_t>();
     const int64_t* ej = clear_j[g].data_ptr<int64_t>();
-    const int64_t* tg = clear_targets[g].data_ptr<int64_t>();
+    const int32_t* tg = clear_targets[g].data_ptr<int32_t>();
     for (int64_t e = 0; e < E; ++e) {
-      const int64_t* row = tg + ej[e] * width;
+      const int32_t* row = tg + ej[e] * width;
       scalar_t* out = arr + eb[e] * n_flat;
       for (int64_t c = 0; c < width; ++c)
         if (row[c] < n_flat) out[row[c]] = scalar_t(0);
@@ -108,31 +113,40 @@ std::vector<torch::Tensor> step_impl(torch::Tensor& v, torch::Tensor& i_syn, tor
     const int64_t E = event_j[g].numel(), width = targets[g].size(1);
     const int64_t* eb = event_b[g].data_ptr<int64_t>();
     const int64_t* ej = event_j[g].data_ptr<int64_t>();
-    const int64_t* tg = targets[g].data_ptr<int64_t>();
-    const scalar_t* w = weights[g].data_ptr<scalar_t>();
-    const bool shared = weights[g].dim() == 2;
-    const int64_t n_source = targets[g].size(0);
+    // a synapse's weight is its projection's weight in this batch element: scales[b, projection]
+    const int32_t* tg = targets[g].data_ptr<int32_t>();
+    const int16_t* pg = projections[g].data_ptr<int16_t>();
+    const scalar_t* sc = scales[g].data_ptr<scalar_t>();
+    const int64_t n_proj = scales[g].size(1);
     for (int64_t e = 0; e < E; ++e) {
       const int64_t b = eb[e], j = ej[e];
-      const int64_t* row = tg + j * width;
-      const scalar_t* wr = w + (shared ? j * width : (b * n_source + j) * width);
+      const int32_t* row = tg + j * width;
+      const int16_t* pr = pg + j * width;
+      const scalar_t* wb = sc + b * n_proj;
       if (direct) {
         scalar_t* own = isp + b * N;
         scalar_t* other = csp + b * R1 * N;  // flat index t >= N is currents[b, t / N - 1, t % N]
         for (int64_t c = 0; c < width; ++c) {
           const int64_t t = row[c];
-          if (t < N) own[t] += wr[c];
-          else if (t < n_flat) other[t - N] += wr[c];
+          if (t < N) own[t] += wb[pr[c]];
+          else if (t < n_flat) other[t - N] += wb[pr[c]];
         }
       } else {
         scalar_t* out = arr + b * n_flat;
         for (int64_t c = 0; c < width; ++c)
-          if (row[c] < n_flat) out[row[c]] += wr[c];
+          if (row[c] < n_flat) out[row[c]] += wb[pr[c]];
       }
     }
   }
   // with direct arrivals the general update reads a zero row in place of each arrivals row
   std::vector<scalar_t> zero_row(direct && !(R1 == 1 && gain1_d >= 0) ? R * N : 0, scalar_t(0));
+  {  // the spike array holds the previous step's spikes (its events): clear just those
+    const int64_t E = previous_j.numel();
+    const int64_t* pb = previous_b.data_ptr<int64_t>();
+    const int64_t* pj = previous_j.data_ptr<int64_t>();
+    scalar_t* spk = spikes.data_ptr<scalar_t>();
+    for (int64_t e = 0; e < E; ++e) spk[pb[e] * N + pj[e]] = scalar_t(0);
+  }
   const scalar_t a = scalar_t(a_d), one_minus_a = scalar_t(1.0 - a_d), f = scalar_t(f_d),
                  syn_decay = scalar_t(syn_decay_d), v_rest = scalar_t(v_rest_d), v_th = scalar_t(v_th_d),
                  v_reset = scalar_t(v_reset_d), n_ref = scalar_t(n_ref_d);
@@ -191,13 +205,14 @@ std::vector<torch::Tensor> step_impl(torch::Tensor& v, torch::Tensor& i_syn, tor
     for (int64_t k0 = 0; k0 < N; k0 += BLOCK) {
       const int64_t k1 = std::min(N, k0 + BLOCK);
       scalar_t fired = 0;
+      scalar_t flags[BLOCK];
 #pragma omp simd reduction(+ : fired)
       for (int64_t k = k0; k < k1; ++k) {  // einet.spiking.lif.lif_step, term by term
-        lif_neuron(d[k], ab[k], vb[k], ib[k], rb[k], so[k], a, one_minus_a, f, syn_decay, v_rest, v_th, v_reset,
-                   n_ref);
-        fired += so[k];
+        lif_neuron(d[k], ab[k], vb[k], ib[k], rb[k], flags[k - k0], a, one_minus_a, f, syn_decay, v_rest, v_th,
+                   v_reset, n_ref);
+        fired += flags[k - k0];
       }
-      if (fired != 0) list_spikes(so, b, k0, k1, bs, js);
+      if (fired != 0) list_spikes(flags, so, b, k0, k1, bs, js);
     }
   }
   auto opts = torch::TensorOptions().dtype(torch::kInt64);
@@ -212,18 +227,23 @@ std::vector<torch::Tensor> step_impl(torch::Tensor& v, torch::Tensor& i_syn, tor
 std::vector<torch::Tensor> spiking_step(torch::Tensor v, torch::Tensor i_syn, torch::Tensor refr,
                                         torch::Tensor currents, torch::Tensor gain, torch::Tensor receptor_decay,
                                         torch::Tensor drive, torch::Tensor spikes, torch::Tensor arrived,
+                                        torch::Tensor previous_b, torch::Tensor previous_j,
                                         std::vector<torch::Tensor> event_b, std::vector<torch::Tensor> event_j,
-                                        std::vector<torch::Tensor> targets, std::vector<torch::Tensor> weights,
+                                        std::vector<torch::Tensor> targets, std::vector<torch::Tensor> projections,
+                                        std::vector<torch::Tensor> scales,
                                         std::vector<torch::Tensor> clear_b, std::vector<torch::Tensor> clear_j,
                                         std::vector<torch::Tensor> clear_targets, bool direct, double gain1, double a, double f, double syn_decay, double v_rest, double v_th,
                                         double v_reset, double n_ref) {
+  for (const auto& t : scales)
+    TORCH_CHECK(t.is_contiguous() && t.scalar_type() == v.scalar_type(), "scales must be contiguous, of the state's dtype");
   for (const auto& t : {v, i_syn, refr, currents, gain, receptor_decay, spikes, arrived})
     TORCH_CHECK(t.is_contiguous() && t.scalar_type() == v.scalar_type(), "spiking_step needs contiguous tensors "
                 "of one dtype");
   std::vector<torch::Tensor> out;
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "spiking_step", [&] {
-    out = step_impl<scalar_t>(v, i_syn, refr, currents, gain, receptor_decay, drive, spikes, arrived, event_b,
-                              event_j, targets, weights, clear_b, clear_j, clear_targets, direct, gain1, a, f, syn_decay,
+    out = step_impl<scalar_t>(v, i_syn, refr, currents, gain, receptor_decay, drive, spikes, arrived, previous_b,
+                              previous_j, event_b,
+                              event_j, targets, projections, scales, clear_b, clear_j, clear_targets, direct, gain1, a, f, syn_decay,
                               v_rest, v_th, v_reset, n_ref);
   });
   return out;

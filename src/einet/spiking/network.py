@@ -78,8 +78,15 @@ class NetworkState(NamedTuple):
 
 
 class _Table(NamedTuple):
-    targets: torch.Tensor  # [N_s, width] flat receptor*N + target, padded with R*N
-    weights: torch.Tensor  # [N_s, width] or [batch, N_s, width]
+    """Synapses of one delay, source-major: a synapse's weight is its projection's weight in each batch element,
+    so the table keeps the projection of each synapse and one weight per (element, projection): its size does
+    not grow with the batch."""
+
+    targets: torch.Tensor  # [N_s, width] int64 flat receptor*N + target, padded with R*N
+    projection: torch.Tensor  # [N_s, width] int64 index into scales (0 in the padding)
+    scales: torch.Tensor  # [batch, P] weight of each projection in each batch element
+    targets32: torch.Tensor  # targets as int32, and
+    projection16: torch.Tensor  # projection as int16, for the compiled step (half the bytes per synapse)
 
 
 def draw_synapses(proj, n_source: int, n_target: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -224,19 +231,23 @@ class SpikingNetwork:
             names = [k for k, s in self.synapses.items() if s.delay == delay]
             source = torch.cat([self.synapses[k].source for k in names])
             flat = torch.cat([self.synapses[k].target + self.synapses[k].receptor * self.n for k in names])
-            w = torch.cat([self.weights[k].view(-1, 1).expand(-1, self.synapses[k].source.numel()) for k in names], 1)
+            which = torch.cat([torch.full_like(self.synapses[k].source, p) for p, k in enumerate(names)])
             order = torch.argsort(source, stable=True)
-            source, flat, w = source[order], flat[order], w[:, order]
+            source, flat, which = source[order], flat[order], which[order]
             counts = torch.bincount(source, minlength=self.n)
             width = max(int(counts.max()) if counts.numel() else 0, 1)
             start = torch.cumsum(counts, 0) - counts
             column = torch.arange(source.numel()) - start[source]
             targets = torch.full((self.n, width), n_flat, dtype=torch.int64)
             targets[source, column] = flat
-            weights = torch.zeros((w.shape[0], self.n, width), dtype=self.dtype)
-            weights[:, source, column] = w
-            shared = bool((w == w[:1]).all())
-            tables[delay] = _Table(targets.to(self.device), (weights[0] if shared else weights).to(self.device))
+            projection = torch.zeros((self.n, width), dtype=torch.int64)
+            projection[source, column] = which
+            scales = torch.stack([self.weights[k].reshape(-1).to(self.dtype) for k in names], dim=1)  # [B, P]
+            if n_flat >= 2**31 or len(names) >= 2**15:
+                raise ValueError(f"{self.n} neurons x {self.n_receptors} receptors or {len(names)} projections "
+                                 "exceed the compiled step's int32 / int16 indices")
+            tables[delay] = _Table(targets.to(self.device), projection.to(self.device), scales.to(self.device),
+                                   targets.to(torch.int32).to(self.device), projection.to(torch.int16).to(self.device))
         return tables
 
     def _fused_constants(self):
@@ -268,17 +279,19 @@ class SpikingNetwork:
         n = state.neuron
         if self._buffers is None or self._buffers[0].shape != n.v.shape:
             zeros = n.v.new_zeros((self.batch_size, len(self.receptor_taus), self.n))
-            self._buffers, self._delivered = (torch.empty_like(n.v), zeros), []
+            self._buffers, self._delivered = (torch.zeros_like(n.v), zeros), []
+            self._spiked = (torch.zeros(0, dtype=torch.int64), torch.zeros(0, dtype=torch.int64))
         spikes, arrived = self._buffers
         drive = self.drive if self._drive_segments is None else self._drive_at(state.step)
         drive = drive if drive is not None else n.v.new_zeros(0)
         b, j = module.spiking_step(
             n.v, n.i_syn, n.refractory, state.currents, self.receptor_gain, self.receptor_decay.reshape(-1), drive,
-            spikes, arrived, [e[0] for e, _ in groups], [e[1] for e, _ in groups], [t.targets for _, t in groups],
-            [t.weights for _, t in groups], [c[0] for c in self._delivered], [c[1] for c in self._delivered],
-            [c[2] for c in self._delivered], not arrivals, *constants)
+            spikes, arrived, *self._spiked, [e[0] for e, _ in groups], [e[1] for e, _ in groups], [t.targets32 for _, t in groups],
+            [t.projection16 for _, t in groups], [t.scales for _, t in groups], [c[0] for c in self._delivered],
+            [c[1] for c in self._delivered], [c[2] for c in self._delivered], not arrivals, *constants)
         if arrivals:  # else the buffer was left alone: its entries of the last buffered step still await clearing
-            self._delivered = [(e[0], e[1], t.targets) for e, t in groups]  # the entries to clear next step
+            self._delivered = [(e[0], e[1], t.targets32) for e, t in groups]  # the entries to clear next step
+        self._spiked = (b, j)  # the entries of `spikes` to clear next step
         history = state.history[1:] + ((b, j, None),)
         return spikes, NetworkState(n, state.currents, history, state.step + 1), arrived if arrivals else None
 
@@ -311,8 +324,8 @@ class SpikingNetwork:
         if j.numel() == 0:
             return None
         n_flat = self.n_receptors * self.n
-        out = table.weights.new_zeros(self.batch_size * (n_flat + 1))
-        w = table.weights[j] if table.weights.dim() == 2 else table.weights[b, j]
+        out = table.scales.new_zeros(self.batch_size * (n_flat + 1))
+        w = table.scales[b.unsqueeze(-1), table.projection[j]]  # [events, width]; padding lands in the dummy slot
         if count is not None:  # the QIF may emit several spikes per step
             w = w * count.unsqueeze(-1)
         out.index_add_(0, (table.targets[j] + (b * (n_flat + 1)).unsqueeze(-1)).view(-1), w.reshape(-1))
