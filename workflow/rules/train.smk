@@ -8,6 +8,8 @@ rule train:
         "results/{exp}/logs/train/{job}.log",
     benchmark:
         "results/{exp}/benchmarks/train/{job}.tsv"
+    # trainings are the longest jobs: start them first so they overlap the many short ones
+    priority: 10
     conda:
         "../envs/einet.yaml"
     threads: 1
