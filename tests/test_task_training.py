@@ -107,7 +107,7 @@ def test_gradient_matches_finite_differences():
         tm = TaskModel(network, ["EE.J"])
         with torch.no_grad():
             tm.trained["EE.J"].fill_(J)
-        objective = AngleObjective(task_spec, 0, network.sizes, 2.0, torch.float64, "cpu")
+        objective = AngleObjective(task_spec, 0, network.population_names, network.sizes, 2.0, torch.float64, "cpu")
         task, targets = objective.draw(4, torch.Generator().manual_seed(2))
         loss, _ = run_trials(tm, objective, task, targets)
         return loss, float(tm.trained["EE.J"].grad)
@@ -126,7 +126,7 @@ def test_truncation_covering_the_trial_is_full_bptt_and_shorter_changes_it():
     for k in (0, 1000, 5):
         network = RateNetwork([model] * 4, dt=2.0, dtype=torch.float64, seed=0, kernels="torch")
         tm = TaskModel(network, ["EE.weights"])
-        objective = AngleObjective(task_spec, 0, network.sizes, 2.0, torch.float64, "cpu")
+        objective = AngleObjective(task_spec, 0, network.population_names, network.sizes, 2.0, torch.float64, "cpu")
         task, targets = objective.draw(4, torch.Generator().manual_seed(2))
         run_trials(tm, objective, task, targets, truncation=k)
         grads[k] = tm.trained["EE.weights"].grad.clone()
@@ -145,8 +145,8 @@ def test_dale_holds_after_every_update_with_a_large_step():
     model = ring_model()
     network = RateNetwork([model] * 8, dt=2.0, seed=0, kernels="torch")
     tm = TaskModel(network, ["EE.weights", "IE.weights", "EI.weights", "EE.J", "EI.J"])
-    objective = AngleObjective(parse_section(TaskSpec, ODR_TASK, "task"), 0, network.sizes, 2.0,
-                               torch.float32, "cpu")
+    objective = AngleObjective(parse_section(TaskSpec, ODR_TASK, "task"), 0, network.population_names, network.sizes,
+                               2.0, torch.float32, "cpu")
     rows = fit_bptt(tm, objective, cfg(parameters=list(tm.trained), learning_rate=0.5, iterations=8),
                     torch.Generator().manual_seed(0))
     assert rows["sign_violations"] == [0] * 8
@@ -163,7 +163,7 @@ def test_odr_training_lowers_the_angle_loss():
                               "task")
     network = RateNetwork([model] * 12, dt=2.0, seed=0, kernels="torch")
     tm = TaskModel(network, ["EE.weights"])
-    objective = AngleObjective(task_spec, 0, network.sizes, 2.0, torch.float32, "cpu")
+    objective = AngleObjective(task_spec, 0, network.population_names, network.sizes, 2.0, torch.float32, "cpu")
     rows = fit_bptt(tm, objective, cfg(iterations=60, trials=12), torch.Generator().manual_seed(0))
     first, last = np.mean(rows["loss"][:5]), np.mean(rows["loss"][-5:])
     assert first > 0.5  # untrained: the angle is lost early in the delay
@@ -179,7 +179,7 @@ def test_resume_equals_uninterrupted(tmp_path):
     def fresh():
         network = RateNetwork([model] * 8, dt=2.0, seed=0, kernels="torch")
         tm = TaskModel(network, ["EE.weights"])
-        return tm, AngleObjective(task_spec, 0, network.sizes, 2.0, torch.float32, "cpu")
+        return tm, AngleObjective(task_spec, 0, network.population_names, network.sizes, 2.0, torch.float32, "cpu")
 
     tm, objective = fresh()
     rows = fit_bptt(tm, objective, spec, torch.Generator().manual_seed(0))
@@ -209,7 +209,7 @@ def test_resume_equals_uninterrupted(tmp_path):
 def test_decision_objective_targets_follow_the_conditions():
     task_spec = parse_section(TaskSpec, {"kind": "dual", "population": "R", "epochs": {
         "fixation": 10.0, "sample": 10.0, "delay": 40.0, "distractor": 10.0, "test": 10.0, "response": 20.0}}, "task")
-    objective = DecisionObjective(task_spec, 0, [20], 1.0, torch.float32, "cpu")
+    objective = DecisionObjective(task_spec, 0, ["R"], [20], 1.0, torch.float32, "cpu")
     task, targets = objective.draw(2, torch.Generator())
     cond = task.conditions()
     assert task.batch_size == 24 and len(set(zip(cond["task"], cond["sample"], cond["test"]))) == 12

@@ -30,16 +30,9 @@ SAMPLES = 300
 
 
 def _objective(spec, network, population: int, dtype, device):
-    task_spec, dt = spec.task, spec.simulation.dt
-    sizes = network.sizes
-    if spec.training.recurrent.loss == "angle":
-        return AngleObjective(task_spec, population, sizes, dt, dtype, device)
-    patterns = None
-    if task_spec.patterns == "low_rank":
-        from einet.tasks.build import low_rank_patterns
-
-        patterns = low_rank_patterns(task_spec, network.low_rank_vectors)
-    return DecisionObjective(task_spec, population, sizes, dt, dtype, device, patterns)
+    kind = AngleObjective if spec.training.recurrent.loss == "angle" else DecisionObjective
+    return kind(spec.task, population, network.population_names, network.sizes, spec.simulation.dt, dtype, device,
+                network.low_rank_vectors)
 
 
 def build_task_model(spec, batch: int, device) -> tuple[TaskModel, object]:
@@ -62,7 +55,7 @@ def _time_index(n_steps: int) -> np.ndarray:
 def evaluate_odr(model, objective, cfg) -> dict[str, np.ndarray]:
     """Decoded angle at each test delay per cue, and the decoded phase over the trial."""
     network, dt = model.network, model.network.dt
-    cues = 2 * math.pi * torch.arange(cfg.test_cues, dtype=torch.float64) / cfg.test_cues
+    cues = [360.0 * i / cfg.test_cues for i in range(cfg.test_cues)]  # degrees
     delays = sorted(cfg.test_delays) or [objective.spec.epochs.get("delay", 1000.0)]
     task = objective.task(cues, delay=max(delays))
     delay_start = task.schedule["delay"].start
@@ -82,7 +75,7 @@ def evaluate_odr(model, objective, cfg) -> dict[str, np.ndarray]:
         if slot < len(keep) and step == keep[slot]:
             phase[slot] = angle
             slot += 1
-    return {"decoded_angle": decoded, "phase": phase, "cue": cues.numpy(), "delay": np.asarray(delays, float),
+    return {"decoded_angle": decoded, "phase": phase, "cue": np.asarray(cues), "delay": np.asarray(delays, float),
             "time": (keep + 1) * dt}
 
 
@@ -182,7 +175,7 @@ def _odr_dataset(before: dict, after: dict) -> xr.Dataset:
                            {"units": "deg", "long_name": "population-vector phase of the cued ring"})},
         coords={**_STAGE,
                 "delay": ("delay", before["delay"], {"units": "ms", "long_name": "time after the cue's end"}),
-                "cue": ("cue", np.degrees(before["cue"]), {"units": "deg", "long_name": "cue angle"}),
+                "cue": ("cue", before["cue"], {"units": "deg", "long_name": "cue angle"}),
                 "eval_time": ("eval_time", before["time"], {"units": "ms", "long_name": "time in the evaluation trial"})},
     )
 

@@ -36,17 +36,16 @@ from __future__ import annotations
 import logging
 import math
 import sys
-import time
+from dataclasses import replace
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-import xarray as xr
 from tqdm import tqdm
 
 from einet.errors import SimulationDiverged
 from einet.model import trainable
 from einet.model.connectivity import ring_angles
+from einet.tasks.build import build_task
 from einet.tasks.dual import DualTask
 from einet.tasks.odr import ODR
 
@@ -90,24 +89,38 @@ def _steps_of(schedule, epoch: str, dt: float) -> range:
     return range(int(round(e.start / dt)), int(round(e.stop / dt)))
 
 
-class AngleObjective:
+class _TaskObjective:
+    """What both objectives share: the task section, and the network's populations to build its trials for.
+
+    Trials are built by :func:`einet.tasks.build.build_task` from the task section with a few fields
+    replaced (cue angles, delay, repeats), so a trained network sees exactly the stimuli a simulated one does.
+    ``population`` is the population whose rates are decoded (the task's own by default).
+    """
+
+    def __init__(self, task_spec, population: int, names: list[str], sizes: list[int], dt: float, dtype, device,
+                 vectors=None):
+        self.spec, self.population, self.names, self.sizes, self.dt = task_spec, population, names, sizes, dt
+        self.dtype, self.device, self.vectors = dtype, device, vectors
+
+    def _build(self, **changes):
+        return build_task(replace(self.spec, **changes), self.names, self.sizes, self.dtype, self.device,
+                          low_rank_vectors=self.vectors)
+
+
+class AngleObjective(_TaskObjective):
     """ODR: hold the cue's angle through the delay (loss ``angle``)."""
 
     kind = "odr"
 
-    def __init__(self, task_spec, population: int, sizes: list[int], dt: float, dtype, device):
-        self.spec, self.population, self.sizes, self.dt = task_spec, population, sizes, dt
-        self.dtype, self.device = dtype, device
-        theta = ring_angles(sizes[population], dtype=dtype).to(device)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        theta = ring_angles(self.sizes[self.population], dtype=self.dtype).to(self.device)
         self.cos, self.sin = torch.cos(theta), torch.sin(theta)
 
-    def task(self, angles: torch.Tensor, delay: float | None = None) -> ODR:
-        epochs = dict(self.spec.epochs)
-        if delay is not None:
-            epochs["delay"] = delay
-        return ODR(population=self.population, sizes=self.sizes, cue_angles=angles.tolist(),
-                   strength=self.spec.strength, footprint=math.radians(self.spec.footprint),
-                   erase_strength=self.spec.erase_strength, dtype=self.dtype, device=self.device, **epochs)
+    def task(self, degrees: list[float], delay: float | None = None) -> ODR:
+        """Trials cued at ``degrees``, with the task's delay or ``delay`` [ms]."""
+        epochs = dict(self.spec.epochs, **({} if delay is None else {"delay": delay}))
+        return self._build(cue_angles=list(degrees), epochs=epochs)
 
     def draw(self, trials: int, generator: torch.Generator):
         """A task of ``trials`` cues, and its targets (the angles).
@@ -117,11 +130,11 @@ class AngleObjective:
         not favour the places a few random cues fell on, which would pin the
         bump there.
         """
-        offset = 2 * math.pi * torch.rand(1, generator=generator, dtype=torch.float64)
-        angles = torch.remainder(offset + 2 * math.pi * torch.arange(trials, dtype=torch.float64) / trials, 2 * math.pi)
-        task = self.task(angles)
-        return task, {"angle": angles.to(self.dtype).to(self.device),
-                      "window": set(_steps_of(task.schedule, "delay", self.dt)),
+        offset = 360.0 * float(torch.rand(1, generator=generator, dtype=torch.float64))
+        degrees = [(offset + 360.0 * k / trials) % 360.0 for k in range(trials)]
+        task = self.task(degrees)
+        angles = torch.tensor([math.radians(a) for a in degrees], dtype=self.dtype, device=self.device)
+        return task, {"angle": angles, "window": set(_steps_of(task.schedule, "delay", self.dt)),
                       "last": _steps_of(task.schedule, "delay", self.dt)[-1]}
 
     def decode(self, rates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -149,20 +162,15 @@ class AngleObjective:
                 "persistence": (2 * torch.sqrt(c * c + s * s) / rates.mean(dim=1).clamp(min=1e-12)).mean()}
 
 
-class DecisionObjective:
+class DecisionObjective(_TaskObjective):
     """Dual task: a Go/NoGo choice after the distractor and a DPA choice during the test (loss ``decision``)."""
 
     kind = "dual"
     readouts = 2
 
-    def __init__(self, task_spec, population: int, sizes: list[int], dt: float, dtype, device, patterns=None):
-        self.spec, self.population, self.sizes, self.dt = task_spec, population, sizes, dt
-        self.dtype, self.device, self.patterns = dtype, device, patterns or {}
-
     def task(self, repeats: int) -> DualTask:
-        return DualTask(population=self.population, sizes=self.sizes, patterns=self.patterns,
-                        strength=self.spec.strength, trials=repeats, seed=self.spec.seed, dtype=self.dtype,
-                        device=self.device, **dict(self.spec.epochs))
+        """The 12 conditions, each ``repeats`` times."""
+        return self._build(trials=repeats)
 
     def targets(self, task: DualTask) -> dict:
         conditions = task.conditions()
