@@ -1,4 +1,4 @@
-"""Wall time of the effective-information estimators (einet.analysis.information).
+"""Wall time of the effective-information estimators (einet.measures.information).
 
 Two cases, each at 1e5 samples with 64 input and 64 output bins:
   * ei_parts of a 100 -> 30 sigmoid layer (target: <= 0.5 s on CPU);
@@ -17,7 +17,7 @@ import time
 import torch
 from torch import nn
 
-from einet.analysis.information import ei, ei_parts
+from einet.measures.information import ei, ei_parts
 
 
 def best_time(fn, repeats: int, device: torch.device) -> tuple[float, float]:

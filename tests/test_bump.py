@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from einet.analysis.bump import decode, ring_angles
+from einet.measures.bump import decode, ring_angles
 
 
 def test_bump_at_ninety_degrees_over_a_thousand_neurons():
@@ -57,7 +57,7 @@ def test_rectified_bump_matches_numerical_fourier_integrals():
 
 def test_drift_and_diffusion_of_a_known_random_walk():
     """phi(t) = phi0 + mu t + sqrt(2 D) W(t), wrapped: the estimates recover mu and D."""
-    from einet.analysis.bump import drift_diffusion
+    from einet.measures.bump import drift_diffusion
 
     rng = np.random.default_rng(0)
     trials, dt_ms, steps = 4000, 10.0, 200
@@ -73,6 +73,6 @@ def test_drift_and_diffusion_of_a_known_random_walk():
 
 
 def test_persistence_is_m1_over_m0_and_zero_without_activity():
-    from einet.analysis.bump import persistence
+    from einet.measures.bump import persistence
 
     np.testing.assert_allclose(persistence([2.0, 0.0, 1.0], [1.0, 0.5, 0.0]), [0.5, 0.0, 0.0])

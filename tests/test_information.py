@@ -1,4 +1,4 @@
-"""Effective information of layers against exact references (einet.analysis.information)."""
+"""Effective information of layers against exact references (einet.measures.information)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from einet.analysis import information as info
-from einet.analysis.information import (
+from einet.measures import information as info
+from einet.measures.information import (
     OutOfRangeWarning,
     ei,
     ei_parts,
@@ -294,7 +294,7 @@ def _pair_kernel():
 )
 @pytest.mark.parametrize("key_dtype", [torch.int32, torch.int64])
 def test_pair_count_kernel_equals_torch_path(n_in, n_out, n_samples, in_bins, out_bins, shared, key_dtype):
-    from einet.analysis import histogram as hist
+    from einet.measures import histogram as hist
 
     kernel = _pair_kernel()
     gen = torch.Generator().manual_seed(n_in * 1000 + n_samples)
@@ -314,7 +314,7 @@ def test_pair_count_kernel_equals_torch_path(n_in, n_out, n_samples, in_bins, ou
 
 
 def test_pair_count_kernel_rejects_bins_out_of_range():
-    from einet.analysis import histogram as hist
+    from einet.measures import histogram as hist
 
     kernel = _pair_kernel()
     x_bins = torch.zeros(2, 100, dtype=torch.int32)
@@ -329,7 +329,7 @@ def test_pair_count_kernel_rejects_bins_out_of_range():
 
 
 def test_estimators_same_with_and_without_kernel(monkeypatch):
-    from einet.analysis import histogram as hist
+    from einet.measures import histogram as hist
 
     _pair_kernel()
     torch.manual_seed(5)

@@ -1,4 +1,4 @@
-"""Tests of einet.analysis.meanfield against independent references.
+"""Tests of einet.measures.meanfield against independent references.
 
 Every expected value comes from scipy.integrate.quad, a Monte-Carlo sample or
 a hand calculation written out here; none is produced by the code under test.
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
-from einet.analysis import meanfield as mf
-from einet.analysis.meanfield import (
+from einet.measures import meanfield as mf
+from einet.measures.meanfield import (
     MeanFieldSolution,
     balanced_limit,
     fraction_active,

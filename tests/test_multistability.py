@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from einet.analysis.bump import decode
+from einet.measures.bump import decode
 from einet.analysis.multistability import REGIONS, analyze, region_of
 from einet.config.sweep import validate
 from einet.errors import ConfigError, EinetError

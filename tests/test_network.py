@@ -203,7 +203,7 @@ def test_dale_sign_of_every_effective_weight(connectivity):
         op = net.projection_operator(name)
         dense = (op.to_dense(proj.kappa) if connectivity == "all_to_all" else op.to_dense()) * proj.J
         sign = 1 if spec.populations[proj.source].type == "exc" else -1
-        assert bool((dense * sign >= -1e-15).all())  # kappa = ±1 reaches 0 up to rounding
+        assert bool((dense * sign >= -1e-15).all())  # kappa = Â±1 reaches 0 up to rounding
         assert bool((dense != 0).any())
 
 

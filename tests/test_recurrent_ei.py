@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from conftest import experiment, two_population_model
-from einet.analysis import information
-from einet.analysis.map_information import map_measures
+from einet.measures import information
+from einet.measures.map_information import map_measures
 from einet.analysis.rate_map import rate_map, sample_indices
 from einet.analysis.recurrent_ei import measure, population_measures, projection_measures
 from einet.config.sweep import validate

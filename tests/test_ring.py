@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 
-from einet.analysis.bump import decode, ring_angles
+from einet.measures.bump import decode, ring_angles
 from einet.fields import parse_section
 from einet.model.network import RateNetwork
 from einet.model.spec import ModelSpec

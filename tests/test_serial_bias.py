@@ -12,7 +12,7 @@ import yaml
 
 from conftest import draw_through_cli, run_through_cli
 from einet.analysis import serial_bias as sb
-from einet.analysis.bump import decode
+from einet.measures.bump import decode
 from einet.config.sweep import Experiment, validate
 from einet.errors import ConfigError
 from einet.sessions import run_sessions

@@ -17,7 +17,7 @@ from einet.config.sweep import Experiment, validate
 from einet.errors import ConfigError
 from einet.fields import parse_section
 from einet.spiking import SparseProjection, delay_initial, delay_step
-from einet.spiking import statistics as st
+from einet.measures import spike_statistics as st
 from einet.spiking.network import SpikingNetwork
 from einet.spiking.run import run_network
 

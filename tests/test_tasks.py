@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from einet.analysis.bump import decode
+from einet.measures.bump import decode
 from einet.tasks import ODR, Epoch, Schedule
 
 

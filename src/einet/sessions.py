@@ -18,7 +18,7 @@ import torch
 import xarray as xr
 from tqdm import tqdm
 
-from einet.analysis.bump import decode
+from einet.measures.bump import decode
 from einet.config.sweep import Axis, batch_axes
 from einet.model.recorder import check_finite
 

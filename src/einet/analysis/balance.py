@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from einet.analysis import meanfield
+from einet.measures import meanfield
 from einet.config.experiment import ExperimentSpec
 from einet.config.sweep import batch_axes, batch_elements
 from einet.model.spec import ModelSpec

@@ -4,7 +4,7 @@ A recurrent network has no layers, but its one-step map (see
 ``einet.analysis.rate_map``) is a layer from the state at t to the state at
 t + dt, and the map unrolled over T steps is a deep network of T such
 layers with shared weights. Both are measured with
-``einet.analysis.map_information``:
+``einet.measures.map_information``:
 
 * projection ``B -> A``: the sampled rates of B are drawn, every other
   neuron starts at rest, and the sampled rates of A after T steps are
@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 from tqdm import tqdm
 
-from einet.analysis.map_information import MapMeasures, map_measures
+from einet.measures.map_information import MapMeasures, map_measures
 from einet.analysis.rate_map import RateMap, rate_map
 
 __all__ = ["measure", "projection_measures", "population_measures", "analyze"]

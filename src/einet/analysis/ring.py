@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from einet.analysis.bump import drift_diffusion, persistence
+from einet.measures.bump import drift_diffusion, persistence
 from einet.errors import EinetError
 
 

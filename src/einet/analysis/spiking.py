@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from einet.spiking import statistics as st
+from einet.measures import spike_statistics as st
 
 
 def _hist(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ class RecordSpec:
     bump: bool = option(
         False,
         doc="also keep, per population and sample, the population-vector decoding of the rates on the "
-        "ring: mean m0, first-harmonic amplitude m1 and phase (see einet.analysis.bump)",
+        "ring: mean m0, first-harmonic amplitude m1 and phase (see einet.measures.bump)",
     )
     overlaps: bool = option(
         False,

@@ -17,7 +17,7 @@ def _at_least_two(value) -> str | None:
 
 @dataclass(frozen=True)
 class EISpec:
-    """How each layer's EI is estimated (see einet.analysis.information)."""
+    """How each layer's EI is estimated (see einet.measures.information)."""
 
     bins: int = option(8, doc="equal-width bins of every input and output range", check=_at_least_two)
     samples: int = option(4096, doc="uniform (maximum-entropy) input draws per estimate", check=positive)

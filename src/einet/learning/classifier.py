@@ -3,7 +3,7 @@
 At each checkpoint (epoch 0 and log-spaced epochs after it) the loss and
 accuracy on both parts of the split are recorded, together with each
 layer's EI, EI_parts, sensitivity and degeneracy
-(``einet.analysis.information``), so that the layers' paths through the
+(``einet.measures.information``), so that the layers' paths through the
 causal plane can be drawn (Marrow et al. 2020). Every layer, the output
 layer included, ends in a sigmoid: its outputs then have the bounded range
 (0, 1) that EI bins over, and the next layer's input range is known.
@@ -25,7 +25,7 @@ import xarray as xr
 from torch import nn
 from tqdm import tqdm
 
-from einet.analysis import information
+from einet.measures import information
 from einet.config.training import TrainingSpec
 from einet.datasets import Split
 

@@ -44,7 +44,7 @@ from tqdm import tqdm
 
 from einet.errors import SimulationDiverged
 from einet.model import trainable
-from einet.model.connectivity import ring_angles
+from einet.numeric import ring_angles
 from einet.tasks.build import build_task
 from einet.tasks.dual import DualTask
 from einet.tasks.odr import ODR

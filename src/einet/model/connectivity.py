@@ -21,16 +21,12 @@ from dataclasses import dataclass
 import torch
 
 from einet import kernels
+from einet.numeric import ring_angles
 from einet.model import profiles
 from einet.model.profiles import Profile
 from einet.model.spec import ProjectionSpec
 
 _CHUNK_ELEMENTS = 1 << 22  # draws per chunk when sampling sparse rows
-
-
-def ring_angles(n: int, dtype=torch.float64) -> torch.Tensor:
-    """Preferred angles of ``n`` neurons evenly spaced on a ring, in radians."""
-    return torch.arange(n, dtype=dtype) * (2.0 * math.pi / n)
 
 
 # ----------------------------------------------------------------- operators

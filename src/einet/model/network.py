@@ -29,6 +29,7 @@ from einet.fields import to_dict
 from einet.config.sweep import BATCHABLE
 from einet.errors import ConfigError
 from einet.model import connectivity
+from einet.numeric import ring_angles
 from einet.model.memory import check_fits
 from einet.model.spec import ModelSpec, check_dale
 from einet import kernels as compiled
@@ -74,7 +75,7 @@ class _Population:
 
     def initial_rates(self, batch_size: int) -> torch.Tensor:
         """init_rate (1 + init_modulation cos(theta - init_phase)) on the population's ring."""
-        theta = connectivity.ring_angles(self.size, dtype=self.init_rate.dtype).to(self.init_rate.device)
+        theta = ring_angles(self.size, dtype=self.init_rate.dtype).to(self.init_rate.device)
         bump = 1.0 + self.init_modulation * torch.cos(theta - self.init_phase)
         return (self.init_rate * bump).expand(batch_size, self.size).clone()
 

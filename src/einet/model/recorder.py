@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from einet.analysis.bump import decode
+from einet.measures.bump import decode
 from einet.config.experiment import RECORDABLE, RecordSpec
 from einet.errors import SimulationDiverged
 

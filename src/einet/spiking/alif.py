@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import torch
 
-from einet.spiking._numeric import Scalar, check_positive, decay, filtered_step
+from einet.numeric import Scalar, check_positive, decay, filtered_step
 from einet.spiking.lif import LIFParams, conductance_membrane_update, membrane_update, threshold_and_reset
 from einet.spiking.neuron import register_neuron
 

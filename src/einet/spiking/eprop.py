@@ -52,7 +52,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from einet.spiking._numeric import decay, filtered_step
+from einet.numeric import decay, filtered_step
 from einet.spiking.trainable import (
     RSNN, TRAINABLE, Gradients, TrainingHistory, _advance, _check_rate, _check_trainable, _drive, _fit, _prepare,
     _rate_terms,

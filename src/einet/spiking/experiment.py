@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from einet.spiking import statistics as st
+from einet.measures import spike_statistics as st
 from einet.spiking.network import SpikingNetwork
 from einet.spiking.run import run_network
 

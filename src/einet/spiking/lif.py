@@ -54,7 +54,7 @@ from typing import NamedTuple
 
 import torch
 
-from einet.spiking._numeric import Scalar, check_order, check_positive, decay, filtered_step, steps
+from einet.numeric import Scalar, check_order, check_positive, decay, filtered_step, steps
 from einet.spiking.neuron import register_neuron
 
 

@@ -48,7 +48,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from einet.spiking._numeric import decay, filtered_step, steps
+from einet.numeric import decay, filtered_step, steps
 from einet.spiking.neuron import NEURONS
 
 

@@ -58,7 +58,7 @@ import math
 
 import torch
 
-from einet.spiking._numeric import Scalar
+from einet.numeric import Scalar
 
 
 def expected_count(rate: Scalar, dt: float) -> Scalar:

@@ -43,7 +43,7 @@ from typing import NamedTuple
 
 import torch
 
-from einet.spiking._numeric import Scalar, check_order, check_positive, decay
+from einet.numeric import Scalar, check_order, check_positive, decay
 from einet.spiking.neuron import register_neuron
 
 

@@ -3,7 +3,7 @@
 Spikes are sparse (a few per thousand neurons per step), so the run keeps
 ``(step, batch, neuron, count)`` events rather than a dense raster; rates,
 ISI statistics and rasters are all computed from the events afterwards
-(:mod:`einet.spiking.statistics`).
+(:mod:`einet.measures.spike_statistics`).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
-from einet.spiking._numeric import check_order, check_positive, decay
+from einet.numeric import check_order, check_positive, decay
 from einet.spiking.plasticity import SynapseActivity, register_rule
 
 DEPENDENCES = ("additive", "multiplicative")

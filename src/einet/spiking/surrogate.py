@@ -39,7 +39,7 @@ from typing import Callable
 import torch
 
 from einet.registry import Registry
-from einet.spiking._numeric import Scalar, check_positive
+from einet.numeric import Scalar, check_positive
 
 __all__ = ["SURROGATES", "Surrogate", "register_surrogate", "spike"]
 

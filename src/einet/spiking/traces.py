@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from einet.spiking._numeric import Scalar, decay
+from einet.numeric import Scalar, decay
 
 TRACE_MODES = ("all", "nearest")
 

@@ -74,7 +74,7 @@ from typing import Callable, Literal, NamedTuple, Sequence
 import torch
 from torch import nn
 
-from einet.spiking._numeric import Scalar, check_order, check_positive, decay, filtered_step
+from einet.numeric import Scalar, check_order, check_positive, decay, filtered_step
 from einet.spiking.surrogate import Surrogate
 
 __all__ = [

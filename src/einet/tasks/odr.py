@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from einet.model.connectivity import ring_angles
+from einet.numeric import ring_angles
 from einet.tasks.schedule import EpochInputs, Schedule
 
 

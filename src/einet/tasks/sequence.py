@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from einet.model.connectivity import ring_angles
+from einet.numeric import ring_angles
 from einet.tasks.odr import cue_profile
 from einet.tasks.schedule import Schedule
 

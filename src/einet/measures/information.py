@@ -26,7 +26,7 @@ from typing import Any, Callable, NamedTuple
 import torch
 from torch import nn
 
-from einet.analysis.histogram import (
+from einet.measures.histogram import (
     bin_index,
     count_pairs,
     mi_from_counts,
@@ -35,7 +35,7 @@ from einet.analysis.histogram import (
     pair_counts,
     vector_keys,
 )
-from einet.analysis.topology import (
+from einet.measures.topology import (
     LayerInfo,
     Range,
     _as_range,

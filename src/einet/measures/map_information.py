@@ -1,11 +1,11 @@
 """Effective information of an arbitrary batched map ``y = F(x)``, in bits.
 
-``einet.analysis.information`` measures one layer ``f(W x + b)`` and uses
+``einet.measures.information`` measures one layer ``f(W x + b)`` and uses
 that form for speed (shared matmuls, a linear trick for sensitivity). A
 recurrent network's one-step map has a leak term, and its map unrolled over
 T steps is no single layer at all, so this module measures any function
 ``F: [S, n_in] -> [S, n_out]`` with the same binning and counting code
-(``einet.analysis.histogram``) and the same definitions:
+(``einet.measures.histogram``) and the same definitions:
 
 * ``ei``: MI between the binned input vector and the binned output vector;
 * ``ei_parts``: sum over pairs of MI(x_i; y_j), all pairs on one draw;
@@ -29,7 +29,7 @@ from typing import Callable
 
 import torch
 
-from einet.analysis.histogram import bin_index, mi_from_counts, mi_from_keys, pair_counts, vector_keys
+from einet.measures.histogram import bin_index, mi_from_counts, mi_from_keys, pair_counts, vector_keys
 
 __all__ = ["MapMeasures", "map_measures", "uniform_inputs"]
 

@@ -1,4 +1,4 @@
-"""Small numerical helpers shared by the spiking modules: exact propagators and parameter checks.
+"""Small numerical helpers: exact propagators, parameter checks, ring geometry.
 
 Parameters of the spiking models are Python floats or tensors that broadcast
 against ``[batch, neuron]`` (usually ``[batch, 1]`` for a batch sweep), so the
@@ -71,3 +71,8 @@ def check_order(owner: str, low: str, high: str, lo: Scalar, hi: Scalar) -> None
     ok = bool((diff > 0).all()) if isinstance(diff, torch.Tensor) else diff > 0
     if not ok:
         raise ValueError(f"{owner}: {low} must be below {high}, got {low}={lo!r}, {high}={hi!r}")
+
+
+def ring_angles(n: int, dtype=torch.float64) -> torch.Tensor:
+    """Preferred angles of ``n`` neurons evenly spaced on a ring, in radians."""
+    return torch.arange(n, dtype=dtype) * (2.0 * math.pi / n)

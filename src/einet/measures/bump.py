@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from einet.model.connectivity import ring_angles
+from einet.numeric import ring_angles
 
 __all__ = ["decode", "drift_diffusion", "persistence", "ring_angles"]
 
