@@ -87,7 +87,7 @@ class Brian2CUBA:
     """The CUBA network of ``config/experiments/cuba.yaml`` in Brian2's C++ standalone mode, built once.
 
     The model is einet's LIF with current-based exponential synapses, currents as R I in mV
-    (:mod:`einet.spiking.lif`, :mod:`einet.spiking.network`)::
+    (:mod:`einet.neurons.lif`, :mod:`einet.spiking.network`)::
 
         dv/dt  = (E_L - v + ge + gi) / tau_m : volt (unless refractory)
         dge/dt = -ge / tau_e                 : volt

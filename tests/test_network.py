@@ -15,7 +15,7 @@ from einet.fields import parse_section
 from einet.model.memory import check_fits
 from einet.model.network import RateNetwork
 from einet.model.spec import ModelSpec
-from einet.model.transfer import TRANSFERS
+from einet.neurons.transfer import TRANSFERS
 
 
 def model_spec(raw: dict) -> ModelSpec:

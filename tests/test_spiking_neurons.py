@@ -1,4 +1,4 @@
-"""Spiking neuron models against closed-form solutions (einet.spiking.lif, alif, qif)."""
+"""Spiking neuron models against closed-form solutions (einet.neurons.lif, alif, qif)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from einet.spiking import (
     NEURONS, ALIFParams, ALIFState, LIFParams, LIFState, QIFParams, QIFState,
     alif_initial, alif_step, lif_step, qif_step,
 )
-from einet.spiking.qif import evolve, time_to_peak
+from einet.neurons.qif import evolve, time_to_peak
 
 F64 = torch.float64
 

@@ -1,4 +1,4 @@
-"""Gradient training of recurrent spiking networks (einet.spiking.surrogate, trainable, eprop).
+"""Gradient training of recurrent spiking networks (einet.neurons.surrogate, trainable, eprop).
 
 The central check is where e-prop is exact: without recurrent weights, the e-prop
 gradients equal the surrogate-BPTT gradients of torch autograd to float64 rounding.
@@ -14,7 +14,7 @@ from einet.spiking import (
     RSNN, SURROGATES, ALIFParams, ALIFState, LIFParams, LIFState, RSNNParams, RSNNState, Surrogate,
     alif_step, bptt_gradients, eprop_gradients, fit_bptt, fit_eprop, lif_step, random_feedback, rsnn_step,
 )
-from einet.spiking.surrogate import register_surrogate, spike
+from einet.neurons.surrogate import register_surrogate, spike
 
 F64 = torch.float64
 

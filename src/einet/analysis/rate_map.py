@@ -185,7 +185,7 @@ def rate_map(
         Upper end of unbounded rates as a multiple of the mean rest rate.
     """
     from einet.model.network import RateNetwork
-    from einet.model.transfer import TRANSFERS
+    from einet.neurons.transfer import TRANSFERS
 
     _check_supported(model)
     quiet = dataclasses.replace(model, external=dataclasses.replace(model.external, noise={}))

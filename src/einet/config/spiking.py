@@ -21,7 +21,7 @@ from einet.fields import finite, non_negative, option, positive
 
 
 def _known_neuron(name) -> str | None:
-    from einet.spiking import NEURONS
+    from einet.neurons import NEURONS
 
     return None if name in NEURONS else f"a registered spiking neuron model: {', '.join(NEURONS.names())}"
 
@@ -109,7 +109,7 @@ class SpikingSpec:
     record: SpikingRecordSpec = option(factory=SpikingRecordSpec, doc="recording settings")
 
     def _check(self, path: str) -> None:
-        from einet.spiking import NEURONS
+        from einet.neurons import NEURONS
 
         if not self.populations:
             raise ConfigError(f"{path}.populations", {}, "at least one population")
@@ -140,7 +140,7 @@ class SpikingSpec:
     def _check_conductance(self, where: str, proj, kind: str, fields: set) -> None:
         """A conductance projection: a LIF-type model, a conductance >= 0, a reversal potential on the side of the
         target's threshold that its source type promises (Dale's law: the sign comes from E_rev - v)."""
-        from einet.spiking import NEURONS
+        from einet.neurons import NEURONS
 
         if "v_th" not in fields:
             raise ConfigError(f"{where}.synapse", "conductance",

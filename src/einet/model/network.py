@@ -34,7 +34,7 @@ from einet.model.memory import check_fits
 from einet.model.spec import ModelSpec, check_dale
 from einet import kernels as compiled
 from einet.model.stp import PER_MS, STPParams, STPState, stp_initial, stp_step, transmitted
-from einet.model.transfer import TRANSFERS
+from einet.neurons.transfer import TRANSFERS
 
 
 class RateState(NamedTuple):

@@ -5,7 +5,7 @@ One module per job:
 ============================  =====================================================
 ``lif``, ``alif``, ``qif``    neuron models (``<Model>Params``, ``<Model>State``,
                               ``<model>_initial``, ``<model>_step``), registered in
-                              :data:`einet.spiking.neuron.NEURONS`; the LIF and the
+                              :data:`einet.neurons.registry.NEURONS`; the LIF and the
                               adaptive LIF also integrate synaptic conductances
 ``delays``                    ring-buffer transmission delays of whole steps
 ``traces``                    exponential spike traces
@@ -32,12 +32,13 @@ device; times are in ms. Parameters may be floats or ``[batch, 1]`` tensors,
 so a batch sweeps them.
 """
 
-from einet.spiking import alif, lif, qif, stdp  # noqa: F401  (register the models and rules)
-from einet.spiking.alif import ALIFParams, ALIFState, alif_initial, alif_step
+from einet.neurons import alif, lif, qif  # noqa: F401  (register the models)
+from einet.spiking import stdp  # noqa: F401  (register the rules)
+from einet.neurons.alif import ALIFParams, ALIFState, alif_initial, alif_step
 from einet.spiking.delays import DelayState, delay_initial, delay_step, delay_steps
 from einet.spiking.eprop import eprop_gradients, fit_eprop, random_feedback
-from einet.spiking.lif import LIFParams, LIFState, lif_initial, lif_step
-from einet.spiking.neuron import NEURONS, SpikingModel, register_neuron
+from einet.neurons.lif import LIFParams, LIFState, lif_initial, lif_step
+from einet.neurons.registry import NEURONS, SpikingModel, register_neuron
 from einet.spiking.plasticity import (
     LEARNING_RULES,
     PlasticityState,
@@ -49,11 +50,11 @@ from einet.spiking.plasticity import (
 )
 from einet.spiking.poisson import correlated_poisson, indicator_correlation, poisson_spikes, spike_probability
 from einet.spiking.projection import DenseSynapses, SparseProjection
-from einet.spiking.qif import QIFParams, QIFState, qif_initial, qif_step
+from einet.neurons.qif import QIFParams, QIFState, qif_initial, qif_step
 from einet.spiking.ridge import LinearReadout, downsample, fit_ridge
 from einet.spiking.rls import RLSState, rls_initial, rls_step
 from einet.spiking.stdp import STDP, RewardSTDP
-from einet.spiking.surrogate import SURROGATES, Surrogate, register_surrogate
+from einet.neurons.surrogate import SURROGATES, Surrogate, register_surrogate
 from einet.spiking.traces import trace_decay, trace_step
 from einet.spiking.trainable import (
     RSNN, Gradients, RSNNParams, RSNNRun, RSNNState, RSNNWeights, TrainingHistory,

@@ -13,7 +13,7 @@ gradient into what is available *at the synapse, forward in time*:
     e_{ji}^t = \psi_j^t\, \epsilon_{ji}^t,
 
 where :math:`\psi_j^t` is the surrogate pseudo-derivative at the free membrane
-:math:`\tilde v_j^t` (:mod:`einet.spiking.surrogate`), :math:`\epsilon_{ji}^t =
+:math:`\tilde v_j^t` (:mod:`einet.neurons.surrogate`), :math:`\epsilon_{ji}^t =
 \partial \tilde v_j^t / \partial W_{ji}` is the *eligibility vector* computed
 through neuron :math:`j`'s own state only, and the filter :math:`\kappa` (the
 readout's leak) carries a spike's effect on all later outputs. The learning

@@ -18,7 +18,7 @@ membranes) this is exact:
 .. math:: d_r = I_r \frac{\tau_r}{\tau_r - \tau_m}\left(e^{-dt/\tau_r} - e^{-dt/\tau_m}\right) \big/ \left(1 - e^{-dt/\tau_m}\right)
 
 so the network integrates the published CUBA equations without discretisation
-error; for the QIF the current is held over the step, as :func:`einet.spiking.qif.qif_step`
+error; for the QIF the current is held over the step, as :func:`einet.neurons.qif.qif_step`
 does with its own. The first receptor (the shortest time constant) is the model's own synaptic
 current: its ``tau_syn`` is set to that receptor's, and its arrivals are the
 ``arriving`` of the model's step.
@@ -28,7 +28,7 @@ only) are receptors of their own, one per (time constant, reversal
 potential): a conductance :math:`g_r` in units of the leak conductance that
 jumps by the weight at each arrival and decays exactly with :math:`\tau_r`.
 The model's step receives :math:`\sum_r g_r` and :math:`\sum_r g_r E_r` held
-over the step (:func:`einet.spiking.lif.lif_step`: exact for constant
+over the step (:func:`einet.neurons.lif.lif_step`: exact for constant
 conductances, first-order otherwise), and the current receptors' equivalent
 drive is then formed with the effective membrane time constant
 :math:`\tau_m/(1 + \sum_r g_r)`. Such networks run in plain torch; the
@@ -49,7 +49,7 @@ from typing import Any, NamedTuple
 import torch
 
 from einet.numeric import decay, filtered_step, steps
-from einet.spiking.neuron import NEURONS
+from einet.neurons.registry import NEURONS
 
 
 @dataclass(frozen=True)

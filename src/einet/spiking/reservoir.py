@@ -23,7 +23,7 @@ Both are judged on held-out time after the training window, by the
 coefficient of determination :math:`R^2 = 1 - \sum (y - z)^2 / \sum (y - \bar y)^2`.
 
 **QIF reservoir** (:class:`QIFReservoir`, as in Nicola & Clopath 2017): quadratic
-integrate-and-fire neurons (:mod:`einet.spiking.qif`, exact between steps)
+integrate-and-fire neurons (:mod:`einet.neurons.qif`, exact between steps)
 
 .. math::
 
@@ -52,7 +52,7 @@ from typing import NamedTuple
 
 import torch
 
-from einet.spiking.qif import QIFParams, QIFState, qif_step
+from einet.neurons.qif import QIFParams, QIFState, qif_step
 from einet.spiking.ridge import fit_ridge
 from einet.spiking.rls import rls_initial, rls_step
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from einet.spiking.lif import LIFParams
+from einet.neurons.lif import LIFParams
 from einet.spiking.stdp import STDP
 from einet.spiking.stdp_neuron import PoissonInputs, run_stdp_neuron
 

@@ -1,6 +1,6 @@
 r"""One LIF neuron whose excitatory Poisson inputs learn by pair-based STDP (Song, Miller & Abbott 2000).
 
-The neuron (:func:`einet.spiking.lif.lif_step`, current-based exponential
+The neuron (:func:`einet.neurons.lif.lif_step`, current-based exponential
 synapses) receives ``n`` excitatory inputs through plastic weights
 :math:`w_i \in [0, 1]`, fractions of ``w_max`` (each arriving spike adds
 :math:`w_i w_{max}` mV to the synaptic current), and optionally inhibitory
@@ -45,7 +45,7 @@ from typing import NamedTuple, Sequence
 import torch
 from tqdm import tqdm
 
-from einet.spiking.lif import LIFParams, lif_initial, lif_step
+from einet.neurons.lif import LIFParams, lif_initial, lif_step
 from einet.spiking.plasticity import SynapseActivity, plasticity_initial, plasticity_step
 from einet.spiking.poisson import correlated_poisson, poisson_spikes
 from einet.spiking.projection import DenseSynapses

@@ -15,10 +15,10 @@ values), ``n_rec`` recurrent neurons, ``n_out`` leaky linear readouts. In step
     w^t &= \rho\, w^{t-1} + b\, z^t, \\
     y^t &= \kappa\, y^{t-1} + W^{out} z^t + b^{out},
 
-with the exact decays :math:`\alpha = e^{-dt/\tau_m}` (as in :mod:`einet.spiking.lif`),
+with the exact decays :math:`\alpha = e^{-dt/\tau_m}` (as in :mod:`einet.neurons.lif`),
 :math:`\rho = e^{-dt/\tau_w}`, :math:`\kappa = e^{-dt/\tau_{out}}`, and
 :math:`c` = ``filtered_step(dt, tau_m, tau_w)``, the membrane's exact response
-over one step to the decaying adaptation current, as in :mod:`einet.spiking.alif`
+over one step to the decaying adaptation current, as in :mod:`einet.neurons.alif`
 (``b = 0``, the default, is the LIF). Why these choices:
 
 * Synapses are delta currents: a spike of weight ``W`` [mV] moves the membrane
@@ -51,7 +51,7 @@ Training
 --------
 :func:`fit_bptt` runs the network over a batch of trials, takes the MSE of the
 readout against the targets and follows its autograd gradient (through the
-surrogate of :mod:`einet.spiking.surrogate`), one optimizer step per epoch.
+surrogate of :mod:`einet.neurons.surrogate`), one optimizer step per epoch.
 With ``truncation = k`` the state is detached every ``k`` steps (truncated
 BPTT): credit flows back at most ``k`` steps, and each window's graph is freed
 before the next is built. Two additions keep training stable, as spiking
@@ -75,7 +75,7 @@ import torch
 from torch import nn
 
 from einet.numeric import Scalar, check_order, check_positive, decay, filtered_step
-from einet.spiking.surrogate import Surrogate
+from einet.neurons.surrogate import Surrogate
 
 __all__ = [
     "RSNNParams", "RSNNState", "RSNNWeights", "RSNNRun", "RSNN", "TrainingHistory",

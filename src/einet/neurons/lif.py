@@ -55,7 +55,7 @@ from typing import NamedTuple
 import torch
 
 from einet.numeric import Scalar, check_order, check_positive, decay, filtered_step, steps
-from einet.spiking.neuron import register_neuron
+from einet.neurons.registry import register_neuron
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from typing import NamedTuple
 import torch
 
 from einet.numeric import Scalar, check_order, check_positive, decay
-from einet.spiking.neuron import register_neuron
+from einet.neurons.registry import register_neuron
 
 
 @dataclass(frozen=True)

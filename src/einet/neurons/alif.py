@@ -7,12 +7,12 @@ r"""Adaptive LIF: a LIF neuron with a spike-triggered adaptation current.
 
 so every spike adds ``b`` (mV, as R I) of hyperpolarising current that relaxes
 back to its baseline 0 with ``tau_w``. Threshold, reset, refractory period and
-synapses are those of :mod:`einet.spiking.lif`; ``w`` decays during the
+synapses are those of :mod:`einet.neurons.lif`; ``w`` decays during the
 refractory period too. ``w`` is a third exponentially decaying input to a
 linear membrane, so the step is exact in the same sense as the LIF step: the
 membrane receives :math:`-w_k\, \tau_w/(\tau_w - \tau_m)(e^{-dt/\tau_w} - e^{-dt/\tau_m})`.
 With ``b = 0`` the model is the LIF. Conductance-based synapses work as in
-the LIF (:func:`einet.spiking.lif.conductance_membrane_update`): ``w``, like
+the LIF (:func:`einet.neurons.lif.conductance_membrane_update`): ``w``, like
 every current, is then divided by :math:`1 + \sum_r g_r` and filtered with
 the effective time constant.
 """
@@ -25,13 +25,13 @@ from typing import NamedTuple
 import torch
 
 from einet.numeric import Scalar, check_positive, decay, filtered_step
-from einet.spiking.lif import LIFParams, conductance_membrane_update, membrane_update, threshold_and_reset
-from einet.spiking.neuron import register_neuron
+from einet.neurons.lif import LIFParams, conductance_membrane_update, membrane_update, threshold_and_reset
+from einet.neurons.registry import register_neuron
 
 
 @dataclass(frozen=True)
 class ALIFParams(LIFParams):
-    """:class:`~einet.spiking.lif.LIFParams` plus
+    """:class:`~einet.neurons.lif.LIFParams` plus
 
     Attributes
     ----------
@@ -65,7 +65,7 @@ def alif_initial(p: ALIFParams, shape, dtype=torch.float64, device=None) -> ALIF
 def alif_step(drive: torch.Tensor | float, state: ALIFState, p: ALIFParams, dt: float,
               arriving: torch.Tensor | None = None,
               conductance: tuple | None = None) -> tuple[torch.Tensor, ALIFState]:
-    """Advance by ``dt`` [ms]; arguments as :func:`einet.spiking.lif.lif_step`."""
+    """Advance by ``dt`` [ms]; arguments as :func:`einet.neurons.lif.lif_step`."""
     i_syn = state.i_syn if arriving is None else state.i_syn + arriving
     if conductance is None:
         v_free = membrane_update(state.v, drive, i_syn, p.v_rest, p.tau_m, p.tau_syn, dt)

@@ -1,7 +1,7 @@
 r"""Spike nonlinearities with surrogate derivatives, for gradient training of spiking networks.
 
 A spike is the Heaviside step of the distance to threshold, :math:`z = H(v - V_{th})`
-(with :math:`H(0) = 1`, the ``v >= v_th`` test of :mod:`einet.spiking.lif`).
+(with :math:`H(0) = 1`, the ``v >= v_th`` test of :mod:`einet.neurons.lif`).
 Its true derivative is zero almost everywhere, so no gradient reaches the
 weights through it. Surrogate-gradient training (Neftci, Mostafa & Zenke 2019)
 keeps the exact step in the forward pass and replaces :math:`dz/dv` in the
