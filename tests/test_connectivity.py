@@ -9,7 +9,8 @@ import pytest
 import torch
 from scipy import special
 
-from einet.model import connectivity, profiles
+from einet.synapses import profiles
+from einet.synapses import connectivity
 from einet.model.spec import ProjectionSpec
 
 

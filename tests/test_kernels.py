@@ -47,7 +47,7 @@ def _rate_step():
 def test_fused_stp_update_matches_the_torch_update():
     import torch
 
-    from einet.model.stp import PER_MS, STPParams, STPState, stp_step, transmitted
+    from einet.synapses.stp import PER_MS, STPParams, STPState, stp_step, transmitted
 
     fused = _rate_step()
     g = torch.Generator().manual_seed(0)

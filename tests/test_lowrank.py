@@ -88,7 +88,7 @@ def test_sign_changing_all_to_all_weights_break_dale_unless_mixed():
 
 
 def test_extreme_products_match_the_full_matrix():
-    from einet.model.connectivity import extreme_products
+    from einet.synapses.connectivity import extreme_products
 
     g = torch.Generator().manual_seed(1)
     m, n = torch.randn(2500, 2, generator=g, dtype=torch.float64), torch.randn(300, 2, generator=g, dtype=torch.float64)

@@ -1,4 +1,4 @@
-"""Delays, traces and event-driven propagation (einet.spiking.delays, traces, projection)."""
+"""Delays, traces and event-driven propagation (einet.synapses.delays, traces, projection)."""
 
 from __future__ import annotations
 

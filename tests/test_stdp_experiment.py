@@ -1,4 +1,4 @@
-"""Poisson sources and the single-neuron STDP experiment (einet.spiking.poisson, stdp_neuron, stdp_experiment).
+"""Poisson sources and the single-neuron STDP experiment (einet.synapses.poisson, stdp_neuron, stdp_experiment).
 
 Statistical checks use 4 standard errors (two-sided false-alarm probability about 6e-5 for a
 normal estimate); each test says where its standard error comes from. Seeds are fixed, so a run

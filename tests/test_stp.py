@@ -12,7 +12,7 @@ from scipy.integrate import solve_ivp
 from einet.fields import parse_section
 from einet.model.network import RateNetwork
 from einet.model.spec import ModelSpec
-from einet.model.stp import STPParams, stp_initial, stp_step
+from einet.synapses.stp import STPParams, stp_initial, stp_step
 
 
 def params(U, tau_fac, tau_rec):

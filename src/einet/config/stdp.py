@@ -17,7 +17,7 @@ from einet.errors import ConfigError
 from einet.fields import finite, non_negative, option, positive
 
 #: The largest expected spike count per step of one input: 0/1 spikes per step undercount
-#: a Poisson rate by about half of it (2.5 %), see einet.spiking.poisson.
+#: a Poisson rate by about half of it (2.5 %), see einet.synapses.poisson.
 MAX_COUNT_PER_STEP = 0.05
 
 
@@ -61,7 +61,7 @@ class StdpSpec:
     rate: float = option(10.0, doc="rate of every excitatory input", unit="Hz", check=positive)
     correlation: float = option(0.1, doc="pairwise spike-count correlation within the correlated group (copies "
                                 "of a mother train at rate/correlation, each spike kept with probability "
-                                "correlation; see einet.spiking.poisson)", check=_fraction)
+                                "correlation; see einet.synapses.poisson)", check=_fraction)
     n_inhibitory: int = option(200, doc="inhibitory Poisson inputs with fixed weights (0 for none)",
                                check=non_negative)
     rate_inhibitory: float = option(10.0, doc="rate of every inhibitory input", unit="Hz", check=non_negative)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from einet.errors import InsufficientMemory
-from einet.model import connectivity
+from einet.synapses import connectivity
 from einet.model.spec import ModelSpec
 
 #: Fraction of the available memory a network may plan to use.

@@ -28,12 +28,12 @@ import torch
 from einet.fields import to_dict
 from einet.config.sweep import BATCHABLE
 from einet.errors import ConfigError
-from einet.model import connectivity
+from einet.synapses import connectivity
 from einet.numeric import ring_angles
 from einet.model.memory import check_fits
 from einet.model.spec import ModelSpec, check_dale
 from einet import kernels as compiled
-from einet.model.stp import PER_MS, STPParams, STPState, stp_initial, stp_step, transmitted
+from einet.synapses.stp import PER_MS, STPParams, STPState, stp_initial, stp_step, transmitted
 from einet.neurons.transfer import TRANSFERS
 
 
@@ -108,7 +108,7 @@ class RateNetwork(torch.nn.Module):
         Seeds connectivity (drawn on the CPU) and noise.
     kernels : {"auto", "torch"}
         ``auto``: on the CPU, sparse projections multiply a batch with einet's
-        pattern kernel (see :class:`~einet.model.connectivity.SparseOperator`)
+        pattern kernel (see :class:`~einet.synapses.connectivity.SparseOperator`)
         and the STP and threshold-linear updates run fused
         (:mod:`einet.kernels`, ``rate_step``) when they can be built;
         ``torch``: plain torch.

@@ -63,7 +63,7 @@ class PopulationSpec:
 
 @dataclass(frozen=True)
 class STPSpec:
-    """Short-term plasticity of a projection (see :mod:`einet.model.stp`); rates read as Hz."""
+    """Short-term plasticity of a projection (see :mod:`einet.synapses.stp`); rates read as Hz."""
 
     U: float = option(0.05, doc="baseline release probability", check=lambda v: None if 0 < v <= 1 else "0 < U <= 1")
     tau_fac: float = option(1000.0, doc="facilitation time constant", unit="ms", check=positive)
@@ -267,7 +267,7 @@ class ModelSpec:
 
 
 def profile_peak(proj: ProjectionSpec) -> float:
-    """The maximum of a projection's ring profile (see :mod:`einet.model.profiles`; 1 for uniform)."""
+    """The maximum of a projection's ring profile (see :mod:`einet.synapses.profiles`; 1 for uniform)."""
     if proj.profile == "cosine":
         return 1.0 + abs(proj.kappa)
     if proj.profile == "von_mises":

@@ -35,7 +35,7 @@ so a batch sweeps them.
 from einet.neurons import alif, lif, qif  # noqa: F401  (register the models)
 from einet.spiking import stdp  # noqa: F401  (register the rules)
 from einet.neurons.alif import ALIFParams, ALIFState, alif_initial, alif_step
-from einet.spiking.delays import DelayState, delay_initial, delay_step, delay_steps
+from einet.synapses.delays import DelayState, delay_initial, delay_step, delay_steps
 from einet.spiking.eprop import eprop_gradients, fit_eprop, random_feedback
 from einet.neurons.lif import LIFParams, LIFState, lif_initial, lif_step
 from einet.neurons.registry import NEURONS, SpikingModel, register_neuron
@@ -48,14 +48,14 @@ from einet.spiking.plasticity import (
     plasticity_step,
     register_rule,
 )
-from einet.spiking.poisson import correlated_poisson, indicator_correlation, poisson_spikes, spike_probability
-from einet.spiking.projection import DenseSynapses, SparseProjection
+from einet.synapses.poisson import correlated_poisson, indicator_correlation, poisson_spikes, spike_probability
+from einet.synapses.projection import DenseSynapses, SparseProjection
 from einet.neurons.qif import QIFParams, QIFState, qif_initial, qif_step
 from einet.spiking.ridge import LinearReadout, downsample, fit_ridge
 from einet.spiking.rls import RLSState, rls_initial, rls_step
 from einet.spiking.stdp import STDP, RewardSTDP
 from einet.neurons.surrogate import SURROGATES, Surrogate, register_surrogate
-from einet.spiking.traces import trace_decay, trace_step
+from einet.synapses.traces import trace_decay, trace_step
 from einet.spiking.trainable import (
     RSNN, Gradients, RSNNParams, RSNNRun, RSNNState, RSNNWeights, TrainingHistory,
     bptt_gradients, fit_bptt, rsnn_initial, rsnn_loss, rsnn_run, rsnn_step,

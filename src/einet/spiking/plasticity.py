@@ -2,7 +2,7 @@
 
 :func:`plasticity_step` keeps one exponential trace per source neuron and one
 per target neuron, maps both onto the synapses (dense or sparse, see
-:mod:`einet.spiking.projection`) and hands a :class:`SynapseActivity` to the
+:mod:`einet.synapses.projection`) and hands a :class:`SynapseActivity` to the
 rule, which returns the new weights. Within a step:
 
 1. both traces decay by one step;
@@ -56,7 +56,7 @@ import torch
 
 from einet.learning import registry as _registry
 from einet.learning.registry import LEARNING_RULES, register_rule  # noqa: F401  (public names of this module)
-from einet.spiking.traces import trace_decay, trace_step
+from einet.synapses.traces import trace_decay, trace_step
 
 
 class SynapseActivity(NamedTuple):
@@ -121,8 +121,8 @@ def plasticity_step(rule: LearningRule, weights: torch.Tensor, state: Plasticity
     state : traces and rule state
     pre_spikes : ``[batch, N_s]`` spikes arriving at the synapses this step (already delayed)
     post_spikes : ``[batch, N_t]`` spikes of the targets this step
-    synapses : a :class:`~einet.spiking.projection.SparseProjection` or
-        :class:`~einet.spiking.projection.DenseSynapses` (maps neurons onto synapses)
+    synapses : a :class:`~einet.synapses.projection.SparseProjection` or
+        :class:`~einet.synapses.projection.DenseSynapses` (maps neurons onto synapses)
     dt : step [ms]
     reward : reward of this step, a number or ``[batch]`` / ``[batch, 1]``
     """

@@ -5,7 +5,7 @@ synapses) receives ``n`` excitatory inputs through plastic weights
 :math:`w_i \in [0, 1]`, fractions of ``w_max`` (each arriving spike adds
 :math:`w_i w_{max}` mV to the synaptic current), and optionally inhibitory
 inputs with one fixed weight. The first ``n_correlated`` excitatory inputs
-are copies of one mother train (:func:`einet.spiking.poisson.correlated_poisson`),
+are copies of one mother train (:func:`einet.synapses.poisson.correlated_poisson`),
 the rest independent. Weights follow :class:`einet.spiking.stdp.STDP`
 through :func:`einet.spiking.plasticity.plasticity_step` (the library's order
 of events: a pre and a post spike in the same step count as pre before post).
@@ -47,8 +47,8 @@ from tqdm import tqdm
 
 from einet.neurons.lif import LIFParams, lif_initial, lif_step
 from einet.spiking.plasticity import SynapseActivity, plasticity_initial, plasticity_step
-from einet.spiking.poisson import correlated_poisson, poisson_spikes
-from einet.spiking.projection import DenseSynapses
+from einet.synapses.poisson import correlated_poisson, poisson_spikes
+from einet.synapses.projection import DenseSynapses
 
 
 def expected_drift(rate_pre: float, rate_post: float, a_plus: float, a_minus: float, tau_plus: float,

@@ -16,7 +16,7 @@ def build_task(spec, population_names: list[str], sizes: list[int], dtype=torch.
     """The task of ``spec`` (a :class:`~einet.config.experiment.TaskSpec`) for a network's populations.
 
     ``low_rank_vectors`` (population -> (m, n), see
-    :func:`einet.model.connectivity.network_low_rank_vectors`) is needed for ``patterns: low_rank``.
+    :func:`einet.synapses.connectivity.network_low_rank_vectors`) is needed for ``patterns: low_rank``.
     """
     population = population_names.index(spec.population)
     common = dict(population=population, sizes=list(sizes), strength=spec.strength, dtype=dtype, device=device)
@@ -50,7 +50,7 @@ def task_for(spec, device="cpu"):
     when its patterns need them: what the simulate stage runs."""
     if spec.task is None:
         return None
-    from einet.model.connectivity import network_low_rank_vectors
+    from einet.synapses.connectivity import network_low_rank_vectors
 
     vectors = network_low_rank_vectors(spec.model, spec.simulation.seed) if spec.task.patterns == "low_rank" else None
     sizes = [p.size for p in spec.model.populations.values()]

@@ -87,7 +87,7 @@ class SparseProjection:
     def from_target_csr(cls, crow: torch.Tensor, col: torch.Tensor, n_source: int,
                         values: torch.Tensor | None = None):
         """From a target-major CSR (``crow`` over targets, ``col`` = sources), the layout of
-        :class:`einet.model.connectivity.SparseOperator`. Returns ``(projection, values)``."""
+        :class:`einet.synapses.connectivity.SparseOperator`. Returns ``(projection, values)``."""
         crow = torch.as_tensor(crow, dtype=torch.int64)
         counts = crow[1:] - crow[:-1]
         target = torch.repeat_interleave(torch.arange(counts.numel(), device=crow.device), counts)

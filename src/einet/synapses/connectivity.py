@@ -22,8 +22,8 @@ import torch
 
 from einet import kernels
 from einet.numeric import ring_angles
-from einet.model import profiles
-from einet.model.profiles import Profile
+from einet.synapses import profiles
+from einet.synapses.profiles import Profile
 from einet.model.spec import ProjectionSpec
 
 _CHUNK_ELEMENTS = 1 << 22  # draws per chunk when sampling sparse rows
