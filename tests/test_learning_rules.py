@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from einet.learning.registry import LEARNING_RULES, learning_rule, rule_names
-from einet.learning.rules import BCM, RateActivity
+from einet.plasticity.registry import LEARNING_RULES, learning_rule, rule_names
+from einet.plasticity.rate_rules import BCM, RateActivity
 from einet.model.builder import NetworkBuilder
 
 RATE_RULES = ["backprop", "hebbian", "oja", "bcm", "vogels_sprekeler"]
@@ -32,8 +32,8 @@ def test_one_registry_holds_rate_and_spike_rules():
 
 def test_the_documented_user_rule_is_a_few_lines():
     from einet.fields import option, positive
-    from einet.learning.registry import register_rule
-    from einet.learning.rules import RateRule
+    from einet.plasticity.registry import register_rule
+    from einet.plasticity.rate_rules import RateRule
 
     @register_rule("test_anti_hebbian")
     @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""STDP and reward-modulated STDP against the pair kernel (einet.spiking.plasticity, stdp)."""
+"""STDP and reward-modulated STDP against the pair kernel (einet.plasticity.spiking, stdp)."""
 
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def test_rules_are_found_by_name_and_refuse_unknown_options():
 
 
 def test_a_user_rule_is_a_few_lines():
-    from einet.spiking.plasticity import register_rule
+    from einet.plasticity.spiking import register_rule
 
     @register_rule("test_hebb_from_docs")
     @dataclass(frozen=True)

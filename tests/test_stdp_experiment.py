@@ -21,7 +21,7 @@ from einet.spiking import (
     STDP, DenseSynapses, correlated_poisson, indicator_correlation, plasticity_initial, plasticity_step,
     poisson_spikes, spike_probability,
 )
-from einet.spiking.plasticity import SynapseActivity
+from einet.plasticity.spiking import SynapseActivity
 from einet.spiking.stdp_neuron import PerElementRule, expected_drift
 
 F64 = torch.float64

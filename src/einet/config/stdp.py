@@ -26,7 +26,7 @@ def _fraction(value) -> str | None:
 
 
 def _dependences(values) -> str | None:
-    from einet.spiking.stdp import DEPENDENCES
+    from einet.plasticity.stdp import DEPENDENCES
 
     if not values or len(set(values)) != len(values) or any(v not in DEPENDENCES for v in values):
         return f"a non-empty list of distinct weight dependences among {', '.join(DEPENDENCES)}"

@@ -14,6 +14,6 @@
 ==================  ===========================================================
 """
 
-from einet.learning.registry import LEARNING_RULES, learning_rule, register_rule, rule_names
+from einet.plasticity.registry import LEARNING_RULES, learning_rule, register_rule, rule_names
 
 __all__ = ["LEARNING_RULES", "learning_rule", "register_rule", "rule_names"]

@@ -38,7 +38,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from einet.learning.rules import RateActivity, dale_project
+from einet.plasticity.rate_rules import RateActivity, dale_project
 from einet.model.layered_spec import LayeredNetworkSpec
 
 __all__ = ["LayeredNetwork", "ACTIVATION_FUNCTIONS"]

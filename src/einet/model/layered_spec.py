@@ -65,7 +65,7 @@ class RuleSpec:
         return {"name": value} if isinstance(value, str) else value
 
     def _check(self, path: str) -> None:
-        from einet.learning.registry import rule_class, rule_names
+        from einet.plasticity.registry import rule_class, rule_names
 
         base = f"{path}." if path else ""
         if self.name == "none":
@@ -84,7 +84,7 @@ class RuleSpec:
         """The rule object (``None`` for ``none``)."""
         if self.name == "none":
             return None
-        from einet.learning.registry import rule_class
+        from einet.plasticity.registry import rule_class
 
         return parse_section(rule_class(self.name, "rate"), dict(self.options), self.name)
 

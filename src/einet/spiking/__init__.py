@@ -33,13 +33,13 @@ so a batch sweeps them.
 """
 
 from einet.neurons import alif, lif, qif  # noqa: F401  (register the models)
-from einet.spiking import stdp  # noqa: F401  (register the rules)
+from einet.plasticity import stdp  # noqa: F401  (register the rules)
 from einet.neurons.alif import ALIFParams, ALIFState, alif_initial, alif_step
 from einet.synapses.delays import DelayState, delay_initial, delay_step, delay_steps
 from einet.spiking.eprop import eprop_gradients, fit_eprop, random_feedback
 from einet.neurons.lif import LIFParams, LIFState, lif_initial, lif_step
 from einet.neurons.registry import NEURONS, SpikingModel, register_neuron
-from einet.spiking.plasticity import (
+from einet.plasticity.spiking import (
     LEARNING_RULES,
     PlasticityState,
     SynapseActivity,
@@ -53,7 +53,7 @@ from einet.synapses.projection import DenseSynapses, SparseProjection
 from einet.neurons.qif import QIFParams, QIFState, qif_initial, qif_step
 from einet.spiking.ridge import LinearReadout, downsample, fit_ridge
 from einet.spiking.rls import RLSState, rls_initial, rls_step
-from einet.spiking.stdp import STDP, RewardSTDP
+from einet.plasticity.stdp import STDP, RewardSTDP
 from einet.neurons.surrogate import SURROGATES, Surrogate, register_surrogate
 from einet.synapses.traces import trace_decay, trace_step
 from einet.spiking.trainable import (

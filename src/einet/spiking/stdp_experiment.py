@@ -18,7 +18,7 @@ import torch
 import xarray as xr
 
 from einet.neurons.lif import LIFParams
-from einet.spiking.stdp import STDP
+from einet.plasticity.stdp import STDP
 from einet.spiking.stdp_neuron import PoissonInputs, run_stdp_neuron
 
 log = logging.getLogger("einet")

@@ -6,8 +6,8 @@ synapses) receives ``n`` excitatory inputs through plastic weights
 :math:`w_i w_{max}` mV to the synaptic current), and optionally inhibitory
 inputs with one fixed weight. The first ``n_correlated`` excitatory inputs
 are copies of one mother train (:func:`einet.synapses.poisson.correlated_poisson`),
-the rest independent. Weights follow :class:`einet.spiking.stdp.STDP`
-through :func:`einet.spiking.plasticity.plasticity_step` (the library's order
+the rest independent. Weights follow :class:`einet.plasticity.stdp.STDP`
+through :func:`einet.plasticity.spiking.plasticity_step` (the library's order
 of events: a pre and a post spike in the same step count as pre before post).
 
 Why the correlated group wins
@@ -46,7 +46,7 @@ import torch
 from tqdm import tqdm
 
 from einet.neurons.lif import LIFParams, lif_initial, lif_step
-from einet.spiking.plasticity import SynapseActivity, plasticity_initial, plasticity_step
+from einet.plasticity.spiking import SynapseActivity, plasticity_initial, plasticity_step
 from einet.synapses.poisson import correlated_poisson, poisson_spikes
 from einet.synapses.projection import DenseSynapses
 

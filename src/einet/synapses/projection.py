@@ -17,7 +17,7 @@ The structure is shared by the batch; the synaptic values are ``[nnz]``
 (shared) or ``[batch, nnz]`` (per batch element, e.g. when plasticity acts).
 The same object maps neuron-level tensors onto synapses
 (:meth:`SparseProjection.pre`, :meth:`SparseProjection.post`), which is
-what the learning rules of :mod:`einet.spiking.plasticity` need.
+what the learning rules of :mod:`einet.plasticity.spiking` need.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ step, the "all" trace converges to the geometric-series limit :math:`a/(1-\lambd
 
 Which spikes drive a trace is the caller's choice; for a delayed projection
 the presynaptic trace is driven by the *arriving* (delayed) spikes, so that
-plasticity sees spike timing at the synapse (see :mod:`einet.spiking.plasticity`).
+plasticity sees spike timing at the synapse (see :mod:`einet.plasticity.spiking`).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ constants, ms), ``initial(weights)`` (its own state, or ``None``) and
 build it by name::
 
     from dataclasses import dataclass
-    from einet.spiking.plasticity import register_rule, learning_rule
+    from einet.plasticity.spiking import register_rule, learning_rule
 
     @register_rule("hebb")
     @dataclass(frozen=True)
@@ -42,8 +42,8 @@ build it by name::
 
     rule = learning_rule("hebb", lr=1e-2)   # unknown options are refused by name
 
-The built-in rules (``stdp``, ``reward_stdp``) live in :mod:`einet.spiking.stdp`.
-The registry is the one of :mod:`einet.learning.registry`, which also holds
+The built-in rules (``stdp``, ``reward_stdp``) live in :mod:`einet.plasticity.stdp`.
+The registry is the one of :mod:`einet.plasticity.registry`, which also holds
 the rate rules (``hebbian``, ``oja``, ``bcm``, ...); :func:`learning_rule`
 here builds spike rules only and reports a rate rule as unknown.
 """
@@ -54,8 +54,8 @@ from typing import Any, NamedTuple, Protocol
 
 import torch
 
-from einet.learning import registry as _registry
-from einet.learning.registry import LEARNING_RULES, register_rule  # noqa: F401  (public names of this module)
+from einet.plasticity import registry as _registry
+from einet.plasticity.registry import LEARNING_RULES, register_rule  # noqa: F401  (public names of this module)
 from einet.synapses.traces import trace_decay, trace_step
 
 

@@ -22,8 +22,8 @@ write ``update`` and register it::
 
     from dataclasses import dataclass
     from einet.fields import option, positive
-    from einet.learning.registry import register_rule
-    from einet.learning.rules import RateRule
+    from einet.plasticity.registry import register_rule
+    from einet.plasticity.rate_rules import RateRule
 
     @register_rule("anti_hebbian")
     @dataclass(frozen=True)
@@ -47,7 +47,7 @@ from typing import Any, ClassVar, Literal, NamedTuple, Optional
 import torch
 
 from einet.fields import finite, non_negative, option, positive
-from einet.learning.registry import register_rule
+from einet.plasticity.registry import register_rule
 
 __all__ = ["RateActivity", "RateRule", "dale_project", "Backprop", "Hebbian", "Oja", "BCM", "VogelsSprekeler"]
 
@@ -86,6 +86,7 @@ class RateRule:
     """Base class of rate rules; ``gradient`` rules are applied by an optimizer, not by :meth:`update`."""
 
     gradient: ClassVar[bool] = False
+    kind: ClassVar[str] = "rate"  # what plasticity.registry.rule_kind reads: the rule sees rates
 
     def initial(self, weights: torch.Tensor) -> Any:
         return None

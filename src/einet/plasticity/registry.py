@@ -1,12 +1,12 @@
 """The one registry of learning rules, rate-based and spike-based.
 
-Every rule einet knows (the rate rules of :mod:`einet.learning.rules` and the
-spike-timing rules of :mod:`einet.spiking.stdp`) is registered here under one
+Every rule einet knows (the rate rules of :mod:`einet.plasticity.rate_rules` and the
+spike-timing rules of :mod:`einet.plasticity.stdp`) is registered here under one
 name space, so a name means one thing everywhere and a duplicate is refused
 whatever its kind. A rule's *kind* follows from its class: subclasses of
-:class:`einet.learning.rules.RateRule` are ``"rate"`` rules (they see the rates
+:class:`einet.plasticity.rate_rules.RateRule` are ``"rate"`` rules (they see the rates
 of a projection's source and target), every other class is a ``"spike"`` rule
-(it sees spikes and traces, see :mod:`einet.spiking.plasticity`). Lookups may
+(it sees spikes and traces, see :mod:`einet.plasticity.spiking`). Lookups may
 ask for one kind; a rule of the other kind is then reported as unknown, with
 the rules of the asked kind listed.
 
@@ -26,7 +26,7 @@ __all__ = ["LEARNING_RULES", "RuleKind", "register_rule", "learning_rule", "rule
 
 RuleKind = Literal["rate", "spike"]
 
-_BUILTIN_MODULES = ("einet.learning.rules", "einet.spiking.stdp")
+_BUILTIN_MODULES = ("einet.plasticity.rate_rules", "einet.plasticity.stdp")
 
 
 class _RuleRegistry(Registry[type]):
@@ -68,10 +68,9 @@ def register_rule(name: str):
 
 
 def rule_kind(cls: type) -> RuleKind:
-    """``"rate"`` for subclasses of :class:`~einet.learning.rules.RateRule`, else ``"spike"``."""
-    from einet.learning.rules import RateRule
-
-    return "rate" if isinstance(cls, type) and issubclass(cls, RateRule) else "spike"
+    """``"rate"`` for rules that declare ``kind = "rate"`` (every subclass of
+    :class:`~einet.plasticity.rate_rules.RateRule`), else ``"spike"``."""
+    return "rate" if getattr(cls, "kind", None) == "rate" else "spike"
 
 
 def rule_names(kind: RuleKind | None = None) -> list[str]:

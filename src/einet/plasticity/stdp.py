@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import torch
 
 from einet.numeric import check_order, check_positive, decay
-from einet.spiking.plasticity import SynapseActivity, register_rule
+from einet.plasticity.spiking import SynapseActivity, register_rule
 
 DEPENDENCES = ("additive", "multiplicative")
 
