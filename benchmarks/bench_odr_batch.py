@@ -20,7 +20,7 @@ import torch
 from einet.fields import parse_section
 from einet.model.network import RateNetwork
 from einet.model.presets import balanced_ei
-from einet.model.spec import ModelSpec
+from einet.config.model import ModelSpec
 from einet.tasks import ODR
 
 

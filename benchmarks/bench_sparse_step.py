@@ -21,7 +21,7 @@ import torch
 from einet.fields import parse_section
 from einet.model.network import RateNetwork
 from einet.model.presets import balanced_ei
-from einet.model.spec import ModelSpec
+from einet.config.model import ModelSpec
 
 
 def balanced_spec(n: int, K: float, M0: float = 1.0) -> ModelSpec:

@@ -12,7 +12,7 @@ from einet.datasets import load
 from einet.errors import ConfigError
 from einet.learning.supervised import train_classifier
 from einet.model.builder import NetworkBuilder
-from einet.model.layered_spec import RuleSpec, spec_from_yaml, spec_to_yaml
+from einet.config.layered import RuleSpec, spec_from_yaml, spec_to_yaml
 
 
 def ei_builder() -> NetworkBuilder:

@@ -11,7 +11,7 @@ from scipy import special
 
 from einet.synapses import profiles
 from einet.synapses import connectivity
-from einet.model.spec import ProjectionSpec
+from einet.config.model import ProjectionSpec
 
 
 def _ring_projection(connectivity_kind: str, profile: str, **params) -> ProjectionSpec:

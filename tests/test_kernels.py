@@ -88,7 +88,7 @@ def test_network_gives_the_same_numbers_with_and_without_kernels():
     from einet.fields import parse_section
     from einet.model.network import RateNetwork
     from einet.model.presets import balanced_ei
-    from einet.model.spec import ModelSpec
+    from einet.config.model import ModelSpec
 
     _rate_step()
     raw = balanced_ei(300, 100, 30.0)

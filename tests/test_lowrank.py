@@ -11,7 +11,7 @@ import torch
 from einet.errors import ConfigError
 from einet.fields import parse_section
 from einet.model.network import RateNetwork
-from einet.model.spec import ModelSpec
+from einet.config.model import ModelSpec
 
 COV = [[1.0, 0.6], [0.6, 2.0]]
 

@@ -14,7 +14,7 @@ from einet.config.sweep import validate
 from einet.errors import ConfigError, EinetError
 from einet.fields import parse_section
 from einet.model.network import RateNetwork
-from einet.model.spec import ModelSpec
+from einet.config.model import ModelSpec
 from einet.simulation import simulate
 
 

@@ -14,7 +14,7 @@ from einet.errors import ConfigError, InsufficientMemory, SimulationDiverged
 from einet.fields import parse_section
 from einet.model.memory import check_fits
 from einet.model.network import RateNetwork
-from einet.model.spec import ModelSpec
+from einet.config.model import ModelSpec
 from einet.neurons.transfer import TRANSFERS
 
 

@@ -11,7 +11,7 @@ from scipy.optimize import brentq
 from einet.measures.bump import decode, ring_angles
 from einet.fields import parse_section
 from einet.model.network import RateNetwork
-from einet.model.spec import ModelSpec
+from einet.config.model import ModelSpec
 
 J0, I0, N = -1.0, 1.0, 720
 J1_VALUES = (1.0, 1.8, 3.0, 5.0)

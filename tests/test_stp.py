@@ -11,7 +11,7 @@ from scipy.integrate import solve_ivp
 
 from einet.fields import parse_section
 from einet.model.network import RateNetwork
-from einet.model.spec import ModelSpec
+from einet.config.model import ModelSpec
 from einet.synapses.stp import STPParams, stp_initial, stp_step
 
 

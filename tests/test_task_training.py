@@ -14,7 +14,7 @@ from einet.fields import parse_section
 from einet.learning.task_training import AngleObjective, DecisionObjective, TaskModel, fit_bptt, run_trials
 from einet.model import trainable
 from einet.model.network import RateNetwork
-from einet.model.spec import ModelSpec
+from einet.config.model import ModelSpec
 
 
 def ring_model(kappa=0.3, size=48, noise=0.1, connectivity="all_to_all"):

@@ -17,7 +17,7 @@ from scipy import stats
 from einet.measures import meanfield
 from einet.config.experiment import ExperimentSpec
 from einet.config.sweep import batch_axes, batch_elements
-from einet.model.spec import ModelSpec
+from einet.config.model import ModelSpec
 
 
 def coefficients(model: ModelSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

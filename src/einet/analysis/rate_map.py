@@ -35,7 +35,7 @@ from typing import Mapping, Sequence
 
 import torch
 
-from einet.model.spec import ModelSpec
+from einet.config.model import ModelSpec
 
 __all__ = ["RateMap", "rate_map", "sample_indices", "default_range", "BOUNDED_TRANSFERS"]
 

@@ -14,7 +14,7 @@ from einet.config.reservoir import ReservoirSpec
 from einet.config.spiking import SpikingAnalysisSpec, SpikingSpec, check_spiking
 from einet.config.stdp import StdpSpec, check_stdp
 from einet.config.training import TrainingSpec
-from einet.model.spec import ModelSpec
+from einet.config.model import ModelSpec
 
 RECORDABLE = ("rate", "current_exc", "current_inh", "current_ext")
 

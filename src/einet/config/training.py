@@ -5,7 +5,7 @@ Two kinds of model share the section (and rule ``train``):
 * without ``network``: a sigmoid MLP (``hidden``) trained with plain SGD, its
   layers' EI measured at log-spaced checkpoints (analysis ``information``);
 * with ``network``: a layered population network (the spec of
-  :mod:`einet.model.layered_spec`, as the :class:`~einet.model.builder.NetworkBuilder`
+  :mod:`einet.config.layered`, as the :class:`~einet.model.builder.NetworkBuilder`
   writes it) trained with its projections' rules, the optimizer and step size
   of each backprop rule, and ``schedule``; history every epoch, a resumable
   checkpoint every ``checkpoint_every`` epochs (analysis ``learning``).
@@ -20,7 +20,7 @@ from einet.config.information import EISpec
 from einet.config.task_training import TaskTrainingSpec
 from einet.errors import ConfigError
 from einet.fields import non_negative, option, positive
-from einet.model.layered_spec import LayeredNetworkSpec
+from einet.config.layered import LayeredNetworkSpec
 
 #: Hidden layer sizes used when ``training.hidden`` is left unset (Marrow et al. 2020 for Iris).
 DEFAULT_HIDDEN = {"iris": [5, 5], "digits": [32, 16], "mnist": [128, 64]}

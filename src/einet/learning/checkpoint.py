@@ -59,7 +59,7 @@ def load_checkpoint(path: str | Path, tag: str) -> dict | None:
 
 def save_network(network, config_yaml: str, path: str | Path) -> Path:
     """Save a :class:`~einet.model.layered.LayeredNetwork`: state dict, spec YAML and the job's config."""
-    from einet.model.layered_spec import spec_to_yaml
+    from einet.config.layered import spec_to_yaml
 
     payload = {"kind": "layered", "state_dict": network.state_dict(), "spec": spec_to_yaml(network.spec),
                "config": config_yaml}
@@ -69,7 +69,7 @@ def save_network(network, config_yaml: str, path: str | Path) -> Path:
 def load_network(path: str | Path):
     """The network saved by :func:`save_network` and the payload (spec and config YAML text)."""
     from einet.model.layered import LayeredNetwork
-    from einet.model.layered_spec import spec_from_yaml
+    from einet.config.layered import spec_from_yaml
 
     payload = torch.load(path, map_location="cpu", weights_only=True)
     state = payload["state_dict"]

@@ -1,5 +1,5 @@
 """Network models: the validated spec, transfer functions, connectivity, the network module."""
 
-from einet.model.spec import ExternalSpec, ModelSpec, PopulationSpec, ProjectionSpec, TransferSpec
+from einet.config.model import ExternalSpec, ModelSpec, PopulationSpec, ProjectionSpec, TransferSpec
 
 __all__ = ["ExternalSpec", "ModelSpec", "PopulationSpec", "ProjectionSpec", "TransferSpec"]

@@ -1,4 +1,4 @@
-"""A fluent, population-centric way to write a :class:`~einet.model.layered_spec.LayeredNetworkSpec`.
+"""A fluent, population-centric way to write a :class:`~einet.config.layered.LayeredNetworkSpec`.
 
 ::
 
@@ -34,7 +34,7 @@ import copy
 from typing import Any
 
 from einet.fields import to_dict
-from einet.model.layered_spec import LayeredNetworkSpec, architecture_text, parse_network, spec_to_yaml
+from einet.config.layered import LayeredNetworkSpec, architecture_text, parse_network, spec_to_yaml
 
 __all__ = ["NetworkBuilder"]
 

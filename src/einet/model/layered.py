@@ -1,4 +1,4 @@
-r"""The layered rate network built from a :class:`~einet.model.layered_spec.LayeredNetworkSpec`.
+r"""The layered rate network built from a :class:`~einet.config.layered.LayeredNetworkSpec`.
 
 Dynamics
 --------
@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from einet.plasticity.rate_rules import RateActivity, dale_project
-from einet.model.layered_spec import LayeredNetworkSpec
+from einet.config.layered import LayeredNetworkSpec
 
 __all__ = ["LayeredNetwork", "ACTIVATION_FUNCTIONS"]
 

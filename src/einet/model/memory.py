@@ -6,7 +6,7 @@ import torch
 
 from einet.errors import InsufficientMemory
 from einet.synapses import connectivity
-from einet.model.spec import ModelSpec
+from einet.config.model import ModelSpec
 
 #: Fraction of the available memory a network may plan to use.
 HEADROOM = 0.8

@@ -31,7 +31,7 @@ from einet.errors import ConfigError
 from einet.synapses import connectivity
 from einet.numeric import ring_angles
 from einet.model.memory import check_fits
-from einet.model.spec import ModelSpec, check_dale
+from einet.config.model import ModelSpec, check_dale
 from einet import kernels as compiled
 from einet.synapses.stp import PER_MS, STPParams, STPState, stp_initial, stp_step, transmitted
 from einet.neurons.transfer import TRANSFERS

@@ -11,7 +11,7 @@ from typing import Callable
 
 import torch
 
-from einet.model.spec import TRANSFER_NAMES
+from einet.config.model import TRANSFER_NAMES
 from einet.registry import Registry
 
 Transfer = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]

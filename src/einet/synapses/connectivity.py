@@ -24,7 +24,7 @@ from einet import kernels
 from einet.numeric import ring_angles
 from einet.synapses import profiles
 from einet.synapses.profiles import Profile
-from einet.model.spec import ProjectionSpec
+from einet.config.model import ProjectionSpec
 
 _CHUNK_ELEMENTS = 1 << 22  # draws per chunk when sampling sparse rows
 
@@ -290,7 +290,7 @@ def draw_low_rank(spec, sizes: dict[str, int], generator: torch.Generator) -> di
     """Vectors (m, n), each ``[N_A, rank]``, of every population: i.i.d. Gaussian per neuron, or read
     from ``spec.file`` when the vectors are given explicitly."""
     if spec.file is not None:
-        from einet.model.spec import check_low_rank_file
+        from einet.config.model import check_low_rank_file
 
         arrays = check_low_rank_file(spec, sizes, "model.low_rank.file")
         return {pop: (torch.from_numpy(arrays[f"m_{pop}"]), torch.from_numpy(arrays[f"n_{pop}"])) for pop in sizes}

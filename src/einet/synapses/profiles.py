@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 from scipy.special import i0
 
-from einet.model.spec import ProjectionSpec, profile_peak
+from einet.config.model import ProjectionSpec, profile_peak
 
 
 @dataclass(frozen=True)
