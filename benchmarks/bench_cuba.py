@@ -35,8 +35,8 @@ from pathlib import Path
 import torch
 
 from einet.config.sweep import Experiment
-from einet.spiking.network import SpikingNetwork
-from einet.spiking.run import run_network
+from einet.network.spiking import SpikingNetwork
+from einet.network.spike_events import run_network
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "experiments" / "cuba.yaml"
 
@@ -87,7 +87,7 @@ class Brian2CUBA:
     """The CUBA network of ``config/experiments/cuba.yaml`` in Brian2's C++ standalone mode, built once.
 
     The model is einet's LIF with current-based exponential synapses, currents as R I in mV
-    (:mod:`einet.neurons.lif`, :mod:`einet.spiking.network`)::
+    (:mod:`einet.neurons.lif`, :mod:`einet.network.spiking`)::
 
         dv/dt  = (E_L - v + ge + gi) / tau_m : volt (unless refractory)
         dge/dt = -ge / tau_e                 : volt

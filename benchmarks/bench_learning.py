@@ -25,7 +25,7 @@ import torch
 from einet.config.sweep import Experiment
 from einet.datasets import load
 from einet.learning.supervised import _run_epoch
-from einet.model.layered import LayeredNetwork
+from einet.network.layered import LayeredNetwork
 from einet.config.layered import parse_network
 
 EXPERIMENT = Path(__file__).resolve().parents[1] / "config" / "experiments" / "learning_rules.yaml"

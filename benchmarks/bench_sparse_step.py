@@ -19,8 +19,8 @@ import time
 import torch
 
 from einet.fields import parse_section
-from einet.model.network import RateNetwork
-from einet.model.presets import balanced_ei
+from einet.network.rate import RateNetwork
+from einet.network.presets import balanced_ei
 from einet.config.model import ModelSpec
 
 

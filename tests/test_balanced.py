@@ -8,7 +8,7 @@ import pytest
 from conftest import experiment
 from einet.analysis.balance import analyze, coefficients, theory
 from einet.config import validate
-from einet.model.presets import balanced_ei
+from einet.network.presets import balanced_ei
 from einet.simulation import simulate
 
 

@@ -10,7 +10,7 @@ from einet.analysis import dual
 from einet.config.sweep import validate
 from einet.errors import ConfigError
 from einet.synapses.connectivity import network_low_rank_vectors
-from einet.model.network import RateNetwork
+from einet.network.rate import RateNetwork
 from einet.simulation import simulate
 from einet.tasks import build_task
 

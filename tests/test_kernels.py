@@ -86,8 +86,8 @@ def test_network_gives_the_same_numbers_with_and_without_kernels():
     import torch
 
     from einet.fields import parse_section
-    from einet.model.network import RateNetwork
-    from einet.model.presets import balanced_ei
+    from einet.network.rate import RateNetwork
+    from einet.network.presets import balanced_ei
     from einet.config.model import ModelSpec
 
     _rate_step()

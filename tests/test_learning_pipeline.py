@@ -144,7 +144,7 @@ def test_labelled_grid_values_set_sections_and_name_jobs(tmp_path):
 
 
 def test_dale_false_trains_the_same_network_without_signs():
-    from einet.model.layered import LayeredNetwork
+    from einet.network.layered import LayeredNetwork
 
     on, off = validate(experiment()).training, validate(experiment(dale=False)).training
     assert LayeredNetwork(on.network_spec()).signs == [0, 0, 1, -1, 1]  # the input population is mixed

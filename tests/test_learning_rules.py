@@ -11,7 +11,7 @@ import torch
 
 from einet.plasticity.registry import LEARNING_RULES, learning_rule, rule_names
 from einet.plasticity.rate_rules import BCM, RateActivity
-from einet.model.builder import NetworkBuilder
+from einet.network.builder import NetworkBuilder
 
 RATE_RULES = ["backprop", "hebbian", "oja", "bcm", "vogels_sprekeler"]
 

@@ -10,7 +10,7 @@ import torch
 
 from einet.errors import ConfigError
 from einet.fields import parse_section
-from einet.model.network import RateNetwork
+from einet.network.rate import RateNetwork
 from einet.config.model import ModelSpec
 
 COV = [[1.0, 0.6], [0.6, 2.0]]

@@ -13,7 +13,7 @@ from einet.analysis.multistability import REGIONS, analyze, region_of
 from einet.config.sweep import validate
 from einet.errors import ConfigError, EinetError
 from einet.fields import parse_section
-from einet.model.network import RateNetwork
+from einet.network.rate import RateNetwork
 from einet.config.model import ModelSpec
 from einet.simulation import simulate
 

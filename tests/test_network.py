@@ -12,8 +12,8 @@ from conftest import experiment, two_population_model
 from einet.config import validate
 from einet.errors import ConfigError, InsufficientMemory, SimulationDiverged
 from einet.fields import parse_section
-from einet.model.memory import check_fits
-from einet.model.network import RateNetwork
+from einet.network.memory import check_fits
+from einet.network.rate import RateNetwork
 from einet.config.model import ModelSpec
 from einet.neurons.transfer import TRANSFERS
 
@@ -163,7 +163,7 @@ def test_divergence_stops_with_where_and_why():
 
 
 def test_nan_input_is_reported_as_nan():
-    from einet.model.recorder import Recorder
+    from einet.runs.recorder import Recorder
 
     spec = validate(experiment())
     net = RateNetwork(spec.model, 0.5)
@@ -182,7 +182,7 @@ def test_memory_estimate_refuses_what_will_not_fit():
 
 
 def test_memory_estimate_is_close_to_what_is_allocated():
-    from einet.model.memory import estimate
+    from einet.network.memory import estimate
 
     raw = two_population_model("sparse", K=50.0)
     raw["populations"]["E"]["size"] = raw["populations"]["I"]["size"] = 2000

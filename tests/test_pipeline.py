@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from einet import io
-from einet.model.presets import balanced_ei
+from einet.network.presets import balanced_ei
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,8 +7,8 @@ import torch
 
 from conftest import experiment
 from einet.config import validate
-from einet.model.presets import balanced_ei
-from einet.model.recorder import Recorder, sample_indices
+from einet.network.presets import balanced_ei
+from einet.runs.recorder import Recorder, sample_indices
 from einet.simulation import build_network, simulate
 
 

@@ -10,7 +10,7 @@ import torch
 from conftest import experiment, two_population_model
 from einet.measures import information
 from einet.measures.map_information import map_measures
-from einet.analysis.rate_map import rate_map, sample_indices
+from einet.network.rate_map import rate_map, sample_indices
 from einet.analysis.recurrent_ei import measure, population_measures, projection_measures
 from einet.config.sweep import validate
 
@@ -111,7 +111,7 @@ def test_one_unrolled_step_is_the_one_step_map():
 
 
 def test_weights_match_the_dense_connectivity_of_the_network():
-    from einet.model.network import RateNetwork
+    from einet.network.rate import RateNetwork
 
     model = _model(**{"populations.E.size": 30, "populations.I.size": 30})
     rmap = rate_map(model, 0.5, neurons=30, rest=1.0)
@@ -149,7 +149,7 @@ def test_recurrent_ei_analysis_from_config_to_figure(tmp_path):
 
     from einet import io
     from einet.cli import main
-    from einet.model.presets import balanced_ei
+    from einet.network.presets import balanced_ei
 
     raw = {
         "name": "tiny_ei",

@@ -10,7 +10,7 @@ from scipy.optimize import brentq
 
 from einet.measures.bump import decode, ring_angles
 from einet.fields import parse_section
-from einet.model.network import RateNetwork
+from einet.network.rate import RateNetwork
 from einet.config.model import ModelSpec
 
 J0, I0, N = -1.0, 1.0, 720

@@ -18,8 +18,8 @@ from einet.errors import ConfigError
 from einet.fields import parse_section
 from einet.spiking import ALIFParams, ALIFState, LIFParams, LIFState, alif_step, lif_step
 from einet.measures import spike_statistics as st
-from einet.spiking.network import SpikingNetwork
-from einet.spiking.run import run_network
+from einet.network.spiking import SpikingNetwork
+from einet.network.spike_events import run_network
 
 F64 = torch.float64
 COBA = Path(__file__).resolve().parents[1] / "config" / "experiments" / "coba.yaml"

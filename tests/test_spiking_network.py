@@ -18,8 +18,8 @@ from einet.errors import ConfigError
 from einet.fields import parse_section
 from einet.spiking import SparseProjection, delay_initial, delay_step
 from einet.measures import spike_statistics as st
-from einet.spiking.network import SpikingNetwork
-from einet.spiking.run import run_network
+from einet.network.spiking import SpikingNetwork
+from einet.network.spike_events import run_network
 
 CUBA = Path(__file__).resolve().parents[1] / "config" / "experiments" / "cuba.yaml"
 

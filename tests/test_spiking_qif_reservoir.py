@@ -1,4 +1,4 @@
-"""The QIF spiking reservoir (einet.spiking.reservoir, reservoir.neuron: qif): held-out R², determinism, config."""
+"""The QIF spiking reservoir (einet.network.reservoir, reservoir.neuron: qif): held-out R², determinism, config."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import yaml
 
 from einet.config.sweep import validate
 from einet.errors import ConfigError
-from einet.spiking.reservoir import (
+from einet.network.reservoir import (
     QIFReservoirParams, make_qif_reservoir, product_of_sines, r_squared, run_qif_open_loop, train_ridge,
 )
 from einet.spiking.ridge import fit_ridge

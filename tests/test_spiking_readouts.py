@@ -115,7 +115,7 @@ def test_rls_batches_independent_problems():
 
 
 # ---------------------------------------------------------------- reservoir computing
-from einet.spiking.reservoir import (  # noqa: E402
+from einet.network.reservoir import (  # noqa: E402
     ReservoirParams, make_reservoir, product_of_sines, train_force, train_ridge,
 )
 

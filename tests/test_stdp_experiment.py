@@ -22,7 +22,7 @@ from einet.spiking import (
     poisson_spikes, spike_probability,
 )
 from einet.plasticity.spiking import SynapseActivity
-from einet.spiking.stdp_neuron import PerElementRule, expected_drift
+from einet.network.stdp_neuron import PerElementRule, expected_drift
 
 F64 = torch.float64
 Z = 4.0  # standard errors allowed by every statistical check

@@ -10,7 +10,7 @@ import torch
 from scipy.integrate import solve_ivp
 
 from einet.fields import parse_section
-from einet.model.network import RateNetwork
+from einet.network.rate import RateNetwork
 from einet.config.model import ModelSpec
 from einet.synapses.stp import STPParams, stp_initial, stp_step
 

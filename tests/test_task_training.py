@@ -13,7 +13,7 @@ from einet.errors import ConfigError
 from einet.fields import parse_section
 from einet.learning.task_training import AngleObjective, DecisionObjective, TaskModel, fit_bptt, run_trials
 from einet.model import trainable
-from einet.model.network import RateNetwork
+from einet.network.rate import RateNetwork
 from einet.config.model import ModelSpec
 
 

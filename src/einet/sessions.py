@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from einet.measures.bump import decode
 from einet.config.sweep import Axis, batch_axes
-from einet.model.recorder import check_finite
+from einet.runs.recorder import check_finite
 
 
 def run_sessions(net, task, *, max_rate: float = 1e6, batch_labels=None, progress: bool = False,

@@ -14,8 +14,8 @@ from tqdm import tqdm
 from einet.config.experiment import ExperimentSpec
 from einet.config.sweep import Axis, batch_axes, batch_elements
 from einet.fields import field_info
-from einet.model.network import RateNetwork
-from einet.model.recorder import Recorder
+from einet.network.rate import RateNetwork
+from einet.runs.recorder import Recorder
 
 LONG_NAMES = {
     "rate": ("rate", "1"),

@@ -1,7 +1,7 @@
 """Effective information of recurrent E/I rate networks, per projection and per population.
 
 A recurrent network has no layers, but its one-step map (see
-``einet.analysis.rate_map``) is a layer from the state at t to the state at
+``einet.network.rate_map``) is a layer from the state at t to the state at
 t + dt, and the map unrolled over T steps is a deep network of T such
 layers with shared weights. Both are measured with
 ``einet.measures.map_information``:
@@ -26,7 +26,7 @@ import xarray as xr
 from tqdm import tqdm
 
 from einet.measures.map_information import MapMeasures, map_measures
-from einet.analysis.rate_map import RateMap, rate_map
+from einet.network.rate_map import RateMap, rate_map
 
 __all__ = ["measure", "projection_measures", "population_measures", "analyze"]
 

@@ -23,7 +23,7 @@ def _hist(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def _raster_events(run: xr.Dataset):
     """The raster neurons' spikes of a run file as events (several spikes in one step count once)."""
-    from einet.spiking.run import SpikeEvents
+    from einet.network.spike_events import SpikeEvents
 
     step = np.round(run["spike_time"].values / run.attrs["dt_ms"]).astype(np.int64)
     return SpikeEvents(step, run["spike_element"].values.astype(np.int64),

@@ -8,7 +8,7 @@ per layer and per population (for the projections *into* it) and per
 projection; the most specific one wins (projection > target population >
 target layer > network).
 
-The :class:`~einet.model.builder.NetworkBuilder` and YAML files produce this one
+The :class:`~einet.network.builder.NetworkBuilder` and YAML files produce this one
 tree through the same parser, ``spec -> YAML -> spec`` is lossless, and the
 methods that resolve defaults (:meth:`LayeredNetworkSpec.rule_for`,
 :meth:`~LayeredNetworkSpec.sign_of`, :meth:`~LayeredNetworkSpec.direction_of`,

@@ -4,7 +4,7 @@ The reservoir is a tanh rate network (``neuron: rate``) or a network of QIF
 spiking neurons read out through their synaptic traces (``neuron: qif``);
 most settings serve both, a few only the QIF. A reservoir experiment sets
 ``model: null``; ``simulation.dt`` and ``simulation.seed`` apply (the seed
-draws the reservoir). See :mod:`einet.spiking.reservoir`.
+draws the reservoir). See :mod:`einet.network.reservoir`.
 """
 
 from __future__ import annotations

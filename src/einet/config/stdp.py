@@ -6,7 +6,7 @@ neuron's firing. An STDP experiment sets ``model: null``; ``simulation.dt``,
 ``duration``, ``device``, ``dtype`` and ``seed`` apply, ``analysis.kind`` is
 ``stdp``. Each weight dependence listed runs as one batch element of the same
 job (dimension ``dependence``), so their runs share every other setting; see
-:mod:`einet.spiking.stdp_neuron`.
+:mod:`einet.network.stdp_neuron`.
 """
 
 from __future__ import annotations

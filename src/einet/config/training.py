@@ -5,7 +5,7 @@ Two kinds of model share the section (and rule ``train``):
 * without ``network``: a sigmoid MLP (``hidden``) trained with plain SGD, its
   layers' EI measured at log-spaced checkpoints (analysis ``information``);
 * with ``network``: a layered population network (the spec of
-  :mod:`einet.config.layered`, as the :class:`~einet.model.builder.NetworkBuilder`
+  :mod:`einet.config.layered`, as the :class:`~einet.network.builder.NetworkBuilder`
   writes it) trained with its projections' rules, the optimizer and step size
   of each backprop rule, and ``schedule``; history every epoch, a resumable
   checkpoint every ``checkpoint_every`` epochs (analysis ``learning``).
@@ -62,7 +62,7 @@ class TrainingSpec:
         None, doc="directory of the four MNIST IDX files (train-images-idx3-ubyte, ..., optionally .gz); nothing is "
         "downloaded. MNIST keeps its own test set (test_fraction does not apply)")
     network: Optional[LayeredNetworkSpec] = option(
-        None, doc="a layered population network to train (see einet.model.builder); null: the sigmoid MLP of "
+        None, doc="a layered population network to train (see einet.network.builder); null: the sigmoid MLP of "
         "hidden/activation/learning_rate. With a network, each projection learns by its rule, backprop rules "
         "carry the optimizer (adam, sgd) and its step size, and hidden, activation, learning_rate, checkpoints "
         "and ei do not apply")

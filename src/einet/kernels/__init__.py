@@ -12,7 +12,7 @@ Kernels: ``pattern_mm`` (0/1 CSR pattern times a batch of rate vectors ``[B, n_s
 batched sparse projections), ``rate_step`` (fused short-term plasticity and
 threshold-linear updates), ``pair_counts`` (joint histograms of every
 input/output pair, for effective information) and ``spiking_step`` (one fused,
-in-place step of a LIF network, :mod:`einet.spiking.network`).
+in-place step of a LIF network, :mod:`einet.network.spiking`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
                     (:data:`LEARNING_RULES`, :func:`register_rule`, :func:`learning_rule`)
 ``rules``           rate rules: backprop, hebbian, oja, bcm, vogels_sprekeler
                     (how to add one: see the module docstring)
-``supervised``      train a layered network (:mod:`einet.model.builder`) on a
+``supervised``      train a layered network (:mod:`einet.network.builder`) on a
                     classification split with any mix of rules; schedules,
                     resumable checkpoints
 ``checkpoint``      model and checkpoint files (tensors and plain values, atomic)

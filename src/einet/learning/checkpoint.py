@@ -58,7 +58,7 @@ def load_checkpoint(path: str | Path, tag: str) -> dict | None:
 
 
 def save_network(network, config_yaml: str, path: str | Path) -> Path:
-    """Save a :class:`~einet.model.layered.LayeredNetwork`: state dict, spec YAML and the job's config."""
+    """Save a :class:`~einet.network.layered.LayeredNetwork`: state dict, spec YAML and the job's config."""
     from einet.config.layered import spec_to_yaml
 
     payload = {"kind": "layered", "state_dict": network.state_dict(), "spec": spec_to_yaml(network.spec),
@@ -68,7 +68,7 @@ def save_network(network, config_yaml: str, path: str | Path) -> Path:
 
 def load_network(path: str | Path):
     """The network saved by :func:`save_network` and the payload (spec and config YAML text)."""
-    from einet.model.layered import LayeredNetwork
+    from einet.network.layered import LayeredNetwork
     from einet.config.layered import spec_from_yaml
 
     payload = torch.load(path, map_location="cpu", weights_only=True)

@@ -52,7 +52,7 @@ def receptive_fields(network, units: int = RECEPTIVE_FIELDS) -> xr.Dataset:
 def train_network(cfg: TrainingSpec, device: torch.device, *, checkpoint=None, tag: str = "",
                   progress: bool = True, label: str = "train") -> tuple[xr.Dataset, object]:
     """Train ``cfg.network`` on ``cfg.dataset``; the history with receptive fields, and the network."""
-    from einet.model.layered import LayeredNetwork
+    from einet.network.layered import LayeredNetwork
 
     data = load(cfg.dataset, test_fraction=cfg.test_fraction, seed=cfg.seed, mnist_path=cfg.mnist_path)
     torch.manual_seed(cfg.seed)

@@ -1,4 +1,4 @@
-"""Train a layered network (:mod:`einet.model.layered`) on a classification split, with any rules.
+"""Train a layered network (:mod:`einet.network.layered`) on a classification split, with any rules.
 
 Each minibatch runs the dynamics once. Projections whose rule is ``backprop``
 take an optimizer step on the loss of the output rates (autograd through
@@ -102,7 +102,7 @@ def train_classifier(network, split: Split, *, epochs: int = 20, batch_size: int
 
     Parameters
     ----------
-    network : a :class:`~einet.model.layered.LayeredNetwork` whose input and output sizes fit the data
+    network : a :class:`~einet.network.layered.LayeredNetwork` whose input and output sizes fit the data
     split : train/test data (:func:`einet.datasets.load`)
     epochs : passes over the training set
     batch_size : samples per update

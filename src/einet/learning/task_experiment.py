@@ -21,7 +21,7 @@ import torch
 import xarray as xr
 
 from einet.learning.task_training import AngleObjective, DecisionObjective, TaskModel, fit_bptt
-from einet.model.network import RateNetwork
+from einet.network.rate import RateNetwork
 
 __all__ = ["build_task_model", "train_task", "save_task_model", "load_task_model"]
 

@@ -1,7 +1,7 @@
 r"""Train a rate network on a behavioural task by (truncated) backpropagation through time.
 
 RectiPy's ``fit_bptt`` and NeuroFlame's training on one interface: the
-experiment's :class:`~einet.model.network.RateNetwork` with the quantities of
+experiment's :class:`~einet.network.rate.RateNetwork` with the quantities of
 ``training.recurrent.parameters`` made trainable (:mod:`einet.model.trainable`),
 trials from the experiment's task drawn afresh every iteration, a loss on
 variables decoded from the rates, and any torch optimizer.

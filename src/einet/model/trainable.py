@@ -1,4 +1,4 @@
-r"""Make chosen quantities of a :class:`~einet.model.network.RateNetwork` trainable by gradient descent.
+r"""Make chosen quantities of a :class:`~einet.network.rate.RateNetwork` trainable by gradient descent.
 
 The rate network keeps its connectivity in fixed operators (sparse patterns,
 low-rank factors, FFT kernels) so that simulation is cheap. Training swaps the
@@ -27,7 +27,7 @@ keep it so:
 
 * **clamping** — after every optimizer step, :func:`enforce_dale` sets trained
   structure weights below 0 and couplings of the wrong sign to 0 (as the
-  layered networks do, :meth:`einet.model.layered.LayeredNetwork.enforce_dale`);
+  layered networks do, :meth:`einet.network.layered.LayeredNetwork.enforce_dale`);
 * **rectification** — a low-rank structure :math:`1 + s\, m_i \cdot n_j` cannot
   be clamped entry by entry, so from a Dale population it is used as
   :math:`[1 + s\, m_i \cdot n_j]_+` (a dense matrix per step; fine for the few

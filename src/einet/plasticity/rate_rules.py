@@ -10,7 +10,7 @@ counted in updates.
 
 Dale's law is not each rule's business: the network projects the weights of
 every sign-constrained projection back onto their sign after every update of
-every rule (see :meth:`einet.model.layered.LayeredNetwork.enforce_dale`). A
+every rule (see :meth:`einet.network.layered.LayeredNetwork.enforce_dale`). A
 rule that rescales weights (Hebbian normalisation) projects first itself with
 :func:`dale_project`, so that the rescaled weights keep their norm.
 

@@ -56,7 +56,7 @@ from einet.spiking.rls import RLSState, rls_initial, rls_step
 from einet.plasticity.stdp import STDP, RewardSTDP
 from einet.neurons.surrogate import SURROGATES, Surrogate, register_surrogate
 from einet.synapses.traces import trace_decay, trace_step
-from einet.spiking.trainable import (
+from einet.network.rsnn import (
     RSNN, Gradients, RSNNParams, RSNNRun, RSNNState, RSNNWeights, TrainingHistory,
     bptt_gradients, fit_bptt, rsnn_initial, rsnn_loss, rsnn_run, rsnn_step,
 )

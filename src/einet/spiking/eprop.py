@@ -1,6 +1,6 @@
 r"""e-prop: online gradient estimates for recurrent spiking networks (Bellec et al. 2020, Nat Commun 11:3625).
 
-For the network of :mod:`einet.spiking.trainable` and the loss
+For the network of :mod:`einet.network.rsnn` and the loss
 :math:`E = \langle (y - y^*)^2 \rangle` (mean over trials, steps and readouts),
 BPTT needs the whole trial stored and run backwards. e-prop factorises the
 gradient into what is available *at the synapse, forward in time*:
@@ -53,7 +53,7 @@ from typing import Callable, Sequence
 import torch
 
 from einet.numeric import decay, filtered_step
-from einet.spiking.trainable import (
+from einet.network.rsnn import (
     RSNN, TRAINABLE, Gradients, TrainingHistory, _advance, _check_rate, _check_trainable, _drive, _fit, _prepare,
     _rate_terms,
 )
@@ -103,13 +103,13 @@ def eprop_gradients(net: RSNN, inputs: torch.Tensor, targets: torch.Tensor,
         or a ``[n_rec, n_out]`` matrix
     seed : seed of the random feedback matrix
     rate_target, rate_penalty : the firing-rate regulariser of
-        :func:`einet.spiking.trainable.bptt_gradients`; its gradient is
+        :func:`einet.network.rsnn.bptt_gradients`; its gradient is
         :math:`\sum_j \partial R/\partial f_j \sum_t e_{ji}^t` (unfiltered traces: a spike counts
         once, not through the readout), the rates being known at the trial's end
 
     Returns
     -------
-    gradients : as :func:`einet.spiking.trainable.bptt_gradients`
+    gradients : as :func:`einet.network.rsnn.bptt_gradients`
     """
     names = _check_trainable(trainable)
     _check_rate(rate_target, rate_penalty)
@@ -188,7 +188,7 @@ def fit_eprop(net: RSNN, inputs: torch.Tensor, targets: torch.Tensor, *, epochs:
               trainable: Sequence[str] = tuple(TRAINABLE), feedback: str | torch.Tensor = "symmetric",
               seed: int = 0, rate_target: float = 10.0, rate_penalty: float = 0.0,
               callback: Callable[[int, Gradients], None] | None = None) -> TrainingHistory:
-    """Train ``net`` in place with e-prop; arguments as :func:`einet.spiking.trainable.fit_bptt`.
+    """Train ``net`` in place with e-prop; arguments as :func:`einet.network.rsnn.fit_bptt`.
 
     The gradients of a whole batch of trials are accumulated online and
     applied once per epoch (Bellec et al. update after each batch as well).

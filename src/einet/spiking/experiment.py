@@ -18,8 +18,8 @@ import torch
 import xarray as xr
 
 from einet.measures import spike_statistics as st
-from einet.spiking.network import SpikingNetwork
-from einet.spiking.run import run_network
+from einet.network.spiking import SpikingNetwork
+from einet.network.spike_events import run_network
 
 log = logging.getLogger("einet")
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from einet.spiking.reservoir import (
+from einet.network.reservoir import (
     QIFReservoirParams, ReservoirParams, make_qif_reservoir, make_reservoir, product_of_sines, train_force,
     train_ridge,
 )

@@ -19,7 +19,7 @@ import xarray as xr
 
 from einet.neurons.lif import LIFParams
 from einet.plasticity.stdp import STDP
-from einet.spiking.stdp_neuron import PoissonInputs, run_stdp_neuron
+from einet.network.stdp_neuron import PoissonInputs, run_stdp_neuron
 
 log = logging.getLogger("einet")
 

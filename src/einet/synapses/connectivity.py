@@ -311,7 +311,7 @@ LOW_RANK_SEED_OFFSET = 2  # the vectors' generator is seeded apart from connecti
 
 
 def network_low_rank_vectors(model, seed: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """The (m, n) vectors a :class:`~einet.model.network.RateNetwork` with this model and seed uses,
+    """The (m, n) vectors a :class:`~einet.network.rate.RateNetwork` with this model and seed uses,
     so that tasks and analyses can rebuild them without building the network."""
     if model.low_rank is None:
         return {}

@@ -2,7 +2,7 @@
 
 A task never builds a [time, neuron] input tensor: ``stimulus(step)`` returns,
 for the current step only, one entry per population (None where nothing is
-delivered), which :meth:`einet.model.network.RateNetwork.step` adds to the
+delivered), which :meth:`einet.network.rate.RateNetwork.step` adds to the
 external input. Trials and conditions are the batch dimension.
 """
 

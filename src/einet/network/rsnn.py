@@ -43,7 +43,7 @@ rest inhibitory: every outgoing weight of a neuron (recurrent *and* readout,
 the readout being a downstream population) has its neuron's sign. With
 ``input_exc`` the same holds for the input channels' weights. The signs are
 enforced by *clamping* after every update (:meth:`RSNN.enforce_constraints`:
-a weight that crossed zero is set to 0), as :class:`einet.model.layered.LayeredNetwork`
+a weight that crossed zero is set to 0), as :class:`einet.network.layered.LayeredNetwork`
 does; the parameters are the weights themselves, so gradients, e-prop updates and
 optimizers see the same numbers the network uses.
 

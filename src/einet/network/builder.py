@@ -2,7 +2,7 @@
 
 ::
 
-    from einet.model.builder import NetworkBuilder
+    from einet.network.builder import NetworkBuilder
 
     net = NetworkBuilder()
     net.layer("Input").population("E", 64)
@@ -180,9 +180,9 @@ class NetworkBuilder:
         return text
 
     def build(self, seed: int = 0, dtype=None):
-        """The :class:`~einet.model.layered.LayeredNetwork` of this spec, weights drawn with ``seed``."""
+        """The :class:`~einet.network.layered.LayeredNetwork` of this spec, weights drawn with ``seed``."""
         import torch
 
-        from einet.model.layered import LayeredNetwork
+        from einet.network.layered import LayeredNetwork
 
         return LayeredNetwork(self.spec(), seed=seed, dtype=dtype or torch.float32)

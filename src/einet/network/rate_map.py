@@ -184,7 +184,7 @@ def rate_map(
     range_scale : float
         Upper end of unbounded rates as a multiple of the mean rest rate.
     """
-    from einet.model.network import RateNetwork
+    from einet.network.rate import RateNetwork
     from einet.neurons.transfer import TRANSFERS
 
     _check_supported(model)

@@ -27,7 +27,7 @@ def sample_indices(size: int, count: int) -> list[int]:
 
 
 class Recorder:
-    """Collects samples of a :class:`~einet.model.network.RateNetwork` run.
+    """Collects samples of a :class:`~einet.network.rate.RateNetwork` run.
 
     Parameters
     ----------

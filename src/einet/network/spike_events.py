@@ -1,4 +1,4 @@
-"""Run a :class:`~einet.spiking.network.SpikingNetwork` and keep its spikes as an event list.
+"""Run a :class:`~einet.network.spiking.SpikingNetwork` and keep its spikes as an event list.
 
 Spikes are sparse (a few per thousand neurons per step), so the run keeps
 ``(step, batch, neuron, count)`` events rather than a dense raster; rates,

@@ -30,7 +30,7 @@ from einet.config.sweep import BATCHABLE
 from einet.errors import ConfigError
 from einet.synapses import connectivity
 from einet.numeric import ring_angles
-from einet.model.memory import check_fits
+from einet.network.memory import check_fits
 from einet.config.model import ModelSpec, check_dale
 from einet import kernels as compiled
 from einet.synapses.stp import PER_MS, STPParams, STPState, stp_initial, stp_step, transmitted
