@@ -24,7 +24,7 @@ import torch
 
 from einet.config.sweep import Experiment
 from einet.datasets import load
-from einet.learning.supervised import _run_epoch
+from einet.training.supervised import _run_epoch
 from einet.network.layered import LayeredNetwork
 from einet.config.layered import parse_network
 

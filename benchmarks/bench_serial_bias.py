@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 
 from einet.config.sweep import Experiment, validate
-from einet.sessions import run_sessions
-from einet.simulation import build_network, resolve_device
+from einet.runs.sessions import run_sessions
+from einet.runs.rate import build_network, resolve_device
 from einet.tasks import build_task
 
 EXPERIMENT = Path(__file__).resolve().parents[1] / "config" / "experiments" / "serial_bias.yaml"

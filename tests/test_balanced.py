@@ -9,7 +9,7 @@ from conftest import experiment
 from einet.analysis.balance import analyze, coefficients, theory
 from einet.config import validate
 from einet.network.presets import balanced_ei
-from einet.simulation import simulate
+from einet.runs.rate import simulate
 
 
 def balanced_job(K: float, n: int = 2000, M0=(1.0,)):

@@ -10,7 +10,7 @@ import torch
 
 from einet.datasets import load
 from einet.errors import ConfigError
-from einet.learning.supervised import train_classifier
+from einet.training.supervised import train_classifier
 from einet.network.builder import NetworkBuilder
 from einet.config.layered import RuleSpec, spec_from_yaml, spec_to_yaml
 

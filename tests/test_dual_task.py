@@ -11,7 +11,7 @@ from einet.config.sweep import validate
 from einet.errors import ConfigError
 from einet.synapses.connectivity import network_low_rank_vectors
 from einet.network.rate import RateNetwork
-from einet.simulation import simulate
+from einet.runs.rate import simulate
 from einet.tasks import build_task
 
 N = 800

@@ -161,8 +161,8 @@ def _job(tmp_path, name, **training) -> Path:
 
 def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
     """BCM (state buffers) + Hebbian + Adam with a step schedule: 6 epochs straight == 3, crash, resume."""
-    from einet.learning import supervised
-    from einet.learning.checkpoint import load_network
+    from einet.training import supervised
+    from einet.training.checkpoint import load_network
 
     settings = dict(epochs=6, checkpoint_every=1, schedule={"kind": "step", "step_epochs": 2, "gamma": 0.5})
     net = network({"name": "bcm", "options": {"learning_rate": 1e-4, "tau_theta": 2.0}})
@@ -207,7 +207,7 @@ def test_a_checkpoint_of_another_config_is_ignored(tmp_path):
     other = _job(tmp_path, "other", epochs=2, checkpoint_every=1, seed=1)
     stages.train(config, tmp_path / "a.nc", tmp_path / "a.pt", progress=False)
     ckpt = tmp_path / "b.ckpt"
-    from einet.learning.checkpoint import save_atomic
+    from einet.training.checkpoint import save_atomic
 
     save_atomic({"tag": "not this config", "epoch": 2}, ckpt)
     stages.train(other, tmp_path / "b.nc", tmp_path / "b.pt", progress=False)

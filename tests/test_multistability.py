@@ -15,7 +15,7 @@ from einet.errors import ConfigError, EinetError
 from einet.fields import parse_section
 from einet.network.rate import RateNetwork
 from einet.config.model import ModelSpec
-from einet.simulation import simulate
+from einet.runs.rate import simulate
 
 
 def one_population(**population) -> ModelSpec:

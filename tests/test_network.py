@@ -153,7 +153,7 @@ def test_brunel_hakim_is_smooth_at_the_junction():
 
 
 def test_divergence_stops_with_where_and_why():
-    from einet.simulation import simulate
+    from einet.runs.rate import simulate
 
     raw = experiment()
     raw["model"]["projections"]["EE"]["J"] = 4.0  # runaway excitation

@@ -9,7 +9,7 @@ from conftest import experiment
 from einet.config import validate
 from einet.network.presets import balanced_ei
 from einet.runs.recorder import Recorder, sample_indices
-from einet.simulation import build_network, simulate
+from einet.runs.rate import build_network, simulate
 
 
 def test_sample_indices_are_even_and_bounded():

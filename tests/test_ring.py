@@ -84,7 +84,7 @@ def test_the_two_measured_widths_differ_as_predicted():
 def test_recorder_decodes_the_bump_online():
     """bump_* variables equal decoding the full rate vector by hand at every sample."""
     from einet.config import validate
-    from einet.simulation import simulate
+    from einet.runs.rate import simulate
 
     raw = {"name": "ring", "model": {
         "populations": {"R": {"size": 64, "type": "mixed", "tau": 10.0, "transfer": {"threshold": 0.0}}},
@@ -124,7 +124,7 @@ def test_simulate_with_a_task_adds_trials_epochs_and_conditions(tmp_path):
     """Two coupling strengths (batch axis) x four ODR trials, written and read back as netCDF."""
     from einet import io
     from einet.config import validate
-    from einet.simulation import simulate
+    from einet.runs.rate import simulate
     from einet.tasks import ODR
 
     angles = [0.5, 2.0, 3.5, 5.0]

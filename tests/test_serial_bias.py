@@ -15,8 +15,8 @@ from einet.analysis import serial_bias as sb
 from einet.measures.bump import decode
 from einet.config.sweep import Experiment, validate
 from einet.errors import ConfigError
-from einet.sessions import run_sessions
-from einet.simulation import build_network, simulate
+from einet.runs.sessions import run_sessions
+from einet.runs.rate import build_network, simulate
 from einet.tasks import SerialODR, build_task
 from einet.tasks.sequence import previous_distance
 

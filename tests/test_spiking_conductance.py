@@ -16,7 +16,8 @@ from einet.config.spiking import SpikingSpec
 from einet.config.sweep import Experiment, validate
 from einet.errors import ConfigError
 from einet.fields import parse_section
-from einet.spiking import ALIFParams, ALIFState, LIFParams, LIFState, alif_step, lif_step
+from einet.neurons.alif import ALIFParams, ALIFState, alif_step
+from einet.neurons.lif import LIFParams, LIFState, lif_step
 from einet.measures import spike_statistics as st
 from einet.network.spiking import SpikingNetwork
 from einet.network.spike_events import run_network

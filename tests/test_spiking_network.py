@@ -16,7 +16,8 @@ from einet.config.spiking import SpikingSpec
 from einet.config.sweep import Experiment, validate
 from einet.errors import ConfigError
 from einet.fields import parse_section
-from einet.spiking import SparseProjection, delay_initial, delay_step
+from einet.synapses.delays import delay_initial, delay_step
+from einet.synapses.projection import SparseProjection
 from einet.measures import spike_statistics as st
 from einet.network.spiking import SpikingNetwork
 from einet.network.spike_events import run_network

@@ -9,10 +9,10 @@ import pytest
 import torch
 from scipy.integrate import solve_ivp
 
-from einet.spiking import (
-    NEURONS, ALIFParams, ALIFState, LIFParams, LIFState, QIFParams, QIFState,
-    alif_initial, alif_step, lif_step, qif_step,
-)
+from einet.neurons.alif import ALIFParams, ALIFState, alif_initial, alif_step
+from einet.neurons.lif import LIFParams, LIFState, lif_step
+from einet.neurons.qif import QIFParams, QIFState, qif_step
+from einet.neurons.registry import NEURONS
 from einet.neurons.qif import evolve, time_to_peak
 
 F64 = torch.float64

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from einet.spiking import (
-    LEARNING_RULES, DenseSynapses, SparseProjection, delay_initial, delay_step, learning_rule,
-    plasticity_initial, plasticity_step,
-)
+from einet.plasticity.spiking import LEARNING_RULES, learning_rule, plasticity_initial, plasticity_step
+from einet.synapses.delays import delay_initial, delay_step
+from einet.synapses.projection import DenseSynapses, SparseProjection
 
 F64 = torch.float64
 DT = 0.5

@@ -14,7 +14,7 @@ from einet.errors import ConfigError
 from einet.network.reservoir import (
     QIFReservoirParams, make_qif_reservoir, product_of_sines, r_squared, run_qif_open_loop, train_ridge,
 )
-from einet.spiking.ridge import fit_ridge
+from einet.training.ridge import fit_ridge
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "config" / "experiments"
 

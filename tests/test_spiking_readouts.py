@@ -1,11 +1,12 @@
-"""Ridge and RLS readouts against closed-form least squares (einet.spiking.ridge, rls)."""
+"""Ridge and RLS readouts against closed-form least squares (einet.training.ridge, rls)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from einet.spiking import downsample, fit_ridge, rls_initial, rls_step
+from einet.training.ridge import downsample, fit_ridge
+from einet.training.rls import rls_initial, rls_step
 
 F64 = torch.float64
 

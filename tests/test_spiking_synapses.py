@@ -7,7 +7,9 @@ import math
 import pytest
 import torch
 
-from einet.spiking import SparseProjection, delay_initial, delay_step, delay_steps, trace_decay, trace_step
+from einet.synapses.delays import delay_initial, delay_step, delay_steps
+from einet.synapses.projection import SparseProjection
+from einet.synapses.traces import trace_decay, trace_step
 
 F64 = torch.float64
 
@@ -113,7 +115,7 @@ def test_target_major_csr_and_synapse_views():
 def test_delayed_sparse_projection_drives_lif_targets_with_the_exact_psp():
     """Source spikes -> ring buffer (d steps) -> event-driven projection -> LIF synaptic current:
     each target's v follows the sum of analytic PSPs of its inputs, shifted by the delay."""
-    from einet.spiking import LIFParams, lif_initial, lif_step
+    from einet.neurons.lif import LIFParams, lif_initial, lif_step
 
     p = LIFParams(tau_m=20.0, tau_syn=5.0, v_rest=0.0, v_th=1e9, v_reset=-1.0, t_ref=0.0)
     dt, d, n = 0.5, 6, 80

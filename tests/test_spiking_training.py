@@ -10,10 +10,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from einet.spiking import (
-    RSNN, SURROGATES, ALIFParams, ALIFState, LIFParams, LIFState, RSNNParams, RSNNState, Surrogate,
-    alif_step, bptt_gradients, eprop_gradients, fit_bptt, fit_eprop, lif_step, random_feedback, rsnn_step,
-)
+from einet.network.rsnn import RSNN, RSNNParams, RSNNState, bptt_gradients, fit_bptt, rsnn_step
+from einet.neurons.alif import ALIFParams, ALIFState, alif_step
+from einet.neurons.lif import LIFParams, LIFState, lif_step
+from einet.neurons.surrogate import SURROGATES, Surrogate
+from einet.training.eprop import eprop_gradients, fit_eprop, random_feedback
 from einet.neurons.surrogate import register_surrogate, spike
 
 F64 = torch.float64

@@ -17,10 +17,10 @@ import torch
 from conftest import two_population_model
 from einet.config.sweep import validate
 from einet.errors import ConfigError
-from einet.spiking import (
-    STDP, DenseSynapses, correlated_poisson, indicator_correlation, plasticity_initial, plasticity_step,
-    poisson_spikes, spike_probability,
-)
+from einet.plasticity.spiking import plasticity_initial, plasticity_step
+from einet.plasticity.stdp import STDP
+from einet.synapses.poisson import correlated_poisson, indicator_correlation, poisson_spikes, spike_probability
+from einet.synapses.projection import DenseSynapses
 from einet.plasticity.spiking import SynapseActivity
 from einet.network.stdp_neuron import PerElementRule, expected_drift
 
@@ -162,7 +162,7 @@ def stdp_experiment(**stdp) -> dict:
 @pytest.fixture(scope="module")
 def competition():
     from einet.analysis import ANALYSES
-    from einet.spiking.stdp_experiment import simulate_stdp
+    from einet.runs.stdp import simulate_stdp
 
     spec = validate(stdp_experiment())
     run = simulate_stdp(spec, progress=False)

@@ -115,7 +115,7 @@ def test_stp_parameters_form_a_batch_axis(tmp_path):
 
 def test_recorder_keeps_u_and_x_of_stp_projections():
     from einet.config import validate
-    from einet.simulation import simulate
+    from einet.runs.rate import simulate
 
     raw = {"name": "stp", "model": {
         "populations": {"E": {"size": 20, "type": "exc", "tau": 10.0, "init_rate": 10.0},

@@ -11,8 +11,8 @@ from einet.config.task_training import TaskTrainingSpec
 from einet.config.sweep import validate
 from einet.errors import ConfigError
 from einet.fields import parse_section
-from einet.learning.task_training import AngleObjective, DecisionObjective, TaskModel, fit_bptt, run_trials
-from einet.model import trainable
+from einet.training.task_training import AngleObjective, DecisionObjective, TaskModel, fit_bptt, run_trials
+from einet.training import rate_parameters as trainable
 from einet.network.rate import RateNetwork
 from einet.config.model import ModelSpec
 
@@ -255,7 +255,7 @@ def test_model_file_rebuilds_the_trained_network(tmp_path):
     import yaml
 
     from einet import stages
-    from einet.learning.task_experiment import build_task_model, load_task_model
+    from einet.runs.task_training import build_task_model, load_task_model
     from einet.config.sweep import load_yaml
 
     raw = experiment(iterations=2, trials=4, learning_rate=0.05, test_cues=4)

@@ -20,7 +20,7 @@ from einet.config.training import TrainingSpec
 from einet.datasets import load
 from einet.errors import ConfigError
 from einet.fields import parse_section
-from einet.learning.classifier import build_mlp, checkpoint_epochs, load_model, train
+from einet.runs.classifier import build_mlp, checkpoint_epochs, load_model, train
 
 REPO = Path(__file__).resolve().parents[1]
 

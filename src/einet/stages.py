@@ -47,7 +47,7 @@ def simulate(config: str | Path, out: str | Path, *, device: str | None = None, 
     """Run one job config and write ``runs/<job>.nc``."""
     from einet import io
     from einet.fields import to_dict
-    from einet.simulation import resolve_device, simulate as run
+    from einet.runs.rate import resolve_device, simulate as run
 
     spec = load_job(config)
     dev = resolve_device(device or spec.simulation.device)
@@ -72,8 +72,8 @@ def train(config: str | Path, out: str | Path, model_out: str | Path, *, device:
     from einet.errors import ConfigError
     from einet.fields import field_info, to_dict
     from einet.config.experiment import ExperimentSpec
-    from einet.learning.classifier import save_model, train as fit
-    from einet.simulation import resolve_device
+    from einet.runs.classifier import save_model, train as fit
+    from einet.runs.rate import resolve_device
 
     spec = load_job(config)
     if spec.training is None:
@@ -86,11 +86,11 @@ def train(config: str | Path, out: str | Path, model_out: str | Path, *, device:
     checkpoint = Path(model_out).with_suffix(".ckpt")
     tag = hashlib.sha256(yaml.safe_dump(config_dict, sort_keys=False).encode()).hexdigest()
     if cfg.recurrent is not None:
-        from einet.learning.task_experiment import train_task
+        from einet.runs.task_training import train_task
 
         ds, model = train_task(spec, dev, checkpoint=checkpoint, tag=tag, progress=progress, label=f"train {job}")
     elif cfg.network is not None:
-        from einet.learning.network_training import train_network
+        from einet.runs.network_training import train_network
 
         ds, model = train_network(cfg, dev, checkpoint=checkpoint, tag=tag, progress=progress, label=f"train {job}")
     else:
@@ -108,11 +108,11 @@ def train(config: str | Path, out: str | Path, model_out: str | Path, *, device:
     wall = ds.attrs.pop("wall_time_s")
     prov = io.make_provenance(config_dict, device=str(dev), seed=cfg.seed, wall_time_s=wall)
     if cfg.recurrent is not None:
-        from einet.learning.task_experiment import save_task_model
+        from einet.runs.task_training import save_task_model
 
         model_path = save_task_model(model, prov.config, model_out)
     elif cfg.network is not None:
-        from einet.learning.checkpoint import save_network
+        from einet.training.checkpoint import save_network
 
         model_path = save_network(model, prov.config, model_out)
     else:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from einet.spiking.stdp_experiment import GROUPS
+from einet.runs.stdp import GROUPS
 
 #: Distance from a bound, as a fraction of w_max, within which a weight counts as at that bound.
 NEAR_BOUND = 0.1

@@ -1,6 +1,6 @@
 """Analysis ``task_training``: how well a rate network trained on its task does it, before and after.
 
-The trained file (:mod:`einet.learning.task_experiment`) holds the history and
+The trained file (:mod:`einet.runs.task_training`) holds the history and
 the evaluations; this passes them on and adds the numbers a table needs:
 
 * ODR: the circular error of the decoded angle at each test delay, as mean

@@ -1,7 +1,7 @@
 """The optional ``spiking:`` section: a network of spiking neurons run instead of a rate model.
 
 A spiking experiment sets ``model: null`` and describes its network here:
-populations of one registered neuron model (:data:`einet.spiking.NEURONS`),
+populations of one registered neuron model (:data:`einet.neurons.NEURONS`),
 sparse random projections with a weight, a synaptic time constant and a
 transmission delay. Synapses are current-based by default; ``synapse:
 conductance`` (lif and alif) makes a projection's spikes open a conductance

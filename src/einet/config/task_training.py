@@ -3,10 +3,10 @@
 The network is the experiment's ``model`` and the trials come from its ``task``
 (``odr`` or ``dual``), drawn afresh every iteration. Which quantities learn is a
 list of names (``<projection>.weights``, ``<projection>.J``, ``<population>.m``,
-``<population>.n``, ``<population>.drive``; see :mod:`einet.model.trainable`);
+``<population>.n``, ``<population>.drive``; see :mod:`einet.training.rate_parameters`);
 everything else stays as the model section built it. The loss is read from the
 network's rates decoded in the task's report epochs (see
-:mod:`einet.learning.task_training`).
+:mod:`einet.training.task_training`).
 """
 
 from __future__ import annotations

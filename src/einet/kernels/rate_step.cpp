@@ -4,8 +4,8 @@
 // tensors (the short-term plasticity update alone is about twenty), so at a
 // batch of hundreds it costs as much as the sparse products. These loops do
 // the same arithmetic in one pass each. Parameters that may differ across the
-// batch come as [B] vectors. The arithmetic follows einet.model.stp and
-// einet.model.network term by term; tests compare both paths.
+// batch come as [B] vectors. The arithmetic follows einet.synapses.stp and
+// einet.network.rate term by term; tests compare both paths.
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
 
@@ -59,7 +59,7 @@ void stp_rows(const scalar_t* rp, const scalar_t* up, const scalar_t* xp, const 
 }  // namespace
 
 // What the projection carries now (u x r) and u, x after dt with r held: the
-// exact solution of two linear ODEs (see einet.model.stp.stp_step).
+// exact solution of two linear ODEs (see einet.synapses.stp.stp_step).
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> stp_advance(torch::Tensor r, torch::Tensor u,
                                                                     torch::Tensor x, torch::Tensor U,
                                                                     torch::Tensor tau_fac, torch::Tensor tau_rec,

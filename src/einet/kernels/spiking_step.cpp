@@ -1,10 +1,10 @@
-// One step of a LIF network (einet.spiking.network) in one pass, for the CPU.
+// One step of a LIF network (einet.network.spiking) in one pass, for the CPU.
 //
 // In plain torch a step is some thirty small operations (arrivals scattered into a zeroed buffer,
 // receptor currents, the exact membrane update, threshold, reset, refractory countdown, nonzero for
 // the spike events); each is a pass over [B, N] plus dispatch overhead. Here: scatter the spikes that
 // arrive (through the padded source-major tables, in the order torch's index_add_ uses), then update
-// every neuron once, then list the step's spikes. The arithmetic follows einet.spiking.lif.lif_step
+// every neuron once, then list the step's spikes. The arithmetic follows einet.neurons.lif.lif_step
 // and SpikingNetwork.step term by term, with scalar parameters (the network uses this kernel only
 // when every LIF parameter is shared by all neurons and batch elements); tests compare both paths.
 #include <torch/extension.h>
@@ -15,7 +15,7 @@
 
 namespace {
 
-// One neuron of einet.spiking.lif.lif_step, term by term: the exact membrane update with drive d and the
+// One neuron of einet.neurons.lif.lif_step, term by term: the exact membrane update with drive d and the
 // arriving synaptic input, threshold, reset, refractory countdown, the 0/1 spike and the decayed current.
 template <typename scalar_t>
 inline void lif_neuron(scalar_t d, scalar_t arriving, scalar_t& v, scalar_t& i_syn, scalar_t& refr, scalar_t& spike,
@@ -61,7 +61,7 @@ void one_receptor_row(const scalar_t* __restrict ab, const scalar_t* __restrict 
     scalar_t fired = 0;
     scalar_t flags[BLOCK];
 #pragma omp simd reduction(+ : fired)
-    for (int64_t k = k0; k < k1; ++k) {  // SpikingNetwork.step and einet.spiking.lif.lif_step, term by term
+    for (int64_t k = k0; k < k1; ++k) {  // SpikingNetwork.step and einet.neurons.lif.lif_step, term by term
       const scalar_t cur = Direct ? cb[k] : cb[k] + ar[k];
       scalar_t d = cur * g1;
       cb[k] = cur * dec;
@@ -207,7 +207,7 @@ std::vector<torch::Tensor> step_impl(torch::Tensor& v, torch::Tensor& i_syn, tor
       scalar_t fired = 0;
       scalar_t flags[BLOCK];
 #pragma omp simd reduction(+ : fired)
-      for (int64_t k = k0; k < k1; ++k) {  // einet.spiking.lif.lif_step, term by term
+      for (int64_t k = k0; k < k1; ++k) {  // einet.neurons.lif.lif_step, term by term
         lif_neuron(d[k], ab[k], vb[k], ib[k], rb[k], flags[k - k0], a, one_minus_a, f, syn_decay, v_rest, v_th,
                    v_reset, n_ref);
         fired += flags[k - k0];

@@ -373,7 +373,7 @@ class RateNetwork(torch.nn.Module):
             return None
         if torch.is_grad_enabled() and (any(r.requires_grad for r in state.rates)
                                         or next(self.parameters(), None) is not None):
-            return None  # autograd needs the torch path (see einet.model.trainable)
+            return None  # autograd needs the torch path (see einet.training.rate_parameters)
         return compiled.load("rate_step")
 
     def _advance_plasticity(self, state: RateState, fused) -> tuple[list, tuple]:

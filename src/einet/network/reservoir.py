@@ -13,9 +13,9 @@ the rates would be odd functions of the input and no linear readout could
 produce an even target such as a product of two inputs.
 
 * **ridge**: run the reservoir open loop (no feedback) on the inputs, fit
-  :math:`W_{out}` to the recorded rates offline (:func:`einet.spiking.ridge.fit_ridge`);
+  :math:`W_{out}` to the recorded rates offline (:func:`einet.training.ridge.fit_ridge`);
 * **FORCE**: feed the output back while recursive least squares
-  (:func:`einet.spiking.rls.rls_step`) updates :math:`W_{out}` every few steps,
+  (:func:`einet.training.rls.rls_step`) updates :math:`W_{out}` every few steps,
   so the output is always close to the target and the fed-back signal is the
   one the network will see after training; then freeze :math:`W_{out}`.
 
@@ -53,8 +53,8 @@ from typing import NamedTuple
 import torch
 
 from einet.neurons.qif import QIFParams, QIFState, qif_step
-from einet.spiking.ridge import fit_ridge
-from einet.spiking.rls import rls_initial, rls_step
+from einet.training.ridge import fit_ridge
+from einet.training.rls import rls_initial, rls_step
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ before the next is built. Two additions keep training stable, as spiking
 losses jump when a spike appears or vanishes: an optional firing-rate
 regulariser (``rate_penalty``, ``rate_target``; without it, training can push
 the network into runaway firing) and a step size that decays per epoch
-(``lr_decay``). :func:`einet.spiking.eprop.fit_eprop` has the same interface
+(``lr_decay``). :func:`einet.training.eprop.fit_eprop` has the same interface
 and replaces autograd by e-prop's online eligibility traces.
 Shapes: inputs ``[batch, time, n_in]``, targets ``[batch, time, n_out]`` (or
 ``[time, n_out]``, the same for every trial), any float dtype and device (those

@@ -1,6 +1,6 @@
 r"""A batched network of spiking neurons: populations, sparse delayed projections, receptors.
 
-All populations share one registered neuron model (:data:`einet.spiking.NEURONS`)
+All populations share one registered neuron model (:data:`einet.neurons.NEURONS`)
 and are integrated as a single ``[batch, neuron]`` group whose parameters are
 per-neuron tensors, so a step costs the same few tensor operations whatever
 the number of populations. The batch runs parameter sets side by side over one

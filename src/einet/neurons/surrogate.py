@@ -7,7 +7,7 @@ weights through it. Surrogate-gradient training (Neftci, Mostafa & Zenke 2019)
 keeps the exact step in the forward pass and replaces :math:`dz/dv` in the
 backward pass by a *pseudo-derivative* :math:`\psi(v - V_{th})`, a bump around
 threshold. The same :math:`\psi` is the post-synaptic factor of e-prop's
-eligibility traces (:mod:`einet.spiking.eprop`), so both methods share this module.
+eligibility traces (:mod:`einet.training.eprop`), so both methods share this module.
 
 Registered pseudo-derivatives of :math:`x = v - V_{th}` (mV), with width
 :math:`w` (mV) and scale :math:`\gamma`; both peak at :math:`\gamma / w` at threshold:

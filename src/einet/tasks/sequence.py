@@ -79,7 +79,7 @@ class SerialODR:
     schedule: Schedule = field(init=False)
     cue_angles: np.ndarray = field(init=False)
 
-    sequential = True  # simulate() runs tasks with this flag through einet.sessions
+    sequential = True  # simulate() runs tasks with this flag through einet.runs.sessions
 
     def __post_init__(self):
         self.schedule = Schedule.of(("fixation", self.fixation), ("cue", self.cue), ("delay", self.delay),

@@ -89,7 +89,7 @@ def to_dataset(spec, record, n_steps: int, bin_steps: int) -> xr.Dataset:
         "group": ("input", group, {"units": "1", "long_name": "input group: correlated (shared mother train) or "
                                                               "independent"}),
     }
-    from einet.simulation import sweep_coords  # here: einet.simulation imports this module lazily
+    from einet.runs.rate import sweep_coords  # here: einet.runs.rate imports this module lazily
 
     coords.update(sweep_coords(spec, []))
     ds = xr.Dataset(data, coords=coords)

@@ -57,18 +57,18 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
     conditions as coordinates), the run lasts the task's schedule, and the
     time axis carries the epoch of each sample. A sequential task (sessions of
     trials, :mod:`einet.tasks.sequence`) keeps one record per trial instead,
-    see :mod:`einet.sessions`.
+    see :mod:`einet.runs.sessions`.
     """
     if spec.spiking is not None:  # a network of spiking neurons: its own runner and records
-        from einet.spiking.experiment import simulate_spiking
+        from einet.runs.spiking import simulate_spiking
 
         return simulate_spiking(spec, progress=progress, device=device)
     if spec.reservoir is not None:  # a rate reservoir with trained readouts
-        from einet.spiking.reservoir_experiment import simulate_reservoir
+        from einet.runs.reservoir import simulate_reservoir
 
         return simulate_reservoir(spec, progress=progress, device=device)
     if spec.stdp is not None:  # one neuron whose Poisson inputs learn by STDP
-        from einet.spiking.stdp_experiment import simulate_stdp
+        from einet.runs.stdp import simulate_stdp
 
         return simulate_stdp(spec, progress=progress, device=device)
     started = time.perf_counter()
@@ -77,7 +77,7 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
 
         task = task_for(spec, device or resolve_device(spec.simulation.device))
     if getattr(task, "sequential", False):
-        from einet.sessions import simulate_sessions
+        from einet.runs.sessions import simulate_sessions
 
         return simulate_sessions(spec, task, progress=progress, device=device)
     axes = batch_axes(spec)

@@ -99,7 +99,7 @@ def to_dataset(spec, net: SpikingNetwork, events, axes, n_steps: int) -> xr.Data
         "population_size": ("population", np.array(net.sizes), {"units": "1", "long_name": "neurons per population"}),
         "time": ("time", (np.arange(n_bins) + 0.5) * bin_steps * dt, {"units": "ms", "long_name": "bin centre"}),
     }
-    from einet.simulation import sweep_coords  # here: einet.simulation imports this module lazily
+    from einet.runs.rate import sweep_coords  # here: einet.runs.rate imports this module lazily
 
     coords.update(sweep_coords(spec, axes))
     ds = xr.Dataset(data, coords=coords)

@@ -2,7 +2,7 @@ r"""Train a rate network on a behavioural task by (truncated) backpropagation th
 
 RectiPy's ``fit_bptt`` and NeuroFlame's training on one interface: the
 experiment's :class:`~einet.network.rate.RateNetwork` with the quantities of
-``training.recurrent.parameters`` made trainable (:mod:`einet.model.trainable`),
+``training.recurrent.parameters`` made trainable (:mod:`einet.training.rate_parameters`),
 trials from the experiment's task drawn afresh every iteration, a loss on
 variables decoded from the rates, and any torch optimizer.
 
@@ -23,7 +23,7 @@ Losses (each averaged over the report epoch's steps and the batch):
 With ``truncation = k`` the loss of each k steps is backpropagated when those
 steps are done and the state is then detached, so no gradient flows back
 more than k steps; the optimizer steps once per batch on the summed gradient.
-Dale's law is enforced after every optimizer step (:func:`einet.model.trainable.enforce_dale`).
+Dale's law is enforced after every optimizer step (:func:`einet.training.rate_parameters.enforce_dale`).
 
 Resuming: with ``checkpoint_every = k`` the parameters, optimizer, schedule,
 trial generator, torch and noise RNG states and the history are saved every k
@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from einet.errors import SimulationDiverged
-from einet.model import trainable
+from einet.training import rate_parameters as trainable
 from einet.numeric import ring_angles
 from einet.tasks.build import build_task
 from einet.tasks.dual import DualTask
@@ -254,7 +254,7 @@ def run_trials(model, objective, task, targets, *, truncation: int = 0, rate_pen
 def fit_bptt(model, objective, cfg, generator: torch.Generator, *, checkpoint=None, checkpoint_tag: str = "",
              progress: bool = False, label: str = "train") -> dict[str, list]:
     """Train ``model`` in place for ``cfg.iterations`` steps of ``cfg`` (a TaskTrainingSpec); the history rows."""
-    from einet.learning.checkpoint import load_checkpoint, save_atomic
+    from einet.training.checkpoint import load_checkpoint, save_atomic
 
     params = [p for p in model.parameters()]
     make = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[cfg.optimizer]

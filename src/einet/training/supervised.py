@@ -123,7 +123,7 @@ def train_classifier(network, split: Split, *, epochs: int = 20, batch_size: int
         ``weight_mean``, ``weight_std`` and ``weight_abs_max`` over ``epoch``
         and ``projection``.
     """
-    from einet.learning.checkpoint import load_checkpoint, save_atomic
+    from einet.training.checkpoint import load_checkpoint, save_atomic
 
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; known: {', '.join(LOSSES)}")

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from einet.learning.task_training import AngleObjective, DecisionObjective, TaskModel, fit_bptt
+from einet.training.task_training import AngleObjective, DecisionObjective, TaskModel, fit_bptt
 from einet.network.rate import RateNetwork
 
 __all__ = ["build_task_model", "train_task", "save_task_model", "load_task_model"]
@@ -208,7 +208,7 @@ def _dual_dataset(before: dict, after: dict) -> xr.Dataset:
 
 def save_task_model(model: TaskModel, config_yaml: str, path) -> object:
     """The trained parameters (state dict: tensors only) and the job's config, which rebuilds the network."""
-    from einet.learning.checkpoint import save_atomic
+    from einet.training.checkpoint import save_atomic
 
     return save_atomic({"kind": "rate_task", "state_dict": model.state_dict(), "config": config_yaml}, path)
 

@@ -1,7 +1,7 @@
 """Run sequential sessions (tasks with ``sequential = True``), keeping one record per trial.
 
 A session of T trials is one long run. Recording every sample of it, as
-:func:`einet.simulation.simulate` does for single trials, would cost memory
+:func:`einet.runs.rate.simulate` does for single trials, would cost memory
 that the serial-bias analysis never reads, so per trial only this is kept:
 the population-vector decoding of the cued ring at the end of the delay
 (report, m0, m1), and the mean STP ``u`` of each plastic projection when the
@@ -79,7 +79,7 @@ def _tiled(stimulus, repeats: int):
 
 def simulate_sessions(spec, task, *, progress: bool = True, device: torch.device | None = None) -> xr.Dataset:
     """Run a job's sessions and return the per-trial records with dims ``[*batch, session, trial]``."""
-    from einet.simulation import _batch_labels, build_network, sweep_coords
+    from einet.runs.rate import _batch_labels, build_network, sweep_coords
 
     started = time.perf_counter()
     net = build_network(spec, device, task.batch_size)

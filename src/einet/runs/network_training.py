@@ -1,6 +1,6 @@
 """The train stage's work for a ``training.network``: data, network, training, receptive fields.
 
-Kept apart from the sigmoid-MLP path (:mod:`einet.learning.classifier`) so
+Kept apart from the sigmoid-MLP path (:mod:`einet.runs.classifier`) so
 that each module has one model; the stage (:func:`einet.stages.train`)
 chooses between them and writes the files.
 """
@@ -15,7 +15,7 @@ import xarray as xr
 
 from einet.config.training import TrainingSpec
 from einet.datasets import load
-from einet.learning.supervised import train_classifier
+from einet.training.supervised import train_classifier
 
 __all__ = ["train_network", "receptive_fields", "RECEPTIVE_FIELDS"]
 
