@@ -34,7 +34,7 @@ from pathlib import Path
 
 import torch
 
-from einet.config.sweep import Experiment
+from einet.experiment import Experiment
 from einet.network.spiking import SpikingNetwork
 from einet.network.spike_events import run_network
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from einet.config.sweep import Experiment
+from einet.experiment import Experiment
 from einet.datasets import load
 from einet.training.supervised import _run_epoch
 from einet.network.layered import LayeredNetwork

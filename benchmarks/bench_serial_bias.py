@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from einet.config.sweep import Experiment, validate
+from einet.experiment import Experiment, validate
 from einet.runs.sessions import run_sessions
 from einet.runs.rate import build_network, resolve_device
 from einet.tasks import build_task

@@ -57,7 +57,7 @@ def run_through_cli(raw: dict, scale: dict, tmp_path) -> "Path":
     import yaml
 
     from einet.cli import main
-    from einet.config.sweep import Experiment
+    from einet.experiment import Experiment
 
     raw = dict(raw, scales={"test": scale})  # merged the way a user's scale is
     config = Path(tmp_path) / f"{raw['name']}.yaml"

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import experiment
 from einet.analysis.balance import analyze, coefficients, theory
-from einet.config import validate
+from einet.experiment import validate
 from einet.network.presets import balanced_ei
 from einet.runs.rate import simulate
 

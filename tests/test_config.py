@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from conftest import experiment, two_population_model
-from einet.config import Experiment, validate
+from einet.experiment import Experiment, validate
 from einet.config.sweep import batch_elements
 from einet.errors import ConfigError
 from einet.fields import to_dict

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from einet.analysis import dual
-from einet.config.sweep import validate
+from einet.experiment import validate
 from einet.errors import ConfigError
 from einet.synapses.connectivity import network_low_rank_vectors
 from einet.network.rate import RateNetwork

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from conftest import draw_through_cli, run_through_cli
-from einet.config.sweep import Experiment
+from einet.experiment import Experiment
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "config" / "experiments"
 

@@ -12,7 +12,7 @@ import yaml
 
 from einet import io, stages
 from einet.cli import main
-from einet.config.sweep import Experiment, validate
+from einet.experiment import Experiment, validate
 from einet.datasets import MNIST_FILES, load, read_idx, write_idx
 from einet.errors import ConfigError
 

@@ -10,7 +10,7 @@ import torch
 
 from einet.measures.bump import decode
 from einet.analysis.multistability import REGIONS, analyze, region_of
-from einet.config.sweep import validate
+from einet.experiment import validate
 from einet.errors import ConfigError, EinetError
 from einet.fields import parse_section
 from einet.network.rate import RateNetwork

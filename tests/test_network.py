@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import experiment, two_population_model
-from einet.config import validate
+from einet.experiment import validate
 from einet.errors import ConfigError, InsufficientMemory, SimulationDiverged
 from einet.fields import parse_section
 from einet.network.memory import check_fits

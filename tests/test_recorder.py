@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from conftest import experiment
-from einet.config import validate
+from einet.experiment import validate
 from einet.network.presets import balanced_ei
 from einet.runs.recorder import Recorder, sample_indices
 from einet.runs.rate import build_network, simulate

@@ -12,7 +12,7 @@ from einet.measures import information
 from einet.measures.map_information import map_measures
 from einet.network.rate_map import rate_map, sample_indices
 from einet.analysis.recurrent_ei import measure, population_measures, projection_measures
-from einet.config.sweep import validate
+from einet.experiment import validate
 
 BINS, SAMPLES = 8, 4096
 

@@ -83,7 +83,7 @@ def test_the_two_measured_widths_differ_as_predicted():
 
 def test_recorder_decodes_the_bump_online():
     """bump_* variables equal decoding the full rate vector by hand at every sample."""
-    from einet.config import validate
+    from einet.experiment import validate
     from einet.runs.rate import simulate
 
     raw = {"name": "ring", "model": {
@@ -123,7 +123,7 @@ def test_odr_cue_sets_the_remembered_location():
 def test_simulate_with_a_task_adds_trials_epochs_and_conditions(tmp_path):
     """Two coupling strengths (batch axis) x four ODR trials, written and read back as netCDF."""
     from einet import io
-    from einet.config import validate
+    from einet.experiment import validate
     from einet.runs.rate import simulate
     from einet.tasks import ODR
 

@@ -13,10 +13,10 @@ import yaml
 from conftest import draw_through_cli, run_through_cli
 from einet.analysis import serial_bias as sb
 from einet.measures.bump import decode
-from einet.config.sweep import Experiment, validate
+from einet.experiment import Experiment, validate
 from einet.errors import ConfigError
-from einet.runs.sessions import run_sessions
-from einet.runs.rate import build_network, simulate
+from einet.runs.sessions import run_sessions, simulate_sessions
+from einet.runs.rate import build_network
 from einet.tasks import SerialODR, build_task
 from einet.tasks.sequence import previous_distance
 
@@ -167,7 +167,7 @@ def _bias(iti: float, reset: bool):
     raw["analysis"]["serial_bias"]["bootstrap"] = 500
     spec = validate(raw)
     task = build_task(spec.task, list(spec.model.populations), [p.size for p in spec.model.populations.values()])
-    out = sb.analyze(simulate(spec, progress=False, task=task), spec)
+    out = sb.analyze(simulate_sessions(spec, task, progress=False), spec)
     return float(out.bias_amplitude), float(out.bias_amplitude_low), float(out.bias_amplitude_high)
 
 

@@ -13,7 +13,7 @@ import torch
 import yaml
 
 from einet.config.spiking import SpikingSpec
-from einet.config.sweep import Experiment, validate
+from einet.experiment import Experiment, validate
 from einet.errors import ConfigError
 from einet.fields import parse_section
 from einet.neurons.alif import ALIFParams, ALIFState, alif_step

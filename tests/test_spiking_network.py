@@ -13,7 +13,7 @@ import yaml
 
 from conftest import draw_through_cli, run_through_cli
 from einet.config.spiking import SpikingSpec
-from einet.config.sweep import Experiment, validate
+from einet.experiment import Experiment, validate
 from einet.errors import ConfigError
 from einet.fields import parse_section
 from einet.synapses.delays import delay_initial, delay_step

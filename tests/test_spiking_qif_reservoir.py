@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from einet.config.sweep import validate
+from einet.experiment import validate
 from einet.errors import ConfigError
 from einet.network.reservoir import (
     QIFReservoirParams, make_qif_reservoir, product_of_sines, r_squared, run_qif_open_loop, train_ridge,

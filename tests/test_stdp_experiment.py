@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from conftest import two_population_model
-from einet.config.sweep import validate
+from einet.experiment import validate
 from einet.errors import ConfigError
 from einet.plasticity.spiking import plasticity_initial, plasticity_step
 from einet.plasticity.stdp import STDP

@@ -99,7 +99,7 @@ def test_projection_transmits_u_x_r():
 def test_stp_parameters_form_a_batch_axis(tmp_path):
     import yaml
 
-    from einet.config import Experiment, validate
+    from einet.experiment import Experiment, validate
     from einet.config.sweep import batch_elements
 
     raw = {"name": "stp", "model": {
@@ -114,7 +114,7 @@ def test_stp_parameters_form_a_batch_axis(tmp_path):
 
 
 def test_recorder_keeps_u_and_x_of_stp_projections():
-    from einet.config import validate
+    from einet.experiment import validate
     from einet.runs.rate import simulate
 
     raw = {"name": "stp", "model": {

@@ -8,7 +8,7 @@ import torch
 
 from einet.config.experiment import TaskSpec
 from einet.config.task_training import TaskTrainingSpec
-from einet.config.sweep import validate
+from einet.experiment import validate
 from einet.errors import ConfigError
 from einet.fields import parse_section
 from einet.training.task_training import AngleObjective, DecisionObjective, TaskModel, fit_bptt, run_trials

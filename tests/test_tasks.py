@@ -135,7 +135,7 @@ def test_task_from_config_through_the_command_line(tmp_path):
     ({"kind": "maze", "population": "R"}, "task.kind", "'odr'"),
 ])
 def test_bad_task_configs_name_the_key(task, key, words):
-    from einet.config import validate
+    from einet.experiment import validate
     from einet.errors import ConfigError
 
     with pytest.raises(ConfigError) as info:
@@ -144,7 +144,7 @@ def test_bad_task_configs_name_the_key(task, key, words):
 
 
 def test_dual_and_go_nogo_tasks_build_from_config():
-    from einet.config import validate
+    from einet.experiment import validate
     from einet.tasks import build_task
 
     spec = validate(_ring_config({"kind": "dual", "population": "R", "trials": 2, "epochs": {"delay": 300.0}}))

@@ -15,7 +15,7 @@ import yaml
 
 from einet import io
 from einet.cli import main
-from einet.config.sweep import validate
+from einet.experiment import validate
 from einet.config.training import TrainingSpec
 from einet.datasets import load
 from einet.errors import ConfigError
@@ -112,7 +112,7 @@ def test_bad_training_config_names_the_key(mutate, key):
 
 
 def test_shipped_training_experiment_validates_and_expands():
-    from einet.config.sweep import Experiment
+    from einet.experiment import Experiment
 
     quick = Experiment(REPO / "config/experiments/classifier_ei.yaml", "quick")
     assert quick.job_names() == ["dataset~iris/seed~0", "dataset~digits/seed~0"]

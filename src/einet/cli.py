@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> None:
 
     if args.command == "expand":
         if args.list:
-            from einet.config.sweep import Experiment
+            from einet.experiment import Experiment
 
             print("\n".join(Experiment(args.experiment, args.scale).job_names()))
             return

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from einet.config.sweep import Experiment, validate
+from einet.experiment import Experiment, load_job, validate
 
 log = logging.getLogger("einet")
 
@@ -36,23 +36,22 @@ def expand(experiment: str | Path, scale: str | None, job: str | None, out: str 
     return [_write_yaml_atomic(exp.job_config(j), Path(out) / f"{j}.yaml") for j in exp.job_names()]
 
 
-def load_job(path: str | Path):
-    """Validate a resolved job config file (as written by :func:`expand`)."""
-    from einet.config.sweep import load_yaml
-
-    return validate(load_yaml(path))
-
-
 def simulate(config: str | Path, out: str | Path, *, device: str | None = None, progress: bool = True) -> Path:
-    """Run one job config and write ``runs/<job>.nc``."""
+    """Run one job config of a simulate-stage kind (see :data:`einet.runs.RUNS`) and write ``runs/<job>.nc``."""
     from einet import io
+    from einet.errors import ConfigError
     from einet.fields import to_dict
-    from einet.runs.rate import resolve_device, simulate as run
+    from einet.runs import run_kind_of
+    from einet.runs.base import resolve_device
 
     spec = load_job(config)
+    kind = run_kind_of(spec)
+    if kind.stage != "simulate":
+        raise ConfigError("training", "<a training section>", f"null for rule simulate (a {kind.name} job is "
+                          "trained: use train)")
     dev = resolve_device(device or spec.simulation.device)
-    log.info("simulating %s on %s", spec.job.get("name", spec.name), dev)
-    ds = run(spec, progress=progress, device=dev)  # builds the config's task, if any
+    log.info("simulating %s (%s run) on %s", spec.job.get("name", spec.name), kind.name, dev)
+    ds = kind.run(spec, progress=progress, device=dev)
     wall = ds.attrs.pop("wall_time_s")
     prov = io.make_provenance(to_dict(spec), device=str(dev), seed=spec.simulation.seed, wall_time_s=wall)
     return io.write_dataset(ds, out, provenance=prov)
@@ -62,62 +61,35 @@ def train(config: str | Path, out: str | Path, model_out: str | Path, *, device:
           progress: bool = True) -> tuple[Path, Path]:
     """Train the model of one job config; write ``trained/<job>.nc`` and ``models/<job>.pt``.
 
-    A ``training.network`` is trained with its rules and, with ``checkpoint_every``, checkpointed to
-    ``models/<job>.ckpt``; a job started again resumes from there. The checkpoint goes once both outputs exist.
+    The job's run kind (:data:`einet.runs.RUNS`, a train-stage one) trains and saves it. Kinds that
+    checkpoint write ``models/<job>.ckpt``; a job started again resumes from there. The checkpoint goes once
+    both outputs exist.
     """
     import hashlib
 
     from einet import io
-    from einet.datasets import load
     from einet.errors import ConfigError
-    from einet.fields import field_info, to_dict
-    from einet.config.experiment import ExperimentSpec
-    from einet.runs.classifier import save_model, train as fit
-    from einet.runs.rate import resolve_device
+    from einet.fields import to_dict
+    from einet.runs import run_kind_of
+    from einet.runs.base import resolve_device, sweep_coords
 
     spec = load_job(config)
-    if spec.training is None:
-        raise ConfigError("training", None, "a training section (this job has none: use simulate)")
+    kind = run_kind_of(spec)
+    if kind.stage != "train":
+        raise ConfigError("training", None, f"a training section (this is a {kind.name} job: use simulate)")
     cfg = spec.training
     dev = resolve_device(device or cfg.device)
     job = spec.job.get("name", spec.name)
-    log.info("training %s (%s) on %s", job, cfg.dataset or f"task {spec.task.kind}", dev)
+    log.info("training %s (%s run, %s) on %s", job, kind.name, cfg.dataset or f"task {spec.task.kind}", dev)
     config_dict = to_dict(spec)
     checkpoint = Path(model_out).with_suffix(".ckpt")
     tag = hashlib.sha256(yaml.safe_dump(config_dict, sort_keys=False).encode()).hexdigest()
-    if cfg.recurrent is not None:
-        from einet.runs.task_training import train_task
-
-        ds, model = train_task(spec, dev, checkpoint=checkpoint, tag=tag, progress=progress, label=f"train {job}")
-    elif cfg.network is not None:
-        from einet.runs.network_training import train_network
-
-        ds, model = train_network(cfg, dev, checkpoint=checkpoint, tag=tag, progress=progress, label=f"train {job}")
-    else:
-        data = load(cfg.dataset, test_fraction=cfg.test_fraction, seed=cfg.seed, mnist_path=cfg.mnist_path)
-        ds, model = fit(cfg, data, dev, progress=progress, label=f"train {job}")
-    paths = spec.job.get("paths", {})
-    for name, value in spec.job.get("grid", {}).items():  # scalar grid coordinates, for collect
-        try:
-            meta = field_info(ExperimentSpec, paths.get(name, name))
-        except KeyError:
-            meta = {}
-        ds = ds.assign_coords({name: ((), value, {"units": meta.get("unit") or "1",
-                                                 "long_name": paths.get(name, name)})})
+    ds, model = kind.run(spec, device=dev, checkpoint=checkpoint, tag=tag, progress=progress, label=f"train {job}")
+    ds = ds.assign_coords(sweep_coords(spec, []))  # scalar grid coordinates, for collect
     ds.attrs.update({"experiment": spec.name, "job": job, "dataset": cfg.dataset or "none"})
     wall = ds.attrs.pop("wall_time_s")
     prov = io.make_provenance(config_dict, device=str(dev), seed=cfg.seed, wall_time_s=wall)
-    if cfg.recurrent is not None:
-        from einet.runs.task_training import save_task_model
-
-        model_path = save_task_model(model, prov.config, model_out)
-    elif cfg.network is not None:
-        from einet.training.checkpoint import save_network
-
-        model_path = save_network(model, prov.config, model_out)
-    else:
-        sizes = [data.features, *cfg.hidden_sizes, data.classes]
-        model_path = save_model(model, sizes, prov.config, model_out)
+    model_path = kind.save(model, spec, prov.config, model_out)
     nc_path = io.write_dataset(ds, out, provenance=prov)
     checkpoint.unlink(missing_ok=True)
     return nc_path, model_path

@@ -1,6 +1,7 @@
 # Parse-time helpers: which experiments and jobs exist, and where files go.
 # Job configs are validated here, so a bad config fails before any job starts.
-from einet.config.sweep import Experiment
+from einet.experiment import Experiment
+from einet.runs import run_kind_of
 from einet.errors import ConfigError
 
 
@@ -29,8 +30,8 @@ def scale_flag():
 
 
 def analysis_input(wildcards):
-    """A trained run for experiments with a training section, else a simulated one."""
-    if EXPERIMENTS[wildcards.exp].spec.training is not None:
+    """The run file of the job's stage: trained/ for train-stage run kinds, runs/ for the others."""
+    if run_kind_of(EXPERIMENTS[wildcards.exp].spec).stage == "train":
         return rules.train.output.nc.format(**wildcards)
     return rules.simulate.output[0].format(**wildcards)
 

@@ -1,40 +1,52 @@
 """Analyses: each turns a run dataset (and its config) into a summary dataset.
 
-``ANALYSES`` maps ``analysis.kind`` to a function ``(run, spec) -> xr.Dataset``.
-Modules are imported when an analysis is looked up, so the mean-field tools
-stay usable without xarray-heavy imports.
+``ANALYSES`` maps ``analysis.kind`` to an :class:`Analysis`: a callable
+``(run, spec) -> xr.Dataset`` that also says which run kinds
+(:data:`einet.runs.RUNS`) it accepts, so a config that pairs an analysis with
+a run it cannot read fails when the experiment file is loaded. An analysis is
+one file here with an ``analyze(run, spec)`` function, plus one
+``register_analysis`` line below; modules are imported on first use.
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 
 from einet.registry import Registry
 
-ANALYSES: Registry = Registry("analysis")
+__all__ = ["ANALYSES", "Analysis", "register_analysis"]
 
 
-def _balance(run, spec):
-    from einet.analysis import balance
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis kind: ``einet.analysis.<module>.analyze``, imported when first called."""
 
-    return balance.analyze(run, spec, bins=spec.analysis.bins, active_threshold=spec.analysis.active_threshold)
+    name: str
+    module: str
+    runs: tuple[str, ...]
 
-
-def _lazy(module: str):
-    """``einet.analysis.<module>.analyze``, imported on first use."""
-
-    def analyze(run, spec):
-        return importlib.import_module(f"einet.analysis.{module}").analyze(run, spec)
-
-    return analyze
+    def __call__(self, run, spec):
+        return importlib.import_module(f"einet.analysis.{self.module}").analyze(run, spec)
 
 
-ANALYSES.register("balance", _balance)
-for _kind, _module in (("ring", "ring"), ("multistability", "multistability"), ("dual", "dual"),
-                      ("recurrent_ei", "recurrent_ei"), ("information", "trained"), ("serial_bias", "serial_bias"),
-                      ("learning", "learning")):
-    ANALYSES.register(_kind, _lazy(_module))
-ANALYSES.register("spiking", _lazy("spiking"))
-ANALYSES.register("reservoir", _lazy("reservoir"))
-ANALYSES.register("stdp", _lazy("stdp"))
-ANALYSES.register("task_training", _lazy("task_training"))
+ANALYSES: Registry[Analysis] = Registry("analysis")
+
+
+def register_analysis(name: str, module: str | None = None, *, runs: tuple[str, ...]) -> Analysis:
+    """Register analysis ``name`` (module ``module``, default ``name``) for the run kinds ``runs``."""
+    return ANALYSES.register(name, Analysis(name, module or name, tuple(runs)))
+
+
+register_analysis("balance", runs=("rate",))
+register_analysis("ring", runs=("rate",))
+register_analysis("multistability", runs=("rate",))
+register_analysis("dual", runs=("rate",))
+register_analysis("recurrent_ei", runs=("rate",))
+register_analysis("serial_bias", runs=("sessions",))
+register_analysis("information", "trained", runs=("classifier",))
+register_analysis("learning", runs=("network_training",))
+register_analysis("spiking", runs=("spiking",))
+register_analysis("reservoir", runs=("reservoir",))
+register_analysis("stdp", runs=("stdp",))
+register_analysis("task_training", runs=("task_training",))

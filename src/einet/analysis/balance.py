@@ -72,8 +72,12 @@ def theory(model: ModelSpec) -> dict[str, np.ndarray]:
     return out
 
 
-def analyze(run: xr.Dataset, spec: ExperimentSpec, *, bins: int = 40, active_threshold: float = 0.01) -> xr.Dataset:
-    """Summarise a run of the balanced experiment, per batch element and population."""
+def analyze(run: xr.Dataset, spec: ExperimentSpec, *, bins: int | None = None,
+            active_threshold: float | None = None) -> xr.Dataset:
+    """Summarise a run of the balanced experiment, per batch element and population
+    (``bins`` and ``active_threshold`` default to the config's ``analysis`` section)."""
+    bins = spec.analysis.bins if bins is None else bins
+    active_threshold = spec.analysis.active_threshold if active_threshold is None else active_threshold
     axes = batch_axes(spec)
     batch_dims = [a.name for a in axes]
     batch_shape = tuple(len(a.values) for a in axes)

@@ -1,4 +1,7 @@
-"""The experiment file: model, simulation, analysis, figures and sweep."""
+"""The experiment file: model, simulation, analysis, figures and sweep.
+
+Each section checks itself; what needs the registries (which run kind the file
+describes, which analyses and figures fit it) is checked by :mod:`einet.experiment`."""
 
 from __future__ import annotations
 
@@ -9,10 +12,10 @@ from einet.fields import finite as finite_number
 from einet.fields import non_negative, option, positive
 from einet.errors import ConfigError
 from einet.config.information import RecurrentEISpec
-from einet.config.serial_bias import SerialBiasSpec, check_serial
+from einet.config.serial_bias import SerialBiasSpec
 from einet.config.reservoir import ReservoirSpec
-from einet.config.spiking import SpikingAnalysisSpec, SpikingSpec, check_spiking
-from einet.config.stdp import StdpSpec, check_stdp
+from einet.config.spiking import SpikingAnalysisSpec, SpikingSpec
+from einet.config.stdp import StdpSpec
 from einet.config.training import TrainingSpec
 from einet.config.model import ModelSpec
 
@@ -220,105 +223,3 @@ class ExperimentSpec:
     job: dict[str, Any] = option(
         factory=dict, doc="set by expansion: the job name and its grid values (leave unset)"
     )
-
-    def _check_task_training(self) -> None:
-        """training.recurrent trains the model on its task: both must be there and the loss fit the task."""
-        cfg = self.training.recurrent
-        if self.analysis.kind != "task_training":
-            raise ConfigError("analysis.kind", self.analysis.kind, "task_training for training.recurrent")
-        if self.model is None:
-            raise ConfigError("model", None, "the rate network that training.recurrent trains")
-        kinds = {"angle": "odr", "decision": "dual"}
-        if self.task is None or self.task.kind != kinds[cfg.loss]:
-            raise ConfigError("task.kind", None if self.task is None else self.task.kind,
-                              f"{kinds[cfg.loss]} for training.recurrent.loss {cfg.loss}")
-        populations = list(self.model.populations)
-        known = [f"{p}.{s}" for p in self.model.projections for s in ("weights", "J")]
-        known += [f"{p}.{s}" for p in populations for s in ("m", "n", "drive")]
-        for i, name in enumerate(cfg.parameters):
-            if name not in known:
-                raise ConfigError(f"training.recurrent.parameters[{i}]", name, f"one of {', '.join(known)}")
-        if cfg.population is not None and cfg.population not in populations:
-            raise ConfigError("training.recurrent.population", cfg.population, f"one of {', '.join(populations)}")
-
-    def _check(self, path: str) -> None:
-        from einet.figures import FIGURES
-
-        for i, figure in enumerate(self.figures):
-            if figure not in FIGURES:
-                raise ConfigError(f"figures[{i}]", figure, f"one of the figures {', '.join(FIGURES.names())}")
-        kind = self.analysis.kind
-        if self.training is not None and self.training.recurrent is not None:
-            self._check_task_training()
-            return
-        if self.training is not None:
-            trained = "information" if self.training.network is None else "learning"
-            if kind != trained:
-                raise ConfigError("analysis.kind", kind, f"{trained} for an experiment with a training section "
-                                  f"{'without' if trained == 'information' else 'with'} a network")
-        elif kind in ("information", "learning", "task_training"):
-            raise ConfigError("analysis.kind", kind, "not information, learning or task_training unless the "
-                              "experiment has a training section")
-        if self.training is not None:
-            if self.model is not None:
-                raise ConfigError("model", "<a model section>", "null: an experiment with a training section "
-                                  "trains a classifier and simulates no network")
-            return
-        if (self.stdp is not None) != (kind == "stdp"):
-            raise ConfigError("analysis.kind", kind, "stdp for an experiment with an stdp section"
-                              if self.stdp is not None else "not stdp unless the experiment has an stdp section")
-        if self.stdp is not None:
-            if self.model is not None or self.spiking is not None or self.reservoir is not None:
-                raise ConfigError("model", "<a model section>", "null and no spiking or reservoir section: an "
-                                  "experiment with an stdp section simulates its one neuron instead")
-            check_stdp(self)
-            return
-        if (self.reservoir is not None) != (kind == "reservoir"):
-            raise ConfigError("analysis.kind", kind, "reservoir for an experiment with a reservoir section"
-                              if self.reservoir is not None else "not reservoir unless the experiment has a "
-                              "reservoir section")
-        if self.reservoir is not None:
-            if self.model is not None or self.spiking is not None:
-                raise ConfigError("model", "<a model section>", "null and no spiking section: an experiment with "
-                                  "a reservoir section trains that reservoir instead")
-            return
-        if (self.spiking is not None) != (kind == "spiking"):
-            raise ConfigError("analysis.kind", kind, "spiking for an experiment with a spiking section"
-                              if self.spiking is not None else "not spiking unless the experiment has a spiking section")
-        if self.spiking is not None:
-            if self.model is not None:
-                raise ConfigError("model", "<a model section>", "null: an experiment with a spiking section "
-                                  "simulates that network instead")
-            check_spiking(self)
-            return
-        if self.model is None:
-            raise ConfigError("model", None, "a network (null only with a training, spiking, reservoir or stdp section)")
-        sim = self.simulation
-        if sim.record.every < sim.dt:
-            raise ConfigError("simulation.record.every", sim.record.every, f"at least dt = {sim.dt} ms")
-        if self.task is None and sim.record.average_from >= sim.duration:  # a task sets its own length
-            raise ConfigError(
-                "simulation.record.average_from", sim.record.average_from, f"less than duration = {sim.duration} ms"
-            )
-        if self.task is not None and self.task.population not in self.model.populations:
-            raise ConfigError("task.population", self.task.population,
-                              f"one of the populations {', '.join(self.model.populations)}")
-        if sim.record.overlaps and self.model.low_rank is None:
-            raise ConfigError("simulation.record.overlaps", True, "false unless model.low_rank defines vectors")
-        if self.task is not None and self.task.patterns == "low_rank":
-            rank = self.model.low_rank.rank if self.model.low_rank is not None else 0
-            if self.task.kind in ("odr", "serial_odr") or rank < 2:
-                raise ConfigError("task.patterns", "low_rank",
-                                  f"random, unless the task is dual or go_nogo and model.low_rank has rank >= 2 "
-                                  f"(kind {self.task.kind}, rank {rank})")
-        check_serial(self)
-        for name, pop in self.model.populations.items():
-            if 0 < pop.tau <= sim.dt:
-                raise ConfigError(
-                    f"model.populations.{name}.tau", pop.tau, f"greater than dt = {sim.dt} ms (or 0 for instantaneous)"
-                )
-        for name, proj in self.model.projections.items():
-            if 0 < proj.tau_syn <= sim.dt:
-                raise ConfigError(
-                    f"model.projections.{name}.tau_syn", proj.tau_syn, f"greater than dt = {sim.dt} ms (or 0)"
-                )

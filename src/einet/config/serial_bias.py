@@ -38,21 +38,3 @@ class SerialBiasSpec:
         lo_hi = self.width_range
         if len(lo_hi) != 2 or not 0 < lo_hi[0] < lo_hi[1] <= 180:
             raise ConfigError(f"{path}.width_range", lo_hi, "two numbers [lo, hi] with 0 < lo < hi <= 180")
-
-
-def check_serial(spec, path: str = "") -> None:
-    """A serial_odr task goes with the serial_bias analysis, and the other way round."""
-    serial = spec.task is not None and spec.task.kind == "serial_odr"
-    if serial != (spec.analysis.kind == "serial_bias"):
-        expected = ("serial_bias: a serial_odr run keeps one decoded report per trial, not time series"
-                    if serial else "not serial_bias unless task.kind is serial_odr")
-        raise ConfigError("analysis.kind", spec.analysis.kind, expected)
-    if not serial:
-        return
-    task = spec.task
-    if task.cue_angles:
-        raise ConfigError("task.cue_angles", task.cue_angles, "empty: serial_odr draws random cue angles from task.seed")
-    if task.epochs.get("delay", 1.0) <= 0:
-        raise ConfigError("task.epochs.delay", task.epochs["delay"], "a duration > 0 (the report is read at its end)")
-    if task.trials < 2:
-        raise ConfigError("task.trials", task.trials, "at least 2 trials per session (serial bias needs a previous one)")

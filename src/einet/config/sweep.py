@@ -175,11 +175,17 @@ class Experiment:
         self.scale = scale
         raw = apply_scale(load_yaml(self.path), scale)
         raw.pop("scales", None)
-        self.spec = validate(raw)
+        self.spec = self.validate(raw)
         self.grid = parse_axes(self.spec.sweep.grid, "grid")
         self.batch = parse_axes(self.spec.sweep.batch, "batch")
         self._base = raw
         self._jobs = self._expand()
+
+    @staticmethod
+    def validate(raw: dict) -> ExperimentSpec:
+        """The schema check of the file and of every job (:class:`einet.experiment.Experiment` adds the
+        registries' cross-checks)."""
+        return validate(raw)
 
     @property
     def name(self) -> str:
@@ -220,7 +226,7 @@ class Experiment:
                 "grid": {a.name: v for a, v in zip(self.grid, labels)},
                 "paths": {a.name: a.path for a in self.grid},
             }
-            spec = validate(raw)
+            spec = self.validate(raw)
             batch_elements(spec)  # every batch value must be valid too
             jobs[name] = to_dict(spec)
         return jobs

@@ -1,45 +1,58 @@
 """Figures: one function per figure, reading a summary dataset only.
 
 ``FIGURES`` maps a figure name (as listed in an experiment's ``figures``) to
-its drawing function ``(summary) -> matplotlib Figure``.
+a :class:`Figure`: a drawing function ``(summary) -> matplotlib Figure`` and
+the analysis kinds whose summaries it reads. A figure is a function in one
+file here plus one ``register_figure`` line below.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from einet.registry import Registry
 
-FIGURES: Registry = Registry("figure")
+@dataclass(frozen=True)
+class Figure:
+    """One figure: ``einet.figures.<module>.<function>(summary)``, imported when first drawn, and the
+    analysis kinds whose summaries it reads (checked when an experiment file is loaded)."""
+
+    name: str
+    module: str
+    function: str
+    analyses: tuple[str, ...]
+
+    def __call__(self, ds):
+        return getattr(importlib.import_module(f"einet.figures.{self.module}"), self.function)(ds)
 
 
-def _lazy(module: str, function: str):
-    """A drawing function imported on first use, so the registry stays cheap to load."""
-
-    def draw(ds):
-        return getattr(importlib.import_module(f"einet.figures.{module}"), function)(ds)
-
-    return draw
+FIGURES: Registry[Figure] = Registry("figure")
 
 
-FIGURES.register("rates_vs_K", _lazy("balanced", "draw_balanced"))
-FIGURES.register("multistability", _lazy("multistability", "draw_multistability"))
-FIGURES.register("ring_attractor", _lazy("ring", "draw_ring_attractor"))
-FIGURES.register("stp_memory", _lazy("stp", "draw_stp_memory"))
-FIGURES.register("dual_task", _lazy("dual", "draw_dual_task"))
-FIGURES.register("causal_plane", _lazy("information", "draw_causal_plane"))
-FIGURES.register("ei_training", _lazy("information", "draw_ei_training"))
-FIGURES.register("recurrent_ei", _lazy("information", "draw_recurrent_ei"))
-FIGURES.register("serial_bias", _lazy("serial_bias", "draw_serial_bias"))
-FIGURES.register("learning_curves", _lazy("learning", "draw_learning_curves"))
-FIGURES.register("receptive_fields", _lazy("learning", "draw_receptive_fields"))
-FIGURES.register("cuba", _lazy("spiking", "draw_cuba"))
-FIGURES.register("reservoir", _lazy("reservoir", "draw_reservoir"))
-FIGURES.register("stdp", _lazy("stdp", "draw_stdp"))
-FIGURES.register("trained_odr", _lazy("task_training", "draw_trained_odr"))
-FIGURES.register("trained_dual", _lazy("task_training", "draw_trained_dual"))
+def register_figure(name: str, module: str, function: str, *, analyses: tuple[str, ...]) -> Figure:
+    """Register figure ``name``, drawn by ``einet.figures.<module>.<function>`` from ``analyses`` summaries."""
+    return FIGURES.register(name, Figure(name, module, function, tuple(analyses)))
+
+
+register_figure("rates_vs_K", "balanced", "draw_balanced", analyses=("balance",))
+register_figure("multistability", "multistability", "draw_multistability", analyses=("multistability",))
+register_figure("ring_attractor", "ring", "draw_ring_attractor", analyses=("ring",))
+register_figure("stp_memory", "stp", "draw_stp_memory", analyses=("ring",))
+register_figure("dual_task", "dual", "draw_dual_task", analyses=("dual",))
+register_figure("causal_plane", "information", "draw_causal_plane", analyses=("information",))
+register_figure("ei_training", "information", "draw_ei_training", analyses=("information",))
+register_figure("recurrent_ei", "information", "draw_recurrent_ei", analyses=("recurrent_ei",))
+register_figure("serial_bias", "serial_bias", "draw_serial_bias", analyses=("serial_bias",))
+register_figure("learning_curves", "learning", "draw_learning_curves", analyses=("learning",))
+register_figure("receptive_fields", "learning", "draw_receptive_fields", analyses=("learning",))
+register_figure("cuba", "spiking", "draw_cuba", analyses=("spiking",))
+register_figure("reservoir", "reservoir", "draw_reservoir", analyses=("reservoir",))
+register_figure("stdp", "stdp", "draw_stdp", analyses=("stdp",))
+register_figure("trained_odr", "task_training", "draw_trained_odr", analyses=("task_training",))
+register_figure("trained_dual", "task_training", "draw_trained_dual", analyses=("task_training",))
 
 
 def draw(name: str, ds, pdf: Path, png: Path | None = None) -> list[Path]:

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from einet.measures import information
 from einet.config.training import TrainingSpec
 from einet.datasets import Split
+from einet.runs.registry import RunKind, register_run
 
 log = logging.getLogger("einet")
 
@@ -172,3 +173,23 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict]:
     model = build_mlp(payload["sizes"], payload["activation"])
     model.load_state_dict(payload["state_dict"])
     return model, payload
+
+
+def _run(spec, *, device, checkpoint=None, tag: str = "", progress: bool = True, label: str = "train"):
+    from einet.datasets import load
+
+    cfg = spec.training
+    data = load(cfg.dataset, test_fraction=cfg.test_fraction, seed=cfg.seed, mnist_path=cfg.mnist_path)
+    return train(cfg, data, device, progress=progress, label=label)
+
+
+def _save(model, spec, config_yaml: str, path):
+    layers = [m for m in model if isinstance(m, nn.Linear)]
+    sizes = [layers[0].in_features] + [m.out_features for m in layers]
+    return save_model(model, sizes, config_yaml, path)
+
+
+register_run(RunKind(
+    name="classifier", doc="a sigmoid classifier trained with SGD, its layers' EI over training (training)",
+    stage="train", run=_run, save=_save, selected_by="training", uses_model=False,
+))

@@ -16,6 +16,8 @@ import xarray as xr
 from einet.config.training import TrainingSpec
 from einet.datasets import load
 from einet.training.supervised import train_classifier
+from einet.runs.registry import RunKind, register_run
+from einet.training.checkpoint import save_network
 
 __all__ = ["train_network", "receptive_fields", "RECEPTIVE_FIELDS"]
 
@@ -64,3 +66,17 @@ def train_network(cfg: TrainingSpec, device: torch.device, *, checkpoint=None, t
     ds = ds.merge(fields, combine_attrs="no_conflicts")
     ds.attrs.update({"dale": int(cfg.dale)})
     return ds, network
+
+
+def _run(spec, *, device, checkpoint=None, tag: str = "", progress: bool = True, label: str = "train"):
+    return train_network(spec.training, device, checkpoint=checkpoint, tag=tag, progress=progress, label=label)
+
+
+def _save(model, spec, config_yaml: str, path):
+    return save_network(model, config_yaml, path)
+
+
+register_run(RunKind(
+    name="network_training", doc="a layered network trained on a data set (training.network)", stage="train",
+    run=_run, save=_save, selected_by="training.network", uses_model=False,
+))

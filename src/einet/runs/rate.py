@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import sys
 import time
 
@@ -12,10 +11,12 @@ import xarray as xr
 from tqdm import tqdm
 
 from einet.config.experiment import ExperimentSpec
+from einet.errors import ConfigError
 from einet.config.sweep import Axis, batch_axes, batch_elements
-from einet.fields import field_info
 from einet.network.rate import RateNetwork
+from einet.runs.base import batch_labels, resolve_device, sweep_coords, tile_stimulus
 from einet.runs.recorder import Recorder
+from einet.runs.registry import RunKind, register_run
 
 LONG_NAMES = {
     "rate": ("rate", "1"),
@@ -23,15 +24,6 @@ LONG_NAMES = {
     "current_inh": ("recurrent input from inhibitory populations", "1"),
     "current_ext": ("external input (drive and noise)", "1"),
 }
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> cuda when available, else cpu; an unavailable cuda is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("simulation.device is 'cuda' but no CUDA device is available; use 'auto' or 'cpu'")
-    return torch.device(name)
 
 
 def build_network(spec: ExperimentSpec, device: torch.device | None = None, trials: int = 1) -> RateNetwork:
@@ -56,30 +48,17 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
     the task's trials (a ``trial`` dimension, innermost, with the task's
     conditions as coordinates), the run lasts the task's schedule, and the
     time axis carries the epoch of each sample. A sequential task (sessions of
-    trials, :mod:`einet.tasks.sequence`) keeps one record per trial instead,
-    see :mod:`einet.runs.sessions`.
+    trials, :mod:`einet.tasks.sequence`) is another run kind,
+    :mod:`einet.runs.sessions`.
     """
-    if spec.spiking is not None:  # a network of spiking neurons: its own runner and records
-        from einet.runs.spiking import simulate_spiking
-
-        return simulate_spiking(spec, progress=progress, device=device)
-    if spec.reservoir is not None:  # a rate reservoir with trained readouts
-        from einet.runs.reservoir import simulate_reservoir
-
-        return simulate_reservoir(spec, progress=progress, device=device)
-    if spec.stdp is not None:  # one neuron whose Poisson inputs learn by STDP
-        from einet.runs.stdp import simulate_stdp
-
-        return simulate_stdp(spec, progress=progress, device=device)
     started = time.perf_counter()
     if task is None and spec.task is not None:
         from einet.tasks.build import task_for
 
         task = task_for(spec, device or resolve_device(spec.simulation.device))
     if getattr(task, "sequential", False):
-        from einet.runs.sessions import simulate_sessions
-
-        return simulate_sessions(spec, task, progress=progress, device=device)
+        raise ValueError(f"{type(task).__name__} is a sequential task: run it with einet.runs.sessions.simulate_sessions "
+                         "(einet.runs.simulate picks the run kind from the config)")
     axes = batch_axes(spec)
     trials = task.batch_size if task is not None else 1
     net = build_network(spec, device, trials)
@@ -89,13 +68,13 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
     else:
         n_steps = int(round(spec.simulation.duration / net.dt))
     repeats = net.batch_size // trials
-    recorder = Recorder(net, spec.simulation.record, n_steps, spec.simulation.max_rate, _batch_labels(axes))
+    recorder = Recorder(net, spec.simulation.record, n_steps, spec.simulation.max_rate, batch_labels(axes))
     state = net.initial_state()
     bar = tqdm(total=n_steps, desc=f"simulate {spec.job.get('name', spec.name)}", unit="step",
                disable=not progress, mininterval=5.0, file=sys.stderr)
     with torch.inference_mode():
         for step in range(n_steps):
-            stimulus = _tiled(task.stimulus(step, net.dt), repeats) if task is not None else None
+            stimulus = tile_stimulus(task.stimulus(step, net.dt), repeats) if task is not None else None
             new_state, currents = net.step(state, stimulus)
             if recorder.wants(step):
                 recorder.observe(step, state, currents)
@@ -111,13 +90,6 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
     return ds
 
 
-def _tiled(stimulus, repeats: int):
-    """Repeat per-trial inputs for every parameter set (trials are the innermost batch axis)."""
-    if stimulus is None or repeats == 1:
-        return stimulus
-    return tuple(s if s is None or s.shape[0] == 1 else s.repeat(repeats, 1) for s in stimulus)
-
-
 def _with_task_coordinates(ds: xr.Dataset, task) -> xr.Dataset:
     coords = {
         "epoch": ("time", np.array([task.schedule.epoch_at(float(t)) or "" for t in ds.time.values]),
@@ -130,29 +102,6 @@ def _with_task_coordinates(ds: xr.Dataset, task) -> xr.Dataset:
     ds = ds.assign_coords(coords)
     ds.attrs["task"] = type(task).__name__
     return ds
-
-
-def _batch_labels(axes: list[Axis]) -> list[str]:
-    combos = itertools.product(*(a.values for a in axes))
-    return [", ".join(f"{a.name}={v}" for a, v in zip(axes, c)) or "0" for c in combos]
-
-
-def _axis_attrs(path: str) -> dict:
-    try:
-        meta = field_info(ExperimentSpec, path)
-    except KeyError:
-        meta = {}
-    return {"units": meta.get("unit") or "1", "long_name": path}
-
-
-def sweep_coords(spec: ExperimentSpec, axes: list[Axis]) -> dict:
-    """Coordinates of a job's sweep: one per batch axis, and a scalar per grid value, with units
-    from the config field each sets; every runner labels its output with these."""
-    coords = {axis.name: (axis.name, np.asarray(axis.values), _axis_attrs(axis.path)) for axis in axes}
-    grid_paths = spec.job.get("paths", {})  # grid axis name -> config path, recorded at expansion
-    for name, value in spec.job.get("grid", {}).items():
-        coords[name] = ((), value, _axis_attrs(grid_paths.get(name, name)))
-    return coords
 
 
 def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list[Axis]) -> xr.Dataset:
@@ -236,3 +185,46 @@ def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list
     ds.attrs["averaged_samples"] = rec.n_averaged
     ds.attrs["average_from_ms"] = spec.simulation.record.average_from
     return ds
+
+
+def check_rate(spec: ExperimentSpec) -> None:
+    """What a rate run needs across sections: recording and time constants against dt, the task's population
+    and patterns against the model."""
+    sim, model = spec.simulation, spec.model
+    if sim.record.every < sim.dt:
+        raise ConfigError("simulation.record.every", sim.record.every, f"at least dt = {sim.dt} ms")
+    if spec.task is None and sim.record.average_from >= sim.duration:  # a task sets its own length
+        raise ConfigError(
+            "simulation.record.average_from", sim.record.average_from, f"less than duration = {sim.duration} ms"
+        )
+    if spec.task is not None and spec.task.population not in model.populations:
+        raise ConfigError("task.population", spec.task.population,
+                          f"one of the populations {', '.join(model.populations)}")
+    if sim.record.overlaps and model.low_rank is None:
+        raise ConfigError("simulation.record.overlaps", True, "false unless model.low_rank defines vectors")
+    if spec.task is not None and spec.task.patterns == "low_rank":
+        rank = model.low_rank.rank if model.low_rank is not None else 0
+        if spec.task.kind in ("odr", "serial_odr") or rank < 2:
+            raise ConfigError("task.patterns", "low_rank",
+                              f"random, unless the task is dual or go_nogo and model.low_rank has rank >= 2 "
+                              f"(kind {spec.task.kind}, rank {rank})")
+    for name, pop in model.populations.items():
+        if 0 < pop.tau <= sim.dt:
+            raise ConfigError(
+                f"model.populations.{name}.tau", pop.tau, f"greater than dt = {sim.dt} ms (or 0 for instantaneous)"
+            )
+    for name, proj in model.projections.items():
+        if 0 < proj.tau_syn <= sim.dt:
+            raise ConfigError(
+                f"model.projections.{name}.tau_syn", proj.tau_syn, f"greater than dt = {sim.dt} ms (or 0)"
+            )
+
+
+def _run(spec: ExperimentSpec, *, device: torch.device, progress: bool = True) -> xr.Dataset:
+    return simulate(spec, progress=progress, device=device)
+
+
+register_run(RunKind(
+    name="rate", doc="a rate network (model) integrated over simulation.duration or its task's trials",
+    stage="simulate", run=_run, check=check_rate,
+))

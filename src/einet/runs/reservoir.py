@@ -19,6 +19,7 @@ from einet.network.reservoir import (
     QIFReservoirParams, ReservoirParams, make_qif_reservoir, make_reservoir, product_of_sines, train_force,
     train_ridge,
 )
+from einet.runs.registry import RunKind, register_run
 
 log = logging.getLogger("einet")
 
@@ -67,3 +68,13 @@ def simulate_reservoir(spec, *, progress: bool = True, device=None) -> xr.Datase
                      time.perf_counter() - started, "device": "cpu", "neuron": cfg.neuron})
 
     return ds
+
+
+def _run(spec, *, device: torch.device, progress: bool = True) -> xr.Dataset:
+    return simulate_reservoir(spec, progress=progress, device=device)
+
+
+register_run(RunKind(
+    name="reservoir", doc="a reservoir trained with ridge and FORCE readouts (the reservoir section)",
+    stage="simulate", run=_run, selected_by="reservoir", uses_model=False,
+))

@@ -20,6 +20,10 @@ from tqdm import tqdm
 
 from einet.measures.bump import decode
 from einet.config.sweep import Axis, batch_axes
+from einet.runs.base import batch_labels, sweep_coords, tile_stimulus
+from einet.errors import ConfigError
+from einet.runs.rate import build_network, check_rate
+from einet.runs.registry import RunKind, register_run
 from einet.runs.recorder import check_finite
 
 
@@ -61,7 +65,7 @@ def run_sessions(net, task, *, max_rate: float = 1e6, batch_labels=None, progres
                     out["u_iti_start"][trial] = mean_u(state)
                 if local == steps:
                     break
-                stimulus = _tiled(task.stimulus(trial * steps + local, dt), repeats)
+                stimulus = tile_stimulus(task.stimulus(trial * steps + local, dt), repeats)
                 state, _ = net.step(state, stimulus)
             out["u_iti_end"][trial] = mean_u(state)
             check_finite(net, state.rates, (trial + 1) * steps, max_rate, labels)
@@ -70,21 +74,12 @@ def run_sessions(net, task, *, max_rate: float = 1e6, batch_labels=None, progres
     return out
 
 
-def _tiled(stimulus, repeats: int):
-    """Repeat per-session inputs for every parameter set (sessions are the innermost batch axis)."""
-    if stimulus is None or repeats == 1:
-        return stimulus
-    return tuple(s if s is None or s.shape[0] == 1 else s.repeat(repeats, 1) for s in stimulus)
-
-
 def simulate_sessions(spec, task, *, progress: bool = True, device: torch.device | None = None) -> xr.Dataset:
     """Run a job's sessions and return the per-trial records with dims ``[*batch, session, trial]``."""
-    from einet.runs.rate import _batch_labels, build_network, sweep_coords
-
     started = time.perf_counter()
     net = build_network(spec, device, task.batch_size)
     axes = batch_axes(spec)
-    labels = _batch_labels(axes + [Axis(name="session", path="session", values=tuple(range(task.sessions)))])
+    labels = batch_labels(axes + [Axis(name="session", path="session", values=tuple(range(task.sessions)))])
     rec = run_sessions(net, task, max_rate=spec.simulation.max_rate, batch_labels=labels, progress=progress,
                        label=f"simulate {spec.job.get('name', spec.name)}")
     shape = [len(a.values) for a in axes] + [task.sessions]
@@ -129,3 +124,27 @@ def simulate_sessions(spec, task, *, progress: bool = True, device: torch.device
         "wall_time_s": time.perf_counter() - started, "device": str(net.device),
     })
     return ds
+
+
+def check_sessions(spec) -> None:
+    """A rate run's checks, and what sessions of serial ODR trials need."""
+    check_rate(spec)
+    task = spec.task
+    if task.cue_angles:
+        raise ConfigError("task.cue_angles", task.cue_angles, "empty: serial_odr draws random cue angles from task.seed")
+    if task.epochs.get("delay", 1.0) <= 0:
+        raise ConfigError("task.epochs.delay", task.epochs["delay"], "a duration > 0 (the report is read at its end)")
+    if task.trials < 2:
+        raise ConfigError("task.trials", task.trials, "at least 2 trials per session (serial bias needs a previous one)")
+
+
+def _run(spec, *, device: torch.device, progress: bool = True) -> xr.Dataset:
+    from einet.tasks.build import task_for
+
+    return simulate_sessions(spec, task_for(spec, device), progress=progress, device=device)
+
+
+register_run(RunKind(
+    name="sessions", doc="sessions of serial_odr trials whose network state carries over from trial to trial",
+    stage="simulate", run=_run, selected_by="task.kind", selected_value="serial_odr", check=check_sessions,
+))

@@ -9,7 +9,6 @@ bins of ``spiking.record.rate_bin``, and the spike times of the first
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 
@@ -20,6 +19,9 @@ import xarray as xr
 from einet.measures import spike_statistics as st
 from einet.network.spiking import SpikingNetwork
 from einet.network.spike_events import run_network
+from einet.runs.base import batch_labels, sweep_coords
+from einet.config.spiking import check_spiking
+from einet.runs.registry import RunKind, register_run
 
 log = logging.getLogger("einet")
 
@@ -99,16 +101,19 @@ def to_dataset(spec, net: SpikingNetwork, events, axes, n_steps: int) -> xr.Data
         "population_size": ("population", np.array(net.sizes), {"units": "1", "long_name": "neurons per population"}),
         "time": ("time", (np.arange(n_bins) + 0.5) * bin_steps * dt, {"units": "ms", "long_name": "bin centre"}),
     }
-    from einet.runs.rate import sweep_coords  # here: einet.runs.rate imports this module lazily
-
     coords.update(sweep_coords(spec, axes))
     ds = xr.Dataset(data, coords=coords)
     ds.attrs.update({"experiment": spec.name, "job": spec.job.get("name", "default"), "dt_ms": dt,
                      "duration_ms": n_steps * dt, "transient_ms": first * dt, "neuron_model": net.model_name,
-                     "batch_labels": "; ".join(_labels(axes))})
+                     "batch_labels": "; ".join(batch_labels(axes))})
     return ds
 
 
-def _labels(axes) -> list[str]:
-    return [", ".join(f"{a.name}={v}" for a, v in zip(axes, c)) or "0"
-            for c in itertools.product(*(a.values for a in axes))]
+def _run(spec, *, device: torch.device, progress: bool = True) -> xr.Dataset:
+    return simulate_spiking(spec, progress=progress, device=device)
+
+
+register_run(RunKind(
+    name="spiking", doc="a network of spiking neurons (the spiking section)", stage="simulate", run=_run,
+    selected_by="spiking", uses_model=False, check=check_spiking,
+))

@@ -20,6 +20,9 @@ import xarray as xr
 from einet.neurons.lif import LIFParams
 from einet.plasticity.stdp import STDP
 from einet.network.stdp_neuron import PoissonInputs, run_stdp_neuron
+from einet.runs.base import sweep_coords
+from einet.config.stdp import check_stdp
+from einet.runs.registry import RunKind, register_run
 
 log = logging.getLogger("einet")
 
@@ -89,8 +92,6 @@ def to_dataset(spec, record, n_steps: int, bin_steps: int) -> xr.Dataset:
         "group": ("input", group, {"units": "1", "long_name": "input group: correlated (shared mother train) or "
                                                               "independent"}),
     }
-    from einet.runs.rate import sweep_coords  # here: einet.runs.rate imports this module lazily
-
     coords.update(sweep_coords(spec, []))
     ds = xr.Dataset(data, coords=coords)
     ds.attrs.update({"experiment": spec.name, "job": spec.job.get("name", "default"), "dt_ms": dt,
@@ -98,3 +99,13 @@ def to_dataset(spec, record, n_steps: int, bin_steps: int) -> xr.Dataset:
                      "a_plus": cfg.a_plus, "a_minus": cfg.a_minus, "tau_plus_ms": cfg.tau_plus,
                      "tau_minus_ms": cfg.tau_minus, "neuron_model": "lif"})
     return ds
+
+
+def _run(spec, *, device: torch.device, progress: bool = True) -> xr.Dataset:
+    return simulate_stdp(spec, progress=progress, device=device)
+
+
+register_run(RunKind(
+    name="stdp", doc="one LIF neuron whose Poisson inputs learn by STDP (the stdp section)", stage="simulate",
+    run=_run, selected_by="stdp", uses_model=False, check=check_stdp,
+))

@@ -22,6 +22,8 @@ import xarray as xr
 
 from einet.training.task_training import AngleObjective, DecisionObjective, TaskModel, fit_bptt
 from einet.network.rate import RateNetwork
+from einet.errors import ConfigError
+from einet.runs.registry import RunKind, register_run
 
 __all__ = ["build_task_model", "train_task", "save_task_model", "load_task_model"]
 
@@ -226,3 +228,35 @@ def load_task_model(path, device="cpu", batch: int | None = None):
     model, _ = build_task_model(spec, batch or cfg.trials, torch.device(device))
     model.load_state_dict(payload["state_dict"])
     return model, spec
+
+
+def check_task_training(spec) -> None:
+    """training.recurrent trains the model on its task: the task must fit the loss, and the parameters and
+    decoded population must exist."""
+    cfg = spec.training.recurrent
+    kinds = {"angle": "odr", "decision": "dual"}
+    if spec.task is None or spec.task.kind != kinds[cfg.loss]:
+        raise ConfigError("task.kind", None if spec.task is None else spec.task.kind,
+                          f"{kinds[cfg.loss]} for training.recurrent.loss {cfg.loss}")
+    populations = list(spec.model.populations)
+    known = [f"{p}.{s}" for p in spec.model.projections for s in ("weights", "J")]
+    known += [f"{p}.{s}" for p in populations for s in ("m", "n", "drive")]
+    for i, name in enumerate(cfg.parameters):
+        if name not in known:
+            raise ConfigError(f"training.recurrent.parameters[{i}]", name, f"one of {', '.join(known)}")
+    if cfg.population is not None and cfg.population not in populations:
+        raise ConfigError("training.recurrent.population", cfg.population, f"one of {', '.join(populations)}")
+
+
+def _run(spec, *, device, checkpoint=None, tag: str = "", progress: bool = True, label: str = "train"):
+    return train_task(spec, device, checkpoint=checkpoint, tag=tag, progress=progress, label=label)
+
+
+def _save(model, spec, config_yaml: str, path):
+    return save_task_model(model, config_yaml, path)
+
+
+register_run(RunKind(
+    name="task_training", doc="the model trained on its task by BPTT (training.recurrent)", stage="train",
+    run=_run, save=_save, selected_by="training.recurrent", check=check_task_training,
+))

@@ -1,0 +1,68 @@
+"""An experiment file checked against everything einet knows: schema, run kinds, analyses, figures.
+
+:mod:`einet.config` checks each section on its own (types, ranges, names within
+the file). This module adds what needs the registries: which kind of run the
+file describes (:data:`einet.runs.RUNS`), whether its analysis accepts that run
+and its figures that analysis, and the run kind's own cross-section checks.
+The workflow, the command line and library users load experiments through
+here, so a mismatch fails with the key, the value and what was expected before
+any job starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from einet.config.experiment import ExperimentSpec
+from einet.config.sweep import Experiment as _SchemaExperiment
+from einet.config.sweep import load_yaml
+from einet.config.sweep import validate as validate_schema
+from einet.errors import ConfigError
+
+__all__ = ["Experiment", "check", "load_job", "validate"]
+
+
+def check(spec: ExperimentSpec) -> ExperimentSpec:
+    """Cross-check a schema-valid spec against the run, analysis and figure registries; returns it."""
+    from einet.analysis import ANALYSES
+    from einet.figures import FIGURES
+    from einet.runs import run_kind_of
+
+    kind = run_kind_of(spec)
+    if kind.uses_model and spec.model is None:
+        raise ConfigError("model", None, f"a network: a {kind.name} run simulates the model section ({kind.doc})")
+    if not kind.uses_model and spec.model is not None:
+        raise ConfigError("model", "<a model section>", f"null: a {kind.name} run ({kind.doc}) simulates no "
+                          "model network")
+    analysis = spec.analysis.kind
+    accepted = [name for name in ANALYSES.names() if kind.name in ANALYSES.get(name).runs]
+    if analysis not in ANALYSES or kind.name not in ANALYSES.get(analysis).runs:
+        raise ConfigError("analysis.kind", analysis, f"{' or '.join(accepted)} for a {kind.name} run ({kind.doc})")
+    for i, name in enumerate(spec.figures):
+        if name not in FIGURES:
+            raise ConfigError(f"figures[{i}]", name, f"one of the figures {', '.join(FIGURES.names())}")
+        if analysis not in FIGURES.get(name).analyses:
+            drawable = [f for f in FIGURES.names() if analysis in FIGURES.get(f).analyses]
+            raise ConfigError(f"figures[{i}]", name, f"a figure of the {analysis} analysis: {', '.join(drawable)}")
+    if kind.check is not None:
+        kind.check(spec)
+    return spec
+
+
+def validate(raw: dict) -> ExperimentSpec:
+    """Validate a raw experiment mapping (one job's worth, or the whole file) and cross-check it."""
+    return check(validate_schema(raw))
+
+
+def load_job(path: str | Path) -> ExperimentSpec:
+    """Validate a resolved job config file (as the expand stage writes it)."""
+    return validate(load_yaml(path))
+
+
+class Experiment(_SchemaExperiment):
+    """An experiment file at a scale, its jobs and their resolved configs, each checked as :func:`validate`
+    does (see :class:`einet.config.sweep.Experiment`)."""
+
+    @staticmethod
+    def validate(raw: dict) -> ExperimentSpec:
+        return validate(raw)

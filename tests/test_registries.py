@@ -1,0 +1,79 @@
+"""Contract tests over the registries: every entry names only what exists, and a config that pairs
+things no entry allows fails with the key before anything runs."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import experiment
+from einet.analysis import ANALYSES
+from einet.errors import ConfigError
+from einet.experiment import Experiment, validate
+from einet.figures import FIGURES
+from einet.runs import RUNS, run_kind_of
+
+EXPERIMENTS = sorted((Path(__file__).parents[1] / "config" / "experiments").glob("*.yaml"))
+
+
+def test_every_analysis_accepts_only_registered_run_kinds_and_every_run_kind_has_an_analysis():
+    for name in ANALYSES.names():
+        runs = ANALYSES.get(name).runs
+        assert runs and all(r in RUNS for r in runs), name
+    for kind in RUNS.names():
+        assert any(kind in ANALYSES.get(a).runs for a in ANALYSES.names()), kind
+
+
+def test_every_figure_reads_only_registered_analyses():
+    for name in FIGURES.names():
+        analyses = FIGURES.get(name).analyses
+        assert analyses and all(a in ANALYSES for a in analyses), name
+
+
+def test_exactly_one_default_run_kind_and_train_kinds_save():
+    kinds = [RUNS.get(n) for n in RUNS.names()]
+    assert [k.name for k in kinds if k.selected_by is None] == ["rate"]
+    assert all(k.save is not None for k in kinds if k.stage == "train")
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+def test_every_shipped_experiment_has_one_run_kind_that_accepts_its_analysis_and_figures(path):
+    spec = Experiment(path, "quick").spec
+    kind = run_kind_of(spec)
+    assert kind.name in ANALYSES.get(spec.analysis.kind).runs
+    assert all(spec.analysis.kind in FIGURES.get(f).analyses for f in spec.figures)
+
+
+def test_two_run_sections_are_refused_naming_the_second():
+    raw = yaml.safe_load((Path(__file__).parents[1] / "config" / "experiments" / "cuba.yaml").read_text())
+    raw.pop("scales")
+    raw["reservoir"] = {}
+    with pytest.raises(ConfigError, match=r"^spiking: .*null: reservoir already makes this a reservoir experiment"):
+        validate(raw)
+
+
+def test_a_more_specific_section_selects_its_kind():
+    raw = experiment(task={"kind": "serial_odr", "population": "E", "trials": 3})
+    raw["analysis"] = {"kind": "serial_bias"}
+    assert run_kind_of(validate(raw)).name == "sessions"
+    raw = experiment(task={"kind": "odr", "population": "E"})
+    raw["analysis"] = {"kind": "ring"}
+    assert run_kind_of(validate(raw)).name == "rate"
+
+
+def test_a_figure_of_another_analysis_is_refused_with_its_index():
+    raw = experiment()
+    raw["figures"] = ["rates_vs_K", "stdp"]
+    with pytest.raises(ConfigError, match=r"figures\[1\].*a figure of the balance analysis: rates_vs_k"):
+        validate(raw)
+
+
+def test_a_model_section_on_a_run_that_has_none_is_refused():
+    raw = yaml.safe_load((Path(__file__).parents[1] / "config" / "experiments" / "reservoir.yaml").read_text())
+    raw.pop("scales")
+    raw["model"] = copy.deepcopy(experiment()["model"])
+    with pytest.raises(ConfigError, match=r"^model: .*null: a reservoir run"):
+        validate(raw)
