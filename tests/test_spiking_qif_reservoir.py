@@ -11,9 +11,8 @@ import yaml
 
 from einet.experiment import validate
 from einet.errors import ConfigError
-from einet.network.reservoir import (
-    QIFReservoirParams, make_qif_reservoir, product_of_sines, r_squared, run_qif_open_loop, train_ridge,
-)
+from einet.network.reservoir import QIFReservoirParams, make_qif_reservoir, product_of_sines, run_qif_open_loop
+from einet.training.reservoir import r_squared, train_ridge
 from einet.training.ridge import fit_ridge
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "config" / "experiments"

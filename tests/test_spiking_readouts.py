@@ -116,9 +116,8 @@ def test_rls_batches_independent_problems():
 
 
 # ---------------------------------------------------------------- reservoir computing
-from einet.network.reservoir import (  # noqa: E402
-    ReservoirParams, make_reservoir, product_of_sines, train_force, train_ridge,
-)
+from einet.network.reservoir import ReservoirParams, make_reservoir, product_of_sines  # noqa: E402
+from einet.training.reservoir import train_force, train_ridge  # noqa: E402
 
 
 def test_reservoir_readouts_reproduce_a_product_of_sines_on_held_out_time():

@@ -12,7 +12,7 @@ The :class:`~einet.network.builder.NetworkBuilder` and YAML files produce this o
 tree through the same parser, ``spec -> YAML -> spec`` is lossless, and the
 methods that resolve defaults (:meth:`LayeredNetworkSpec.rule_for`,
 :meth:`~LayeredNetworkSpec.sign_of`, :meth:`~LayeredNetworkSpec.direction_of`,
-...) are the only ones that both :func:`architecture_text` and the network use,
+...) are the only ones that both :func:`einet.network.builder.architecture_text` and the network use,
 so what is printed is what is built.
 
 Dynamics
@@ -35,7 +35,7 @@ from einet.fields import option, parse_section, positive, to_dict
 
 __all__ = [
     "ACTIVATIONS", "RuleSpec", "LayerPopulationSpec", "LayerSpec", "LayeredProjectionSpec", "DynamicsSpec",
-    "LayeredNetworkSpec", "architecture_text", "spec_to_yaml", "spec_from_yaml", "parse_network",
+    "LayeredNetworkSpec", "spec_to_yaml", "spec_from_yaml", "parse_network",
 ]
 
 Activation = Literal["linear", "relu", "sigmoid", "tanh", "softplus"]
@@ -65,8 +65,6 @@ class RuleSpec:
         return {"name": value} if isinstance(value, str) else value
 
     def _check(self, path: str) -> None:
-        from einet.plasticity.registry import rule_class, rule_names
-
         base = f"{path}." if path else ""
         if self.name == "none":
             if self.options:
@@ -74,19 +72,6 @@ class RuleSpec:
             return
         if self.name != self.name.lower():
             raise ConfigError(f"{base}name", self.name, "a lower-case rule name")
-        try:
-            cls = rule_class(self.name, "rate")
-        except KeyError:
-            raise ConfigError(f"{base}name", self.name, f"none or one of {', '.join(rule_names('rate'))}") from None
-        parse_section(cls, dict(self.options), f"{base}options")
-
-    def build(self):
-        """The rule object (``None`` for ``none``)."""
-        if self.name == "none":
-            return None
-        from einet.plasticity.registry import rule_class
-
-        return parse_section(rule_class(self.name, "rate"), dict(self.options), self.name)
 
 
 @dataclass(frozen=True)
@@ -265,57 +250,3 @@ def spec_to_yaml(spec: LayeredNetworkSpec) -> str:
 
 def spec_from_yaml(text: str) -> LayeredNetworkSpec:
     return parse_network(yaml.safe_load(text))
-
-
-# ---------------------------------------------------------------- architecture text
-_RULE = "=" * 50
-_TYPE_LABEL = {1: " [Exc]", -1: " [Inh]", 0: ""}
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    return "null" if value is None else str(value)
-
-
-def _rule_text(rule: RuleSpec) -> str:
-    built = rule.build()
-    if built is None:
-        return "none"
-    opts = ", ".join(f"{k}={_fmt(v)}" for k, v in to_dict(built).items())
-    return f"{rule.name} ({opts})" if opts else rule.name
-
-
-def architecture_text(spec: LayeredNetworkSpec) -> str:
-    """The network as built: populations, every projection (sizes, sign, direction, rule), dynamics."""
-    size = {ref: spec.population(ref).size for ref in spec.populations()}
-    inp, out = spec.input_population(), spec.output_population()
-    lines = [_RULE, "Network architecture:", "Populations (update order):"]
-    for ref in spec.populations():
-        pop = spec.population(ref)
-        label = _TYPE_LABEL[{"exc": 1, "inh": -1, "mixed": 0}[pop.type]]
-        if ref == inp:
-            lines.append(f"  {ref} ({pop.size}){label}: input")
-            continue
-        role = ", output" if ref == out else ""
-        lines.append(f"  {ref} ({pop.size}){label}: {pop.activation}, tau={_fmt(pop.tau)} ms, "
-                     f"bias={'yes' if pop.bias else 'no'}{role}")
-    lines.append("Projections:")
-    for proj in spec.projections:
-        sign = _TYPE_LABEL[spec.sign_of(proj)]
-        lines.append(f"  {proj.source} ({size[proj.source]}) -> {proj.target} ({size[proj.target]}){sign}, "
-                     f"{spec.direction_of(proj)}, init_scale={_fmt(proj.init_scale)}: "
-                     f"{_rule_text(spec.rule_for(proj))}")
-    if not spec.projections:
-        lines.append("  (none)")
-    unconnected = spec.unconnected()
-    if unconnected:
-        lines.append("Unconnected populations:")
-        for ref in unconnected:
-            lines.append(f"  {ref} ({size[ref]}){_TYPE_LABEL[{'exc': 1, 'inh': -1, 'mixed': 0}[spec.population(ref).type]]}")
-    d = spec.dynamics
-    back = "all" if d.backward_steps is None else str(d.backward_steps)
-    lines.append(f"Dynamics: dt={_fmt(d.dt)} ms, forward_steps={d.forward_steps}, backward_steps={back}, "
-                 f"integration={d.integration}")
-    lines.append(_RULE)
-    return "\n".join(lines) + "\n"

@@ -12,18 +12,11 @@ and seed; ``analysis.kind`` is ``spiking``.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Literal, Optional
 
 from einet.errors import ConfigError
 from einet.fields import finite, non_negative, option, positive
-
-
-def _known_neuron(name) -> str | None:
-    from einet.neurons import NEURONS
-
-    return None if name in NEURONS else f"a registered spiking neuron model: {', '.join(NEURONS.names())}"
 
 
 def _probability(value) -> str | None:
@@ -103,25 +96,18 @@ class SpikingRecordSpec:
 class SpikingSpec:
     """A spiking network: one neuron model, populations and projections."""
 
-    neuron: str = option("lif", doc="the neuron model of every population (lif, alif, qif)", check=_known_neuron)
+    neuron: str = option("lif", doc="the neuron model of every population: a registered spiking model (lif, alif, qif)")
     populations: dict[str, SpikingPopulationSpec] = option(factory=dict, doc="populations by name")
     projections: dict[str, SpikingProjectionSpec] = option(factory=dict, doc="projections by name")
     record: SpikingRecordSpec = option(factory=SpikingRecordSpec, doc="recording settings")
 
     def _check(self, path: str) -> None:
-        from einet.neurons import NEURONS
-
         if not self.populations:
             raise ConfigError(f"{path}.populations", {}, "at least one population")
-        fields = {f.name for f in dataclasses.fields(NEURONS.get(self.neuron).params)}
         for name, pop in self.populations.items():
-            for key in pop.params:
-                if key == "tau_syn":
-                    raise ConfigError(f"{path}.populations.{name}.params.tau_syn", pop.params[key],
-                                      "no value here: each projection sets its own tau_syn")
-                if key not in fields:
-                    raise ConfigError(f"{path}.populations.{name}.params.{key}", pop.params[key],
-                                      f"a parameter of {self.neuron}: {', '.join(sorted(fields))}")
+            if "tau_syn" in pop.params:
+                raise ConfigError(f"{path}.populations.{name}.params.tau_syn", pop.params["tau_syn"],
+                                  "no value here: each projection sets its own tau_syn")
         for name, proj in self.projections.items():
             where = f"{path}.projections.{name}"
             for end in ("source", "target"):
@@ -130,32 +116,16 @@ class SpikingSpec:
                                       f"one of the populations {', '.join(self.populations)}")
             kind = self.populations[proj.source].type
             if proj.synapse == "conductance":
-                self._check_conductance(where, proj, kind, fields)
+                if proj.weight < 0:
+                    raise ConfigError(f"{where}.weight", proj.weight, ">= 0 (a conductance in units of g_L; the "
+                                      "reversal potential sets the sign)")
+                if proj.reversal is None:
+                    raise ConfigError(f"{where}.reversal", None, "a reversal potential [mV] for a conductance synapse")
             elif (kind == "exc" and proj.weight < 0) or (kind == "inh" and proj.weight > 0):
                 raise ConfigError(f"{where}.weight", proj.weight,
                                   f"{'>= 0' if kind == 'exc' else '<= 0'} (source {proj.source} is {kind})")
             if proj.connectivity == "fixed_indegree" and proj.K < 1:
                 raise ConfigError(f"{where}.K", proj.K, "an in-degree >= 1 for fixed_indegree")
-
-    def _check_conductance(self, where: str, proj, kind: str, fields: set) -> None:
-        """A conductance projection: a LIF-type model, a conductance >= 0, a reversal potential on the side of the
-        target's threshold that its source type promises (Dale's law: the sign comes from E_rev - v)."""
-        from einet.neurons import NEURONS
-
-        if "v_th" not in fields:
-            raise ConfigError(f"{where}.synapse", "conductance",
-                              f"current for a {self.neuron} network (conductance synapses need lif or alif)")
-        if proj.weight < 0:
-            raise ConfigError(f"{where}.weight", proj.weight, ">= 0 (a conductance in units of g_L; the reversal "
-                              "potential sets the sign)")
-        if proj.reversal is None:
-            raise ConfigError(f"{where}.reversal", None, "a reversal potential [mV] for a conductance synapse")
-        target = self.populations[proj.target]
-        v_th = target.params.get("v_th", NEURONS.get(self.neuron).params().v_th)
-        if (kind == "exc") != (proj.reversal > v_th):
-            raise ConfigError(f"{where}.reversal", proj.reversal,
-                              f"{'above' if kind == 'exc' else 'at or below'} the threshold v_th = {v_th} mV of "
-                              f"{proj.target} (source {proj.source} is {kind})")
 
 
 def check_spiking(spec) -> None:

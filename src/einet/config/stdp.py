@@ -25,11 +25,9 @@ def _fraction(value) -> str | None:
     return None if 0 <= value <= 1 else "a number in [0, 1]"
 
 
-def _dependences(values) -> str | None:
-    from einet.plasticity.stdp import DEPENDENCES
-
-    if not values or len(set(values)) != len(values) or any(v not in DEPENDENCES for v in values):
-        return f"a non-empty list of distinct weight dependences among {', '.join(DEPENDENCES)}"
+def _distinct(values) -> str | None:
+    if not values or len(set(values)) != len(values):
+        return "a non-empty list of distinct weight dependences (additive, multiplicative)"
     return None
 
 
@@ -75,7 +73,7 @@ class StdpSpec:
     dependences: list[str] = option(
         factory=lambda: ["additive", "multiplicative"],
         doc="weight dependences run side by side (dimension dependence): additive (hard bounds) or "
-        "multiplicative (potentiation times 1 - w, depression times w)", check=_dependences,
+        "multiplicative (potentiation times 1 - w, depression times w)", check=_distinct,
     )
     a_plus: float = option(0.005, doc="potentiation per pre-before-post pair at zero lag, as a fraction of w_max "
                            "(multiplicative: at w = 0)", check=non_negative)

@@ -34,7 +34,8 @@ import copy
 from typing import Any
 
 from einet.fields import to_dict
-from einet.config.layered import LayeredNetworkSpec, architecture_text, parse_network, spec_to_yaml
+from einet.config.layered import LayeredNetworkSpec, RuleSpec, parse_network, spec_to_yaml
+from einet.network.layered import build_rule, check_rules
 
 __all__ = ["NetworkBuilder"]
 
@@ -168,7 +169,7 @@ class NetworkBuilder:
     # ------------------------------------------------------------ results
     def spec(self) -> LayeredNetworkSpec:
         """The validated spec (errors name the key, e.g. ``layers.H1.populations.E.size``)."""
-        return parse_network(copy.deepcopy(self._raw))
+        return check_rules(parse_network(copy.deepcopy(self._raw)))
 
     def to_yaml(self) -> str:
         return spec_to_yaml(self.spec())
@@ -186,3 +187,57 @@ class NetworkBuilder:
         from einet.network.layered import LayeredNetwork
 
         return LayeredNetwork(self.spec(), seed=seed, dtype=dtype or torch.float32)
+
+
+# ---------------------------------------------------------------- architecture text
+_RULE = "=" * 50
+_TYPE_LABEL = {1: " [Exc]", -1: " [Inh]", 0: ""}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "null" if value is None else str(value)
+
+
+def _rule_text(rule: RuleSpec) -> str:
+    built = build_rule(rule)
+    if built is None:
+        return "none"
+    opts = ", ".join(f"{k}={_fmt(v)}" for k, v in to_dict(built).items())
+    return f"{rule.name} ({opts})" if opts else rule.name
+
+
+def architecture_text(spec: LayeredNetworkSpec) -> str:
+    """The network as built: populations, every projection (sizes, sign, direction, rule), dynamics."""
+    size = {ref: spec.population(ref).size for ref in spec.populations()}
+    inp, out = spec.input_population(), spec.output_population()
+    lines = [_RULE, "Network architecture:", "Populations (update order):"]
+    for ref in spec.populations():
+        pop = spec.population(ref)
+        label = _TYPE_LABEL[{"exc": 1, "inh": -1, "mixed": 0}[pop.type]]
+        if ref == inp:
+            lines.append(f"  {ref} ({pop.size}){label}: input")
+            continue
+        role = ", output" if ref == out else ""
+        lines.append(f"  {ref} ({pop.size}){label}: {pop.activation}, tau={_fmt(pop.tau)} ms, "
+                     f"bias={'yes' if pop.bias else 'no'}{role}")
+    lines.append("Projections:")
+    for proj in spec.projections:
+        sign = _TYPE_LABEL[spec.sign_of(proj)]
+        lines.append(f"  {proj.source} ({size[proj.source]}) -> {proj.target} ({size[proj.target]}){sign}, "
+                     f"{spec.direction_of(proj)}, init_scale={_fmt(proj.init_scale)}: "
+                     f"{_rule_text(spec.rule_for(proj))}")
+    if not spec.projections:
+        lines.append("  (none)")
+    unconnected = spec.unconnected()
+    if unconnected:
+        lines.append("Unconnected populations:")
+        for ref in unconnected:
+            lines.append(f"  {ref} ({size[ref]}){_TYPE_LABEL[{'exc': 1, 'inh': -1, 'mixed': 0}[spec.population(ref).type]]}")
+    d = spec.dynamics
+    back = "all" if d.backward_steps is None else str(d.backward_steps)
+    lines.append(f"Dynamics: dt={_fmt(d.dt)} ms, forward_steps={d.forward_steps}, backward_steps={back}, "
+                 f"integration={d.integration}")
+    lines.append(_RULE)
+    return "\n".join(lines) + "\n"

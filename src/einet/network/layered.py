@@ -38,10 +38,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from einet.config.layered import LayeredNetworkSpec, RuleSpec
+from einet.errors import ConfigError
+from einet.fields import parse_section
 from einet.plasticity.rate_rules import RateActivity, dale_project
-from einet.config.layered import LayeredNetworkSpec
+from einet.plasticity.registry import rule_class, rule_names
 
-__all__ = ["LayeredNetwork", "ACTIVATION_FUNCTIONS"]
+__all__ = ["LayeredNetwork", "ACTIVATION_FUNCTIONS", "build_rule", "check_rules"]
 
 ACTIVATION_FUNCTIONS = {
     "linear": lambda x: x,
@@ -77,7 +80,7 @@ class LayeredNetwork(nn.Module):
         self.projections = list(spec.projections)
         self.signs = [spec.sign_of(p) for p in self.projections]
         self.directions = [spec.direction_of(p) for p in self.projections]
-        self.rules = [spec.rule_for(p).build() for p in self.projections]
+        self.rules = [build_rule(spec.rule_for(p)) for p in check_rules(spec).projections]
         gen = torch.Generator().manual_seed(int(seed))
         weights = []
         for proj, sign in zip(self.projections, self.signs):
@@ -210,3 +213,37 @@ class LayeredNetwork(nn.Module):
             if proj.source == source and proj.target == target:
                 return w
         raise KeyError(f"no projection {source} -> {target}")
+
+
+def build_rule(rule: RuleSpec):
+    """The rate rule object of ``rule`` (``None`` for ``none``), its options checked by the rule's own fields."""
+    if rule.name == "none":
+        return None
+    return parse_section(rule_class(rule.name, "rate"), dict(rule.options), rule.name)
+
+
+def _rule_specs(spec: LayeredNetworkSpec, path: str):
+    """Every rule a layered spec names, with its config path."""
+    yield f"{path}learning_rule", spec.learning_rule
+    for lname, layer in spec.layers.items():
+        if layer.learning_rule is not None:
+            yield f"{path}layers.{lname}.learning_rule", layer.learning_rule
+        for pname, pop in layer.populations.items():
+            if pop.learning_rule is not None:
+                yield f"{path}layers.{lname}.populations.{pname}.learning_rule", pop.learning_rule
+    for i, proj in enumerate(spec.projections):
+        if proj.learning_rule is not None:
+            yield f"{path}projections[{i}].learning_rule", proj.learning_rule
+
+
+def check_rules(spec: LayeredNetworkSpec, path: str = "") -> LayeredNetworkSpec:
+    """Each rule a layered spec names is a registered rate rule with valid options (errors name the key)."""
+    for where, rule in _rule_specs(spec, path):
+        if rule.name == "none":
+            continue
+        try:
+            cls = rule_class(rule.name, "rate")
+        except KeyError:
+            raise ConfigError(f"{where}.name", rule.name, f"none or one of {', '.join(rule_names('rate'))}") from None
+        parse_section(cls, dict(rule.options), f"{where}.options")
+    return spec

@@ -12,6 +12,8 @@ the exponential Euler step (input held over the step). The random biases
 the rates would be odd functions of the input and no linear readout could
 produce an even target such as a product of two inputs.
 
+Training the readouts (:mod:`einet.training.reservoir`):
+
 * **ridge**: run the reservoir open loop (no feedback) on the inputs, fit
   :math:`W_{out}` to the recorded rates offline (:func:`einet.training.ridge.fit_ridge`);
 * **FORCE**: feed the output back while recursive least squares
@@ -53,8 +55,6 @@ from typing import NamedTuple
 import torch
 
 from einet.neurons.qif import QIFParams, QIFState, qif_step
-from einet.training.ridge import fit_ridge
-from einet.training.rls import rls_initial, rls_step
 
 
 @dataclass(frozen=True)
@@ -141,43 +141,36 @@ def make_qif_reservoir(p: QIFReservoirParams, n_inputs: int, n_outputs: int, dty
     return QIFReservoir(J.to(dtype), w_in.to(dtype), w_fb.to(dtype), neuron, p.tau_syn)
 
 
-class _QIFRun(NamedTuple):
+class QIFRun(NamedTuple):
     neuron: QIFState
     trace: torch.Tensor
 
 
-def _qif_initial(res: QIFReservoir) -> _QIFRun:
+def qif_run_initial(res: QIFReservoir) -> QIFRun:
     """Every neuron at its reset value (so the first spikes are spread by the excitabilities), no traces."""
     zeros = torch.zeros(res.J.shape[0], dtype=res.J.dtype)
-    return _QIFRun(QIFState(zeros + res.neuron.v_reset, zeros.clone()), zeros.clone())
+    return QIFRun(QIFState(zeros + res.neuron.v_reset, zeros.clone()), zeros.clone())
 
 
-def _qif_advance(res: QIFReservoir, run: _QIFRun, u: torch.Tensor, z: torch.Tensor | None, dt: float,
-                 trace_decay: float) -> tuple[_QIFRun, torch.Tensor]:
+def qif_run_step(res: QIFReservoir, run: QIFRun, u: torch.Tensor, z: torch.Tensor | None, dt: float,
+                 trace_decay: float) -> tuple[QIFRun, torch.Tensor]:
     """One step: recurrent, input and feedback currents held over it; returns the new state and the spike counts."""
     drive = res.J @ run.trace + res.w_in @ u
     if z is not None:
         drive = drive + res.w_fb @ z
     spikes, neuron = qif_step(drive, run.neuron, res.neuron, dt)
-    return _QIFRun(neuron, run.trace * trace_decay + spikes), spikes
+    return QIFRun(neuron, run.trace * trace_decay + spikes), spikes
 
 
 def run_qif_open_loop(res: QIFReservoir, inputs: torch.Tensor, dt: float) -> tuple[torch.Tensor, float]:
     """``[T, N]`` traces driven by ``[T, n_in]`` inputs without feedback, and the mean firing rate [Hz]."""
-    run, decay = _qif_initial(res), math.exp(-dt / res.tau_syn)
+    run, decay = qif_run_initial(res), math.exp(-dt / res.tau_syn)
     traces, count = [], 0.0
     for u in inputs:
         traces.append(run.trace)
-        run, spikes = _qif_advance(res, run, u, None, dt, decay)
+        run, spikes = qif_run_step(res, run, u, None, dt, decay)
         count += float(spikes.sum())
     return torch.stack(traces), count / (res.J.shape[0] * len(inputs) * dt / 1000.0)
-
-
-def r_squared(target: torch.Tensor, output: torch.Tensor) -> float:
-    """Coefficient of determination of ``output`` for ``target`` (``[T, K]``, pooled over outputs)."""
-    resid = ((target - output) ** 2).sum()
-    total = ((target - target.mean(0)) ** 2).sum()
-    return float(1.0 - resid / total)
 
 
 def run_open_loop(res: Reservoir, inputs: torch.Tensor, dt: float, x0: torch.Tensor | None = None) -> torch.Tensor:
@@ -190,62 +183,6 @@ def run_open_loop(res: Reservoir, inputs: torch.Tensor, dt: float, x0: torch.Ten
         rates.append(r)
         x = a * x + (1 - a) * (res.J @ r + res.w_in @ u + res.bias)
     return torch.stack(rates)
-
-
-def train_ridge(res: Reservoir | QIFReservoir, inputs: torch.Tensor, target: torch.Tensor, dt: float, n_train: int,
-                washout: int = 100, alpha: float = 1e-4) -> tuple[torch.Tensor, float]:
-    """Fit on the first ``n_train`` steps (after ``washout``); returns the whole output ``[T, K]`` and held-out R².
-
-    A :class:`QIFReservoir` is read out through its traces.
-    """
-    if isinstance(res, QIFReservoir):
-        rates, _ = run_qif_open_loop(res, inputs, dt)
-    else:
-        rates = run_open_loop(res, inputs, dt)
-    readout = fit_ridge(rates[:n_train], target[:n_train], alpha=alpha, washout=washout)
-    output = readout(rates)
-    return output, r_squared(target[n_train:], output[n_train:])
-
-
-def train_force(res: Reservoir | QIFReservoir, inputs: torch.Tensor, target: torch.Tensor, dt: float, n_train: int,
-                alpha: float = 1.0, every: int = 2, washout: int = 100) -> tuple[torch.Tensor, float]:
-    """FORCE: RLS with the output fed back during the first ``n_train`` steps, frozen afterwards.
-
-    Returns the output ``[T, K]`` (fed back throughout) and the R² on the held-out steps after ``n_train``.
-    A :class:`QIFReservoir` learns on its traces.
-    """
-    if isinstance(res, QIFReservoir):
-        return _train_force_qif(res, inputs, target, dt, n_train, alpha, every, washout)
-    a = math.exp(-dt / res.tau)
-    n, k = res.J.shape[0], target.shape[1]
-    state = rls_initial(n, k, alpha=alpha, dtype=res.J.dtype)
-    x = torch.zeros(n, dtype=res.J.dtype)
-    outputs = []
-    for t, u in enumerate(inputs):
-        r = torch.tanh(x)
-        if washout <= t < n_train and t % every == 0:
-            _, state = rls_step(r, target[t], state)
-        z = state.predict(r)  # a-posteriori output: what the network sees
-        outputs.append(z)
-        x = a * x + (1 - a) * (res.J @ r + res.w_in @ u + res.w_fb @ z + res.bias)
-    output = torch.stack(outputs)
-    return output, r_squared(target[n_train:], output[n_train:])
-
-
-def _train_force_qif(res: QIFReservoir, inputs, target, dt, n_train, alpha, every, washout):
-    """:func:`train_force` on the traces of a QIF reservoir (the same loop: learn, read out, feed back, step)."""
-    run, decay = _qif_initial(res), math.exp(-dt / res.tau_syn)
-    state = rls_initial(res.J.shape[0], target.shape[1], alpha=alpha, dtype=res.J.dtype)
-    outputs = []
-    for t, u in enumerate(inputs):
-        r = run.trace
-        if washout <= t < n_train and t % every == 0:
-            _, state = rls_step(r, target[t], state)
-        z = state.predict(r)
-        outputs.append(z)
-        run, _ = _qif_advance(res, run, u, z, dt, decay)
-    output = torch.stack(outputs)
-    return output, r_squared(target[n_train:], output[n_train:])
 
 
 def product_of_sines(n_steps: int, dt: float, periods=(200.0, 130.0)) -> tuple[torch.Tensor, torch.Tensor]:

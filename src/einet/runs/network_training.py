@@ -16,6 +16,7 @@ import xarray as xr
 from einet.config.training import TrainingSpec
 from einet.datasets import load
 from einet.training.supervised import train_classifier
+from einet.network.layered import check_rules
 from einet.runs.registry import RunKind, register_run
 from einet.training.checkpoint import save_network
 
@@ -76,7 +77,11 @@ def _save(model, spec, config_yaml: str, path):
     return save_network(model, config_yaml, path)
 
 
+def _check(spec) -> None:
+    check_rules(spec.training.network, "training.network.")
+
+
 register_run(RunKind(
     name="network_training", doc="a layered network trained on a data set (training.network)", stage="train",
-    run=_run, save=_save, selected_by="training.network", uses_model=False,
+    run=_run, save=_save, selected_by="training.network", uses_model=False, check=_check,
 ))

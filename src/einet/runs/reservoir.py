@@ -16,9 +16,9 @@ import torch
 import xarray as xr
 
 from einet.network.reservoir import (
-    QIFReservoirParams, ReservoirParams, make_qif_reservoir, make_reservoir, product_of_sines, train_force,
-    train_ridge,
+    QIFReservoirParams, ReservoirParams, make_qif_reservoir, make_reservoir, product_of_sines,
 )
+from einet.training.reservoir import train_force, train_ridge
 from einet.runs.registry import RunKind, register_run
 
 log = logging.getLogger("einet")

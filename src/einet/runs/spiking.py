@@ -9,6 +9,7 @@ bins of ``spiking.record.rate_bin``, and the spike times of the first
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -21,6 +22,8 @@ from einet.network.spiking import SpikingNetwork
 from einet.network.spike_events import run_network
 from einet.runs.base import batch_labels, sweep_coords
 from einet.config.spiking import check_spiking
+from einet.errors import ConfigError
+from einet.neurons import NEURONS
 from einet.runs.registry import RunKind, register_run
 
 log = logging.getLogger("einet")
@@ -109,11 +112,39 @@ def to_dataset(spec, net: SpikingNetwork, events, axes, n_steps: int) -> xr.Data
     return ds
 
 
+def check_spiking_models(spec) -> None:
+    """The spiking section against the neuron registry: a known model, parameters it has, conductance synapses
+    only on models with a threshold, reversal potentials on the side of it that the source's type promises."""
+    net = spec.spiking
+    if net.neuron not in NEURONS:
+        raise ConfigError("spiking.neuron", net.neuron, f"a registered spiking neuron model: {', '.join(NEURONS.names())}")
+    model = NEURONS.get(net.neuron)
+    fields = {f.name for f in dataclasses.fields(model.params)}
+    for name, pop in net.populations.items():
+        for key in pop.params:
+            if key not in fields:
+                raise ConfigError(f"spiking.populations.{name}.params.{key}", pop.params[key],
+                                  f"a parameter of {net.neuron}: {', '.join(sorted(fields))}")
+    for name, proj in net.projections.items():
+        if proj.synapse != "conductance":
+            continue
+        where, kind = f"spiking.projections.{name}", net.populations[proj.source].type
+        if "v_th" not in fields:
+            raise ConfigError(f"{where}.synapse", "conductance",
+                              f"current for a {net.neuron} network (conductance synapses need lif or alif)")
+        v_th = net.populations[proj.target].params.get("v_th", model.params().v_th)
+        if (kind == "exc") != (proj.reversal > v_th):
+            raise ConfigError(f"{where}.reversal", proj.reversal,
+                              f"{'above' if kind == 'exc' else 'at or below'} the threshold v_th = {v_th} mV of "
+                              f"{proj.target} (source {proj.source} is {kind})")
+    check_spiking(spec)
+
+
 def _run(spec, *, device: torch.device, progress: bool = True) -> xr.Dataset:
     return simulate_spiking(spec, progress=progress, device=device)
 
 
 register_run(RunKind(
     name="spiking", doc="a network of spiking neurons (the spiking section)", stage="simulate", run=_run,
-    selected_by="spiking", uses_model=False, check=check_spiking,
+    selected_by="spiking", uses_model=False, check=check_spiking_models,
 ))

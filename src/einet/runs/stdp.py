@@ -18,7 +18,8 @@ import torch
 import xarray as xr
 
 from einet.neurons.lif import LIFParams
-from einet.plasticity.stdp import STDP
+from einet.errors import ConfigError
+from einet.plasticity.stdp import DEPENDENCES, STDP
 from einet.network.stdp_neuron import PoissonInputs, run_stdp_neuron
 from einet.runs.base import sweep_coords
 from einet.config.stdp import check_stdp
@@ -101,11 +102,20 @@ def to_dataset(spec, record, n_steps: int, bin_steps: int) -> xr.Dataset:
     return ds
 
 
+def _check(spec) -> None:
+    """The stdp section against the simulation (:func:`einet.config.stdp.check_stdp`) and the weight
+    dependences the STDP rules know."""
+    check_stdp(spec)
+    if any(name not in DEPENDENCES for name in spec.stdp.dependences):
+        raise ConfigError("stdp.dependences", spec.stdp.dependences,
+                          f"a non-empty list of distinct weight dependences among {', '.join(DEPENDENCES)}")
+
+
 def _run(spec, *, device: torch.device, progress: bool = True) -> xr.Dataset:
     return simulate_stdp(spec, progress=progress, device=device)
 
 
 register_run(RunKind(
     name="stdp", doc="one LIF neuron whose Poisson inputs learn by STDP (the stdp section)", stage="simulate",
-    run=_run, selected_by="stdp", uses_model=False, check=check_stdp,
+    run=_run, selected_by="stdp", uses_model=False, check=_check,
 ))
