@@ -77,3 +77,40 @@ def test_a_model_section_on_a_run_that_has_none_is_refused():
     raw["model"] = copy.deepcopy(experiment()["model"])
     with pytest.raises(ConfigError, match=r"^model: .*null: a reservoir run"):
         validate(raw)
+
+
+# ----------------------------------------------------------------- tasks
+def _task(kind: str, epochs: dict):
+    from einet.config.experiment import TaskSpec
+    from einet.fields import parse_section
+    from einet.tasks import build_task
+
+    spec = parse_section(TaskSpec, {"kind": kind, "population": "R", "trials": 2, "epochs": epochs}, "task")
+    return build_task(spec, ["R", "S"], [32, 4])
+
+
+@pytest.mark.parametrize("kind", sorted(__import__("einet.tasks", fromlist=["TASKS"]).TASKS.names()))
+def test_every_task_builds_and_each_declared_epoch_sets_its_duration(kind):
+    """Lengthening any declared epoch by 7 ms lengthens the schedule (of one trial) by exactly 7 ms, or, for an
+    epoch nested in another (the dual task's distractor in its delay), that epoch by 7 ms; the stimulus has one
+    entry per population, [batch, size] (or broadcastable to it) where it is delivered."""
+    from einet.tasks import TASKS
+
+    declared = TASKS.get(kind).epochs
+    base = {name: 200.0 - 10.0 * i for i, name in enumerate(declared)}
+    task = _task(kind, base)
+    length = task.schedule.duration
+    for name in declared:
+        longer = _task(kind, {**base, name: base[name] + 7.0})
+        if longer.schedule.duration != pytest.approx(length):
+            assert longer.schedule.duration == pytest.approx(length + 7.0), name
+        else:
+            epoch, before = longer.schedule[name], task.schedule[name]
+            assert epoch.stop - epoch.start == pytest.approx(before.stop - before.start + 7.0), name
+    for step in range(0, int(length), 5):
+        stimulus = task.stimulus(step, 1.0)
+        assert stimulus is None or len(stimulus) == 2
+        for entry, size in zip(stimulus or (), (32, 4)):
+            assert entry is None or (entry.shape[-1] in (1, size) and entry.shape[0] in (1, task.batch_size))
+    conditions = task.conditions()
+    assert conditions and all(len(v) in (task.batch_size, getattr(task, "sessions", -1)) for v in conditions.values())

@@ -28,6 +28,8 @@ def check(spec: ExperimentSpec) -> ExperimentSpec:
     from einet.figures import FIGURES
     from einet.runs import run_kind_of
 
+    if spec.task is not None:
+        _check_task(spec.task)
     kind = run_kind_of(spec)
     if kind.uses_model and spec.model is None:
         raise ConfigError("model", None, f"a network: a {kind.name} run simulates the model section ({kind.doc})")
@@ -49,6 +51,28 @@ def check(spec: ExperimentSpec) -> ExperimentSpec:
     return spec
 
 
+def _check_task(task) -> None:
+    from einet.tasks import TASKS
+
+    if task.kind not in TASKS:
+        raise ConfigError("task.kind", task.kind, f"one of the registered tasks {', '.join(map(repr, TASKS.names()))}")
+    epochs = TASKS.get(task.kind).epochs
+    for name, duration in task.epochs.items():
+        if name not in epochs:
+            raise ConfigError(f"task.epochs.{name}", duration, f"an epoch of the {task.kind} task: {', '.join(epochs)}")
+
+
+def _check_task(task) -> None:
+    from einet.tasks import TASKS
+
+    if task.kind not in TASKS:
+        raise ConfigError("task.kind", task.kind, f"one of the registered tasks {', '.join(map(repr, TASKS.names()))}")
+    epochs = TASKS.get(task.kind).epochs
+    for name, duration in task.epochs.items():
+        if name not in epochs:
+            raise ConfigError(f"task.epochs.{name}", duration, f"an epoch of the {task.kind} task: {', '.join(epochs)}")
+
+
 def validate(raw: dict) -> ExperimentSpec:
     """Validate a raw experiment mapping (one job's worth, or the whole file) and cross-check it."""
     return check(validate_schema(raw))
@@ -66,3 +90,7 @@ class Experiment(_SchemaExperiment):
     @staticmethod
     def validate(raw: dict) -> ExperimentSpec:
         return validate(raw)
+
+    def job_spec(self, job: str) -> ExperimentSpec:
+        """The validated spec of one job (what its resolved config file holds)."""
+        return validate(self.job_config(job))

@@ -98,14 +98,13 @@ def train(config: str | Path, out: str | Path, model_out: str | Path, *, device:
 def analyze(run_path: str | Path, out: str | Path) -> Path:
     """Analyse one run file with the analysis its config names."""
     from einet import io
-    from einet.analysis import ANALYSES
+    from einet.analysis import analyze as run_analysis
 
     started = time.perf_counter()
     run = io.read_dataset(run_path)
     prov = io.read_provenance(run)
     spec = validate(prov["config_dict"])
-    analysis = ANALYSES.get(spec.analysis.kind)
-    ds = analysis(run, spec)
+    ds = run_analysis(run, spec)
     new = io.make_provenance(
         prov["config_dict"],
         device="cpu",  # analyses run on the host; the simulation's device is kept below

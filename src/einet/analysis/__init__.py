@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from einet.registry import Registry
 
-__all__ = ["ANALYSES", "Analysis", "register_analysis"]
+__all__ = ["ANALYSES", "Analysis", "analyze", "register_analysis"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,11 @@ class Analysis:
 
 
 ANALYSES: Registry[Analysis] = Registry("analysis")
+
+
+def analyze(run, spec):
+    """The summary of ``run`` by the analysis its config names (``analysis.kind``)."""
+    return ANALYSES.get(spec.analysis.kind)(run, spec)
 
 
 def register_analysis(name: str, module: str | None = None, *, runs: tuple[str, ...]) -> Analysis:

@@ -17,6 +17,7 @@ from einet.network.rate import RateNetwork
 from einet.runs.base import batch_labels, resolve_device, sweep_coords, tile_stimulus
 from einet.runs.recorder import Recorder
 from einet.runs.registry import RunKind, register_run
+from einet.tasks import TASKS
 
 LONG_NAMES = {
     "rate": ("rate", "1"),
@@ -204,7 +205,7 @@ def check_rate(spec: ExperimentSpec) -> None:
         raise ConfigError("simulation.record.overlaps", True, "false unless model.low_rank defines vectors")
     if spec.task is not None and spec.task.patterns == "low_rank":
         rank = model.low_rank.rank if model.low_rank is not None else 0
-        if spec.task.kind in ("odr", "serial_odr") or rank < 2:
+        if not TASKS.get(spec.task.kind).patterns or rank < 2:
             raise ConfigError("task.patterns", "low_rank",
                               f"random, unless the task is dual or go_nogo and model.low_rank has rank >= 2 "
                               f"(kind {spec.task.kind}, rank {rank})")

@@ -1,40 +1,27 @@
-"""Build a task object from its validated config section (degrees -> radians here, once)."""
+"""Build a task object from its validated config section, through the task's registry entry (each entry
+converts its angles from the config's degrees to radians, once)."""
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from einet.tasks.dual import DualTask, GoNoGo
-from einet.tasks.odr import ODR
-from einet.tasks.sequence import SerialODR
+from einet.tasks.registry import TASKS
 
 
 def build_task(spec, population_names: list[str], sizes: list[int], dtype=torch.float32, device="cpu",
                low_rank_vectors: dict | None = None):
-    """The task of ``spec`` (a :class:`~einet.config.experiment.TaskSpec`) for a network's populations.
+    """The task of ``spec`` (a :class:`~einet.config.experiment.TaskSpec`) for a network's populations,
+    built by its :data:`~einet.tasks.registry.TASKS` entry.
 
     ``low_rank_vectors`` (population -> (m, n), see
     :func:`einet.synapses.connectivity.network_low_rank_vectors`) is needed for ``patterns: low_rank``.
     """
+    kind = TASKS.get(spec.kind)
     population = population_names.index(spec.population)
     common = dict(population=population, sizes=list(sizes), strength=spec.strength, dtype=dtype, device=device)
-    if spec.kind in ("dual", "go_nogo"):
+    if kind.patterns:
         common["patterns"] = low_rank_patterns(spec, low_rank_vectors) if spec.patterns == "low_rank" else {}
-    epochs = dict(spec.epochs)
-    if spec.kind == "odr":
-        angles = spec.cue_angles or [360.0 * i / spec.trials for i in range(spec.trials)]
-        return ODR(cue_angles=[math.radians(a) for a in angles], footprint=math.radians(spec.footprint),
-                   erase_strength=spec.erase_strength, **common, **epochs)
-    if spec.kind == "serial_odr":
-        return SerialODR(sessions=spec.sessions, trials=spec.trials, footprint=math.radians(spec.footprint),
-                         erase_strength=spec.erase_strength, reset=spec.reset, seed=spec.seed, **common, **epochs)
-    if spec.kind == "dual":
-        return DualTask(trials=spec.trials, seed=spec.seed, **common, **epochs)
-    if "stimulus" in epochs:
-        epochs["stimulus_duration"] = epochs.pop("stimulus")
-    return GoNoGo(trials=spec.trials, seed=spec.seed, **common, **epochs)
+    return kind.build(spec, common, dict(spec.epochs))
 
 
 def low_rank_patterns(spec, vectors: dict | None) -> dict[str, torch.Tensor]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from einet.tasks.registry import TaskKind, register_task
 from einet.tasks.schedule import EpochInputs, Schedule
 
 SAMPLES, TESTS, VARIANTS = ("A", "B"), ("C", "D"), ("DPA", "Go", "NoGo")
@@ -137,3 +138,24 @@ class GoNoGo(_PatternTask):
 
     def conditions(self) -> dict[str, list[str]]:
         return {"task": list(self.condition_list)}
+
+
+def _build_dual(spec, common: dict, epochs: dict) -> DualTask:
+    return DualTask(trials=spec.trials, seed=spec.seed, **common, **epochs)
+
+
+def _build_go_nogo(spec, common: dict, epochs: dict) -> GoNoGo:
+    epochs = dict(epochs)
+    if "stimulus" in epochs:
+        epochs["stimulus_duration"] = epochs.pop("stimulus")
+    return GoNoGo(trials=spec.trials, seed=spec.seed, **common, **epochs)
+
+
+register_task(TaskKind(
+    name="dual", doc="DPA with Go/NoGo distractors, all 12 conditions",
+    epochs=("fixation", "sample", "delay", "distractor", "test", "response"), build=_build_dual, patterns=True,
+))
+register_task(TaskKind(
+    name="go_nogo", doc="Go/NoGo alone, with the dual task's patterns",
+    epochs=("fixation", "stimulus", "response"), build=_build_go_nogo, patterns=True,
+))

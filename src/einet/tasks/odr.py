@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import torch
 
 from einet.numeric import ring_angles
+from einet.tasks.registry import TaskKind, register_task
 from einet.tasks.schedule import EpochInputs, Schedule
 
 
@@ -71,3 +72,15 @@ class ODR(EpochInputs):
     def conditions(self) -> dict[str, torch.Tensor]:
         """Per-trial coordinates for the output files."""
         return {"cue_angle": torch.as_tensor(self.cue_angles, dtype=torch.float64)}
+
+
+def _build(spec, common: dict, epochs: dict) -> ODR:
+    angles = spec.cue_angles or [360.0 * i / spec.trials for i in range(spec.trials)]
+    return ODR(cue_angles=[math.radians(a) for a in angles], footprint=math.radians(spec.footprint),
+               erase_strength=spec.erase_strength, **common, **epochs)
+
+
+register_task(TaskKind(
+    name="odr", doc="oculomotor delayed response: a Gaussian cue on a ring, a delay, an erase pulse",
+    epochs=("fixation", "cue", "delay", "erase"), build=_build,
+))

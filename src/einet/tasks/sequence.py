@@ -11,6 +11,7 @@ the input is generated step by step: only the current trial's cue profile
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +19,7 @@ import torch
 
 from einet.numeric import ring_angles
 from einet.tasks.odr import cue_profile
+from einet.tasks.registry import TaskKind, register_task
 from einet.tasks.schedule import Schedule
 
 
@@ -130,3 +132,14 @@ class SerialODR:
     def conditions(self) -> dict[str, np.ndarray]:
         """Per session and trial: the cue angle and the previous - current cue distance [rad]."""
         return {"cue_angle": self.cue_angles.copy(), "previous_cue_distance": previous_distance(self.cue_angles)}
+
+
+def _build(spec, common: dict, epochs: dict) -> SerialODR:
+    return SerialODR(sessions=spec.sessions, trials=spec.trials, footprint=math.radians(spec.footprint),
+                     erase_strength=spec.erase_strength, reset=spec.reset, seed=spec.seed, **common, **epochs)
+
+
+register_task(TaskKind(
+    name="serial_odr", doc="sessions of ODR trials with random cues whose network state carries over",
+    epochs=("fixation", "cue", "delay", "erase", "iti"), build=_build,
+))
