@@ -506,3 +506,33 @@ def test_git_commit_clean_dirty_and_outside_repo(tmp_path, monkeypatch):
 def test_io_import_does_not_import_torch():
     code = "import sys, einet.io; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_atomic_write_keeps_the_old_file_and_no_temporary_when_the_writer_fails(tmp_path):
+    target = tmp_path / "figure.png"
+    target.write_text("old")
+
+    def half_then_crash(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        io.atomic_write(target, half_then_crash)
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png"]
+    seen = []
+    io.atomic_write(target, lambda tmp: (seen.append(tmp.suffix), tmp.write_text("new")))
+    assert target.read_text() == "new" and seen == [".png"]  # writers that pick a format by suffix see it
+
+
+def test_model_files_share_one_format_and_refuse_another_kind(tmp_path):
+    import torch
+
+    from einet.training.checkpoint import read_model_file, save_model_file
+
+    path = save_model_file("classifier", {"w": torch.ones(2)}, "name: x\n", tmp_path / "m.pt", sizes=[2, 1])
+    payload = torch.load(path, weights_only=True)
+    assert payload["kind"] == "classifier" and payload["config"] == "name: x\n" and payload["sizes"] == [2, 1]
+    assert torch.equal(read_model_file(path, "classifier")["state_dict"]["w"], torch.ones(2))
+    with pytest.raises(ValueError, match="a classifier model file, not a layered one"):
+        read_model_file(path, "layered")

@@ -62,17 +62,6 @@ def _check_task(task) -> None:
             raise ConfigError(f"task.epochs.{name}", duration, f"an epoch of the {task.kind} task: {', '.join(epochs)}")
 
 
-def _check_task(task) -> None:
-    from einet.tasks import TASKS
-
-    if task.kind not in TASKS:
-        raise ConfigError("task.kind", task.kind, f"one of the registered tasks {', '.join(map(repr, TASKS.names()))}")
-    epochs = TASKS.get(task.kind).epochs
-    for name, duration in task.epochs.items():
-        if name not in epochs:
-            raise ConfigError(f"task.epochs.{name}", duration, f"an epoch of the {task.kind} task: {', '.join(epochs)}")
-
-
 def validate(raw: dict) -> ExperimentSpec:
     """Validate a raw experiment mapping (one job's worth, or the whole file) and cross-check it."""
     return check(validate_schema(raw))

@@ -467,20 +467,31 @@ def write_dataset(
     path = Path(path)
     prepared, encoding = _prepare(ds, provenance)
 
+    return atomic_write(
+        path, lambda tmp: prepared.to_netcdf(tmp, mode="w", format=_FORMAT, engine=_ENGINE, encoding=encoding)
+    )
+
+
+def atomic_write(path: str | os.PathLike, write) -> Path:
+    """Call ``write(tmp)`` on a temporary name beside ``path``, flush it to disk, then rename it to ``path``.
+
+    The one way einet writes a file (netCDF, YAML, model files, figures): a crash
+    or a kill leaves either the old file or none, never a half-written one under
+    the final name, and the temporary file is removed on failure. The temporary
+    name keeps ``path``'s suffix (some writers pick the format from it).
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}{path.suffix}"
     try:
-        prepared.to_netcdf(tmp, mode="w", format=_FORMAT, engine=_ENGINE, encoding=encoding)
+        write(tmp)
         # Flush to disk before the rename so that a power cut cannot leave the
         # final name pointing at an empty file.
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
+        tmp.unlink(missing_ok=True)
         raise
     return path
 

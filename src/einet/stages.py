@@ -18,11 +18,10 @@ log = logging.getLogger("einet")
 
 
 def _write_yaml_atomic(data: dict, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
-    tmp.replace(path)
-    return path
+    from einet.io import atomic_write
+
+    text = yaml.safe_dump(data, sort_keys=False)
+    return atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def expand(experiment: str | Path, scale: str | None, job: str | None, out: str | Path) -> list[Path]:

@@ -9,7 +9,6 @@ file here plus one ``register_figure`` line below.
 from __future__ import annotations
 
 import importlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,15 +61,13 @@ def draw(name: str, ds, pdf: Path, png: Path | None = None) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from einet.io import atomic_write
+
     fig = FIGURES.get(name)(ds)
     written = []
     for path in (pdf, png):
         if path is None:
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
-        fig.savefig(tmp, dpi=150)
-        tmp.replace(path)
-        written.append(path)
+        written.append(atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=150)))
     plt.close(fig)
     return written

@@ -12,7 +12,6 @@ layer included, ends in a sigmoid: its outputs then have the bounded range
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from collections import OrderedDict
@@ -152,24 +151,18 @@ def _history_dataset(marks, history, layers, model, sizes) -> xr.Dataset:
 
 
 def save_model(model: nn.Module, sizes: list[int], config_yaml: str, path: str | Path) -> Path:
-    """Save tensors and plain values only (loadable with ``torch.load(..., weights_only=True)``), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-        "sizes": [int(s) for s in sizes],
-        "activation": "sigmoid",
-        "config": config_yaml,
-    }
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save(payload, tmp)
-    tmp.replace(path)
-    return path
+    """The classifier in the one model-file format (:func:`einet.training.checkpoint.save_model_file`)."""
+    from einet.training.checkpoint import save_model_file
+
+    return save_model_file("classifier", {k: v.detach() for k, v in model.state_dict().items()}, config_yaml, path,
+                           sizes=[int(s) for s in sizes], activation="sigmoid")
 
 
 def load_model(path: str | Path) -> tuple[nn.Module, dict]:
     """The model saved by ``save_model`` and the saved payload (sizes, config YAML text)."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    from einet.training.checkpoint import read_model_file
+
+    payload = read_model_file(path, "classifier")
     model = build_mlp(payload["sizes"], payload["activation"])
     model.load_state_dict(payload["state_dict"])
     return model, payload

@@ -210,9 +210,9 @@ def _dual_dataset(before: dict, after: dict) -> xr.Dataset:
 
 def save_task_model(model: TaskModel, config_yaml: str, path) -> object:
     """The trained parameters (state dict: tensors only) and the job's config, which rebuilds the network."""
-    from einet.training.checkpoint import save_atomic
+    from einet.training.checkpoint import save_model_file
 
-    return save_atomic({"kind": "rate_task", "state_dict": model.state_dict(), "config": config_yaml}, path)
+    return save_model_file("rate_task", model.state_dict(), config_yaml, path)
 
 
 def load_task_model(path, device="cpu", batch: int | None = None):
@@ -222,7 +222,9 @@ def load_task_model(path, device="cpu", batch: int | None = None):
     from einet.config.experiment import ExperimentSpec
     from einet.fields import parse_section
 
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    from einet.training.checkpoint import read_model_file
+
+    payload = read_model_file(path, "rate_task")
     spec = parse_section(ExperimentSpec, yaml.safe_load(payload["config"]), "")
     cfg = spec.training.recurrent
     model, _ = build_task_model(spec, batch or cfg.trials, torch.device(device))

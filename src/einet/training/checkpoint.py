@@ -13,7 +13,6 @@ state dict (weights, biases and the rules' state buffers).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +33,27 @@ def _cpu(value: Any) -> Any:
 
 
 def save_atomic(payload: dict, path: str | Path) -> Path:
-    """``torch.save`` of ``payload`` (tensors moved to the CPU) under a temporary name, then renamed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        torch.save(_cpu(payload), tmp)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """``torch.save`` of ``payload`` (tensors moved to the CPU) through :func:`einet.io.atomic_write`."""
+    from einet.io import atomic_write
+
+    cpu = _cpu(payload)
+    return atomic_write(path, lambda tmp: torch.save(cpu, tmp))
+
+
+def save_model_file(kind: str, state_dict: dict, config_yaml: str, path: str | Path, **meta: Any) -> Path:
+    """The one model-file format (``models/<job>.pt``): a mapping of ``kind``, the ``state_dict`` (tensors), the
+    job's resolved ``config`` (YAML text, which rebuilds the model) and plain ``meta`` values, so that
+    ``torch.load(..., weights_only=True)`` reads it without running code."""
+    return save_atomic({"kind": kind, "state_dict": state_dict, "config": config_yaml, **meta}, path)
+
+
+def read_model_file(path: str | Path, kind: str) -> dict:
+    """The payload of a model file written by :func:`save_model_file` for ``kind`` (another kind is an error)."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    found = payload.get("kind") if isinstance(payload, dict) else None
+    if found != kind:
+        raise ValueError(f"{path}: a {found or 'unknown'} model file, not a {kind} one")
+    return payload
 
 
 def load_checkpoint(path: str | Path, tag: str) -> dict | None:
@@ -61,9 +69,7 @@ def save_network(network, config_yaml: str, path: str | Path) -> Path:
     """Save a :class:`~einet.network.layered.LayeredNetwork`: state dict, spec YAML and the job's config."""
     from einet.config.layered import spec_to_yaml
 
-    payload = {"kind": "layered", "state_dict": network.state_dict(), "spec": spec_to_yaml(network.spec),
-               "config": config_yaml}
-    return save_atomic(payload, path)
+    return save_model_file("layered", network.state_dict(), config_yaml, path, spec=spec_to_yaml(network.spec))
 
 
 def load_network(path: str | Path):
@@ -71,7 +77,7 @@ def load_network(path: str | Path):
     from einet.network.layered import LayeredNetwork
     from einet.config.layered import spec_from_yaml
 
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = read_model_file(path, "layered")
     state = payload["state_dict"]
     network = LayeredNetwork(spec_from_yaml(payload["spec"]), dtype=state["weights.0"].dtype
                              if "weights.0" in state else torch.float32)

@@ -49,7 +49,7 @@ from einet.tasks.build import build_task
 from einet.tasks.dual import DualTask
 from einet.tasks.odr import ODR
 
-__all__ = ["TaskModel", "AngleObjective", "DecisionObjective", "fit_bptt", "train_task"]
+__all__ = ["TaskModel", "AngleObjective", "DecisionObjective", "fit_bptt"]
 
 log = logging.getLogger("einet")
 
