@@ -114,3 +114,15 @@ def test_every_task_builds_and_each_declared_epoch_sets_its_duration(kind):
             assert entry is None or (entry.shape[-1] in (1, size) and entry.shape[0] in (1, task.batch_size))
     conditions = task.conditions()
     assert conditions and all(len(v) in (task.batch_size, getattr(task, "sessions", -1)) for v in conditions.values())
+
+
+# ----------------------------------------------------------------- figures
+def test_every_figure_has_its_caption_beside_its_draw_function_and_the_report_template_is_generated():
+    from einet.figures import report_template
+
+    root = Path(__file__).parents[1]
+    for name in FIGURES.names():
+        figure = FIGURES.get(name)
+        assert len(figure.caption.split()) > 20, name  # a caption that says what the panels show
+    with open(root / "workflow" / "report" / "figure.rst") as fh:
+        assert fh.read() == report_template(), "run: einet report-captions > workflow/report/figure.rst"

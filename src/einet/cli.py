@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--png", type=Path, default=None, help="PNG output")
 
     p = sub.add_parser("config-docs", help="print the documentation of every config key (Markdown)")
+    p = sub.add_parser("report-captions", help="print workflow/report/figure.rst, the figures' captions")
     return parser
 
 
@@ -107,6 +108,10 @@ def run(args: argparse.Namespace) -> None:
         from einet.config.docs import markdown
 
         sys.stdout.write(markdown())
+    elif args.command == "report-captions":
+        from einet.figures import report_template
+
+        sys.stdout.write(report_template())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,41 @@ class Figure:
     analyses: tuple[str, ...]
 
     def __call__(self, ds):
-        return getattr(importlib.import_module(f"einet.figures.{self.module}"), self.function)(ds)
+        return self.draw_function()(ds)
+
+    def draw_function(self):
+        return getattr(importlib.import_module(f"einet.figures.{self.module}"), self.function)
+
+    @property
+    def caption(self) -> str:
+        """The report caption written beside the draw function (``@caption``); Jinja, as Snakemake renders it."""
+        text = getattr(self.draw_function(), "CAPTION", None)
+        if not text:
+            raise ValueError(f"figure {self.name!r}: {self.module}.{self.function} has no @caption")
+        return text
+
+
+def caption(text: str):
+    """Decorator: the report caption of a draw function, kept beside it (``workflow/report/figure.rst`` is
+    generated from these: ``einet report-captions``)."""
+
+    def attach(function):
+        function.CAPTION = text
+        return function
+
+    return attach
+
+
+def report_template() -> str:
+    """``workflow/report/figure.rst``: one branch per registered figure with its caption."""
+    lines = []
+    for i, key in enumerate(FIGURES.names()):
+        figure = FIGURES.get(key)
+        lines.append(f'{{% {"if" if i == 0 else "elif"} snakemake.wildcards.figure == "{figure.name}" %}}')
+        lines.append(figure.caption.rstrip("\n"))
+    lines += ["{% else %}", "Figure ``{{ snakemake.wildcards.figure }}`` of experiment "
+              "``{{ snakemake.wildcards.exp }}``.", "{% endif %}"]
+    return "\n".join(lines) + "\n"
 
 
 FIGURES: Registry[Figure] = Registry("figure")

@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 
 from einet.errors import EinetError
+from einet.figures import caption
 
 POP_STYLE = {"E": ("tab:red", "o"), "I": ("tab:blue", "s")}
 
@@ -26,6 +27,19 @@ def _over_seeds(da: xr.DataArray):
     return da, xr.zeros_like(da)
 
 
+@caption("""\
+Balanced E/I network (experiment ``{{ snakemake.wildcards.exp }}``). Top left: mean rate
+of each population against the mean in-degree K, averaged over seeds (error bars:
+standard error), for each external drive; dotted lines are the balanced limit
+(the O(sqrt K) mean input vanishes: C m + external = 0) and solid lines the finite-K
+mean-field solution. Top middle: relative distance to the balanced limit, which
+shrinks like 1/sqrt(K) (dashed). Top right: excitatory (recurrent + external),
+inhibitory and net input; both grow like sqrt(K) while the net input stays O(1).
+Bottom left: balance index ``|net| / |excitatory|``. Bottom middle: fraction of active
+neurons with the mean-field prediction. Bottom right: distribution of time-averaged
+rates (normalised by the population mean) at the smallest and largest K, with the
+mean-field density in black.
+""")
 def draw_balanced(ds: xr.Dataset) -> plt.Figure:
     """Six panels: rates vs K with theory, deviation, currents, balance index, activity, distributions."""
     if "K" not in ds.dims:

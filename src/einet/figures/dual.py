@@ -7,6 +7,7 @@ import numpy as np
 import xarray as xr
 
 from einet.errors import EinetError
+from einet.figures import caption
 
 SAMPLE_COLORS = {"A": "tab:red", "B": "tab:blue"}
 VARIANT_STYLES = {"DPA": "-", "Go": "--", "NoGo": ":"}
@@ -22,6 +23,16 @@ def _shade(ax, ds: xr.Dataset) -> None:
             ax.axvspan(t[inside][0], t[inside][-1], color=color, zorder=0, lw=0)
 
 
+@caption("""\
+The dual task (DPA with a Go/NoGo distractor in the delay) on a rank-two network (experiment
+``{{ snakemake.wildcards.exp }}``), all 12 conditions (task variant x sample x test). Samples
+drive +-m1, distractors +-m2. Left: overlap of the rates with m1, per condition (red sample A,
+blue B; solid DPA, dashed Go, dotted NoGo); along m1 the network feeds back onto itself, so the
+sample is held through the delay and the distractor does not erase it. Middle: overlap with m2
+(green Go, purple NoGo, grey DPA): no feedback, only a transient. Right: decoding accuracy of the
+sample (sign of the m1 overlap) per task variant, and of the distractor (m2 overlap against its
+mean in DPA trials) in Go/NoGo trials. Shaded: sample, distractor and test epochs.
+""")
 def draw_dual_task(ds: xr.Dataset) -> plt.Figure:
     """Overlap with m1 (sample) and m2 (distractor) per condition; decoding accuracy over time."""
     for var in ("overlap", "sample_accuracy", "distractor_accuracy"):

@@ -7,6 +7,7 @@ import numpy as np
 import xarray as xr
 
 from einet.errors import EinetError
+from einet.figures import caption
 
 
 def _keep(da: xr.DataArray, dims: list[str]) -> xr.DataArray:
@@ -29,6 +30,13 @@ def _groups(ds: xr.Dataset) -> list[tuple[str, xr.Dataset]]:
     return [(str(ds.attrs.get("dataset", "")), ds)]
 
 
+@caption("""\
+Layers of sigmoid classifiers (experiment ``{{ snakemake.wildcards.exp }}``) in the causal
+plane during plain-SGD training: each layer's sensitivity (x) and degeneracy (y), in raw
+bits, at log-spaced checkpoints from epoch 0 (light) to the end (dark, arrow), averaged over
+seeds, one panel per dataset. Inputs are uniform (maximum-entropy) interventions binned into
+equal bins; degeneracy = sensitivity - EI_parts.
+""")
 def draw_causal_plane(ds: xr.Dataset) -> plt.Figure:
     """Each layer's path through the causal plane (sensitivity, degeneracy) over training."""
     _require(ds, ["sensitivity", "degeneracy"], "causal_plane")
@@ -57,6 +65,13 @@ def draw_causal_plane(ds: xr.Dataset) -> plt.Figure:
     return fig
 
 
+@caption("""\
+Effective information during training (experiment ``{{ snakemake.wildcards.exp }}``). Left:
+EI_parts (solid) and EI of the whole layer (dashed) of each layer against epoch; EI of a wide
+layer is bounded by log2 of the sample count, so EI_parts is the measure to compare across
+layers. Right: loss (black) and accuracy (green) on the training (solid) and test (dashed)
+sets. Averaged over seeds, one row per dataset.
+""")
 def draw_ei_training(ds: xr.Dataset) -> plt.Figure:
     """EI_parts and EI of each layer against epoch, beside loss and accuracy."""
     _require(ds, ["ei_parts", "ei", "loss_train", "accuracy_test"], "ei_training")
@@ -94,6 +109,15 @@ def draw_ei_training(ds: xr.Dataset) -> plt.Figure:
     return fig
 
 
+@caption("""\
+Effective information of balanced E/I rate networks (experiment
+``{{ snakemake.wildcards.exp }}``) against the mean in-degree K. Sampled neurons of the source
+population get uniform rates over [0, 2 x mean rate], every other neuron rests at its
+time-averaged rate from the simulation, and the target's rates are binned after one time step
+(solid) or the map unrolled over T steps (dashed). Panels: EI_parts, sensitivity and
+degeneracy per projection (target-source, e.g. EI: from I to E), and EI_parts into each
+population when all sampled neurons are drawn; averaged over seeds.
+""")
 def draw_recurrent_ei(ds: xr.Dataset) -> plt.Figure:
     """Per-projection EI_parts, sensitivity and degeneracy against K, one-step and unrolled."""
     names = ["ei_parts_projection", "sensitivity_projection", "degeneracy_projection"]

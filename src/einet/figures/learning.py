@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from einet.errors import EinetError
+from einet.figures import caption
 
 __all__ = ["draw_learning_curves", "draw_receptive_fields"]
 
@@ -49,6 +50,14 @@ def _seed_mean(da: xr.DataArray) -> xr.DataArray:
     return da.mean("seed") if "seed" in da.dims else da
 
 
+@caption("""\
+Learning rules on an E/I population network (experiment ``{{ snakemake.wildcards.exp }}``): test
+(solid) and training (dashed) accuracy after each epoch, for every rule on the feed-forward
+projections into the hidden layer, with Dale's law (every projection keeps its source's sign,
+by projection after each update) and without it; the readout always learns by backprop, so the
+local rules (Hebbian, BCM, Oja) supply unsupervised features. Curves are means over seeds; the
+dotted line is chance. Table: final test accuracy, mean and standard deviation over seeds.
+""")
 def draw_learning_curves(ds: xr.Dataset) -> plt.Figure:
     """Test (solid) and training (dashed) accuracy per epoch for every variant, and a table of final accuracies."""
     _require(ds, ["test_accuracy", "train_accuracy", "final_test_accuracy"], "learning_curves")
@@ -80,6 +89,14 @@ def draw_learning_curves(ds: xr.Dataset) -> plt.Figure:
     return fig
 
 
+@caption("""\
+Receptive fields after training (experiment ``{{ snakemake.wildcards.exp }}``): the final weights
+from the input pixels onto evenly spaced neurons of the first hidden population, as images (red
+excitatory, blue inhibitory weights; each panel scaled to its own largest weight), one row per
+rule and sign constraint, first seed. The input population carries standardised pixels of
+either sign and is not sign-constrained, so these fields have both colours with and without
+Dale's law. A blank panel marks a run whose weights diverged.
+""")
 def draw_receptive_fields(ds: xr.Dataset, units: int = 8) -> plt.Figure:
     """Final first-layer weights of ``units`` neurons per variant, as images when the input is square."""
     _require(ds, ["receptive_field"], "receptive_fields")

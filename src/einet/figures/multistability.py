@@ -10,6 +10,7 @@ from matplotlib.patches import Patch
 
 from einet.analysis.multistability import REGIONS
 from einet.errors import EinetError
+from einet.figures import caption
 
 REGION_COLORS = {"uniform": "0.85", "bistable": "tab:purple", "bump": "tab:orange",
                  "bump_from_uniform_only": "tab:red"}
@@ -23,6 +24,17 @@ def _map_axes(ds: xr.Dataset) -> tuple[str, str]:
     return dims[1], dims[0]
 
 
+@caption("""\
+Multistability of a ring network (experiment ``{{ snakemake.wildcards.exp }}``). Every pair of
+parameters (the two batch axes, here the recurrent excitation J and its cosine modulation
+kappa) is run from the uniform state and from a bump (batch axis ``start`` over
+``init_modulation``). Left: the region of each pair: uniform (both starts end uniform), bump
+(both end in a bump), bistable (each start keeps its state: hysteresis, the regime in which a
+transient cue can switch a persistent bump on). A steady state counts as a bump when its
+persistence m1/m0 (mean over the last part of the run) exceeds the analysis threshold. Middle
+and right: persistence and mean rate along the dashed column of the map from both starts; where
+the two branches differ, the network is bistable.
+""")
 def draw_multistability(ds: xr.Dataset) -> plt.Figure:
     """Left: region of each parameter pair. Middle, right: m1/m0 and m0 from both starts along y."""
     x, y = _map_axes(ds)

@@ -6,8 +6,20 @@ import matplotlib.pyplot as plt
 import xarray as xr
 
 from einet.errors import EinetError
+from einet.figures import caption
 
 
+@caption("""\
+Reservoir computing (experiment ``{{ snakemake.wildcards.exp }}``): a random recurrent network
+(tanh rate units, or with ``reservoir.neuron: qif`` quadratic integrate-and-fire spiking neurons
+read out through their synaptic traces, Nicola & Clopath 2017) receives two sines (periods 200
+and 130 ms) and a linear readout learns their product. Top: readout fitted offline by ridge
+regression on a reservoir without feedback (a stable one, g < 1, for tanh units). Bottom: FORCE
+learning (recursive least squares with the output fed back, Sussillo & Abbott 2009) on a more
+strongly coupled reservoir (chaotic, g > 1, for tanh units). Both show the target (black) and the
+output (dashed) on held-out time after training, with the held-out R²; with grid axes, the first
+job is shown.
+""")
 def draw_reservoir(ds: xr.Dataset) -> plt.Figure:
     """One panel per readout: the target (black) and the output on the held-out time, R² in the title."""
     if "output" not in ds or "test_time" not in ds.dims:

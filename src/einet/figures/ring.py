@@ -7,6 +7,7 @@ import numpy as np
 import xarray as xr
 
 from einet.errors import EinetError
+from einet.figures import caption
 
 
 def _parameter_axis(ds: xr.Dataset) -> str | None:
@@ -17,6 +18,16 @@ def _parameter_axis(ds: xr.Dataset) -> str | None:
     return extra[0] if extra else None
 
 
+@caption("""\
+Ring attractor in the oculomotor delayed-response task (experiment
+``{{ snakemake.wildcards.exp }}``). Left: the rate profile of the cued population at the end of
+the delay, centred on each trial's decoded report and averaged over trials, per noise level.
+Second: the decoded (population-vector) phase over the trial for eight of the cue angles at the
+lowest noise; dotted lines mark the cues. Third: variance over trials of the phase displacement
+since the delay began, with the random-walk fit 2 D t (dashed). Right: the diffusion
+coefficient D against the noise amplitude, with a slope-two reference: for a continuous
+attractor driven by weak noise D grows with the noise variance.
+""")
 def draw_ring_attractor(ds: xr.Dataset) -> plt.Figure:
     """Four panels: bump profile, phase vs time per cue, phase variance over the delay, D per parameter."""
     for var in ("phase_trace", "phase_variance", "bump_profile"):

@@ -7,6 +7,7 @@ import numpy as np
 import xarray as xr
 
 from einet.errors import EinetError
+from einet.figures import caption
 
 FACILITATION = ("tau_fac", "U")  # batch axes of the STP parameters, in the order they are plotted
 
@@ -47,6 +48,18 @@ def _amplitude(ax, ds: xr.Dataset, x: str, label: str | None, **style) -> None:
     ax.errorbar(ds[x].values, amp.values, yerr=err, fmt="o-", ms=4, capsize=2, label=label, **style)
 
 
+@caption("""\
+Serial bias in sessions of oculomotor delayed-response trials with random cues (experiment
+``{{ snakemake.wildcards.exp }}``); the network state, short-term facilitation included, carries
+over from trial to trial through the inter-trial interval (ITI). Left: folded bias curve, mean of
+error x sign(previous - current cue) against the distance |previous - current cue| (positive:
+attraction to the previous cue; bars: standard error over trials), at the configured facilitation and
+the shortest ITI, with the derivative-of-Gaussian fit (amplitude a = peak bias, width w = distance of
+the peak) and its pointwise bootstrap band (sessions resampled); grey: the control that resets the
+network before every trial. Middle: fitted amplitude against the ITI, one line per facilitation time
+constant. Right: amplitude against facilitation (tau_fac) at the shortest ITI. Bars: percentile
+bootstrap intervals over sessions.
+""")
 def draw_serial_bias(ds: xr.Dataset) -> plt.Figure:
     """Bias curve at the standard parameters (and the reset control); amplitude against ITI and STP."""
     if "bias_amplitude" not in ds:

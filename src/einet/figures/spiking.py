@@ -7,6 +7,7 @@ import numpy as np
 import xarray as xr
 
 from einet.errors import EinetError
+from einet.figures import caption
 
 COLORS = {"E": "tab:red", "I": "tab:blue"}
 
@@ -19,6 +20,18 @@ def _first_element(ds: xr.Dataset) -> tuple[xr.Dataset, str]:
     return picked, label
 
 
+@caption("""\
+The CUBA (or COBA) benchmark network of Brette et al. (2007), after Vogels & Abbott (2005) (experiment
+``{{ snakemake.wildcards.exp }}``): 4000 LIF neurons (80 % excitatory), 2 % random connectivity,
+exponential current synapses integrated exactly between steps (COBA: conductance synapses, held
+over each step, the activity started by a 50 ms drive), dt = 0.1 ms. Top left: spikes of
+the raster neurons in the last part of the run (red excitatory, blue inhibitory). Bottom left:
+population rates in 1 ms bins, with the mean rate of each population. Right: distributions across
+neurons of the ISI coefficient of variation (neurons with 3+ spikes after the transient) and of
+the firing rate; titles give the synchrony chi of Golomb (2007) (about 1/sqrt(n) for independent
+neurons, 1 for full synchrony) and the Fano factor of the population count. With batch or grid
+axes, the first parameter set is shown.
+""")
 def draw_cuba(ds: xr.Dataset) -> plt.Figure:
     """Raster and population rate of the first parameter set; ISI CV and rate histograms per population."""
     if "raster" not in ds or "cv_hist" not in ds:

@@ -7,10 +7,24 @@ import numpy as np
 import xarray as xr
 
 from einet.errors import EinetError
+from einet.figures import caption
 
 COLORS = {"correlated": "tab:red", "independent": "tab:blue"}
 
 
+@caption("""\
+Synaptic competition by spike-timing-dependent plasticity (experiment ``{{ snakemake.wildcards.exp }}``,
+after Song, Miller & Abbott 2000): one LIF neuron receives excitatory Poisson inputs through plastic
+weights (red: a group of correlated inputs, copies of one shared mother train with pairwise count
+correlation c; blue: independent inputs at the same rate) and inhibitory Poisson inputs with fixed
+weights. One row per weight dependence of pair-based STDP, run side by side from the same uniform
+start. Left: weights over time as fractions of w_max (thick: group mean; band: 10-90 % of the group;
+thin: a few single inputs). Middle: final weight distribution of each group, with the fraction of all
+weights within 0.1 w_max of a bound. Right: postsynaptic rate per bin, dashed: its mean over the last
+quarter of the run. Additive STDP (hard bounds) drives the weights to the bounds, the correlated group
+to the top, and the output rate settles as the independent inputs are depressed; multiplicative STDP
+(soft bounds) keeps one mode, the correlated group only shifted up. With grid axes, the first job is shown.
+""")
 def draw_stdp(ds: xr.Dataset) -> plt.Figure:
     """One row per weight dependence: group weights over time, final weight histograms, postsynaptic rate."""
     if "weight_histogram" not in ds or "mean_weight" not in ds:

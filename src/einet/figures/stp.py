@@ -7,6 +7,7 @@ import numpy as np
 import xarray as xr
 
 from einet.errors import EinetError
+from einet.figures import caption
 
 
 def _shade_epochs(ax, ds: xr.Dataset) -> None:
@@ -20,6 +21,16 @@ def _shade_epochs(ax, ds: xr.Dataset) -> None:
             ax.axvspan(t[inside][0], t[inside][-1], color="0.9", zorder=0)
 
 
+@caption("""\
+Working memory held by short-term facilitation (experiment ``{{ snakemake.wildcards.exp }}``,
+after Mongillo, Barak & Tsodyks 2008). A cue (grey) switches on a bump on an E/I ring whose
+recurrent excitation is facilitating; each colour is a facilitation time constant tau_fac
+(tau_fac = 1 ms keeps u at its baseline U: no facilitation). Left: bump persistence m1/m0 over
+the trial (mean over cues). Middle: release probability u and available resources x of the
+traced presynaptic neuron nearest the cue (solid) and of the one opposite it (dotted), mean over
+trials. Right: persistence at the end of the delay against tau_fac (mean and s.d. over cues):
+the bump survives the delay only when facilitation outlasts it.
+""")
 def draw_stp_memory(ds: xr.Dataset) -> plt.Figure:
     """Persistence over the trial, u and x at the cued and opposite neuron, persistence per parameter."""
     stp_vars = sorted(v for v in ds.data_vars if v.startswith("stp_u_"))

@@ -13,6 +13,7 @@ import xarray as xr
 
 from einet.analysis.task_training import circular_error
 from einet.errors import EinetError
+from einet.figures import caption
 
 __all__ = ["draw_trained_odr", "draw_trained_dual"]
 
@@ -47,6 +48,18 @@ def _history(ax, ds: xr.Dataset, score: str, label: str) -> None:
     ax.set_title("training")
 
 
+@caption("""\
+An E/I rate network trained on the oculomotor delayed response by backpropagation through time
+(experiment ``{{ snakemake.wildcards.exp }}``). The loss is 1 - cos(decoded - cue) of the
+population-vector angle of the cued ring over the delay; the chosen weights learn with Dale's law
+(clamped after every update). Left: loss and the decoded-angle error at the end of the delay per
+training iteration. Second: decoded angle against the cue at each test delay after the cue (colours),
+and the untrained network at the longest delay (grey); the dotted line is a perfect report. Third:
+mean absolute error against delay, untrained and trained (dotted: chance, 90°); delays longer than the
+trained one show whether the memory generalises. Right: decoded phase over the evaluation trial for
+every cue (solid: trained, dotted: untrained). With grid axes (seeds), the first job is shown and the
+errors are averaged.
+""")
 def draw_trained_odr(ds: xr.Dataset) -> plt.Figure:
     """Loss, decoded angle against cue per delay, error against delay, decoded phase over the trial."""
     _require(ds, ["decoded_angle", "decoded_phase", "evaluation_error", "loss"], "trained_odr")
@@ -92,6 +105,16 @@ def draw_trained_odr(ds: xr.Dataset) -> plt.Figure:
     return fig
 
 
+@caption("""\
+A rate network trained on the dual task by backpropagation through time (experiment
+``{{ snakemake.wildcards.exp }}``): two linear readouts, trained with the network, report the
+Go/NoGo choice after the distractor (over delay_2) and the DPA choice (paired sample and test: A-C,
+B-D) while the test is shown, each with binary cross-entropy; the response epoch is not scored. Left: loss and DPA accuracy per iteration.
+Middle: lick probability of each readout over the evaluation trial for the 12 conditions after
+training (blue DPA, green Go, red NoGo distractor; solid: paired; grey bands: sample, distractor and
+test). Right: choice accuracy per task variant before (grey) and after training (hatched:
+Go/NoGo readout, only Go and NoGo trials); dotted: chance.
+""")
 def draw_trained_dual(ds: xr.Dataset) -> plt.Figure:
     """Loss, both readouts over time per condition after training, and accuracy per task variant."""
     _require(ds, ["lick_probability", "accuracy", "loss"], "trained_dual")
