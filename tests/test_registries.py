@@ -7,6 +7,7 @@ import copy
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from conftest import experiment
@@ -126,3 +127,30 @@ def test_every_figure_has_its_caption_beside_its_draw_function_and_the_report_te
         assert len(figure.caption.split()) > 20, name  # a caption that says what the panels show
     with open(root / "workflow" / "report" / "figure.rst") as fh:
         assert fh.read() == report_template(), "run: einet report-captions > workflow/report/figure.rst"
+
+
+# ----------------------------------------------------------------- neurons
+@pytest.mark.parametrize("name", __import__("einet.neurons", fromlist=["NEURONS"]).NEURONS.names())
+def test_every_neuron_model_keeps_shapes_rests_when_inhibited_and_spikes_when_driven(name):
+    """The calling convention of einet.neurons.registry, for every registered model: the state keeps its
+    [batch, neuron] shape and dtype, no input leaves it silent and finite, a strong drive makes it spike, and
+    arriving spikes change the next state. (No input is not silence for every model, a QIF with eta > 0 fires
+    tonically, so the quiet run has an inhibitory drive.)"""
+    from einet.neurons import NEURONS
+
+    model = NEURONS.get(name)
+    p = model.params()
+    state = model.initial(p, (2, 3), dtype=torch.float64)
+    assert isinstance(state, model.state) and all(t.shape == (2, 3) for t in state)
+    quiet, driven = state, state
+    total_quiet, total_driven = 0.0, 0.0
+    for _ in range(2000):  # 200 ms at dt = 0.1
+        spikes, quiet = model.step(torch.full((2, 3), -20.0, dtype=torch.float64), quiet, p, 0.1)
+        total_quiet += float(spikes.sum())
+        spikes, driven = model.step(torch.full((2, 3), 200.0, dtype=torch.float64), driven, p, 0.1)
+        assert spikes.shape == (2, 3) and spikes.dtype == torch.float64 and bool((spikes >= 0).all())
+        total_driven += float(spikes.sum())
+    assert all(bool(torch.isfinite(t).all()) for t in (*quiet, *driven))
+    assert total_quiet == 0 and total_driven > 0
+    _, hit = model.step(0.0, state, p, 0.1, torch.ones(2, 3, dtype=torch.float64))
+    assert any(not torch.equal(a, b) for a, b in zip(hit, model.step(0.0, state, p, 0.1)[1]))
