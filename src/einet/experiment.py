@@ -38,7 +38,10 @@ def check(spec: ExperimentSpec) -> ExperimentSpec:
                           "model network")
     analysis = spec.analysis.kind
     accepted = [name for name in ANALYSES.names() if kind.name in ANALYSES.get(name).runs]
-    if analysis not in ANALYSES or kind.name not in ANALYSES.get(analysis).runs:
+    if analysis not in ANALYSES:
+        raise ConfigError("analysis.kind", analysis, f"one of the registered analyses "
+                          f"{', '.join(map(repr, ANALYSES.names()))}")
+    if kind.name not in ANALYSES.get(analysis).runs:
         raise ConfigError("analysis.kind", analysis, f"{' or '.join(accepted)} for a {kind.name} run ({kind.doc})")
     for i, name in enumerate(spec.figures):
         if name not in FIGURES:

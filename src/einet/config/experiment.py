@@ -82,10 +82,10 @@ class SimulationSpec:
 class AnalysisSpec:
     """Which analysis turns a run into summary numbers."""
 
-    kind: Literal["balance", "ring", "multistability", "dual", "recurrent_ei", "information", "serial_bias",
-                  "learning", "spiking", "reservoir", "stdp", "task_training"] = option(
+    kind: str = option(
         "balance",
-        doc="analysis applied to every run: balance (E/I balance vs theory), ring (ODR memory), "
+        doc="a registered analysis (einet.analysis.ANALYSES) applied to every run, one that accepts the "
+        "experiment's run kind: balance (E/I balance vs theory), ring (ODR memory), "
         "multistability (uniform, bump or bistable per parameter set, from two initial states), "
         "dual (sample and distractor decoded from the low-rank overlaps in the 12 dual-task conditions), "
         "recurrent_ei (effective information of the network's one-step and unrolled maps) or information "
