@@ -1,0 +1,71 @@
+"""The decision analysis: choices read from the run as an independent numpy computation reads them, and the
+ideal-observer reference against a Monte Carlo of the task's own evidence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import experiment, two_population_model
+from einet.analysis.decision import analyze, ideal_accuracy
+from einet.tasks.perceptual_decision import PerceptualDecision
+
+
+def test_ideal_observer_accuracy_matches_a_monte_carlo_of_the_task_evidence():
+    """Sum each channel over the stimulus and pick the larger: the fraction correct is Phi(c / (sigma sqrt(2/T)))."""
+    dt = 1.0
+    task = PerceptualDecision(population=0, sizes=[2], coherences=(3.2, 12.8), sigma=1.0, trials=400,
+                              stimulus_duration=100.0)
+    steps = [k for k in range(task.schedule.n_steps(dt)) if task.schedule.epoch_at(k * dt) == "stimulus"]
+    total = sum(task.evidence(k, dt) for k in steps).numpy()
+    cond = task.conditions()
+    picked = (total[:, 1] > total[:, 0]).astype(int)
+    for c in (3.2, 12.8):
+        trials = cond["coherence"].numpy() == c
+        observed = (picked[trials] == cond["choice"].numpy()[trials]).mean()
+        expected = float(ideal_accuracy(np.array([c]), 1.0, len(steps) * dt)[0])
+        assert observed == pytest.approx(expected, abs=4 * np.sqrt(expected * (1 - expected) / trials.sum()))
+
+
+@pytest.fixture(scope="module")
+def decided_run():
+    import einet
+
+    model = two_population_model()
+    model["projections"]["EE"]["J"] = 0.0
+    raw = experiment(model, task={"kind": "perceptual_decision", "population": "E", "trials": 2, "strength": 4.0,
+                                  "epochs": {"fixation": 20.0, "stimulus": 200.0, "decision": 40.0}})
+    raw["analysis"] = {"kind": "decision"}
+    raw["simulation"]["record"]["neurons"] = 20
+    spec = einet.validate(raw)
+    run = einet.simulate(spec, progress=False)
+    return run, spec, analyze(run, spec)
+
+
+def test_decided_choices_are_the_half_with_the_higher_mean_rate_over_the_decision_epoch(decided_run):
+    run, spec, out = decided_run
+    rates = run.rate_trace.values  # [trial, time, sample]
+    in_decision = run.epoch.values == "decision"
+    neuron = run.sample_neuron.values
+    first = rates[:, in_decision][:, :, (neuron < 10)].mean(axis=(1, 2))
+    second = rates[:, in_decision][:, :, (neuron >= 10) & (neuron < 20)].mean(axis=(1, 2))
+    np.testing.assert_array_equal(out.decided.values, np.where(second > first, 1.0, 0.0))
+
+
+def test_strong_evidence_is_decided_correctly_and_never_better_than_the_ideal_observer(decided_run):
+    run, spec, out = decided_run
+    assert float(out.accuracy.sel(coherence_level=51.2)) == 1.0
+    from scipy.stats import binom
+
+    n = (run.coherence == 51.2).sum().item()  # trials per coherence
+    for acc, ideal in zip(out.accuracy.values, out.ideal_accuracy.values):  # not better than ideal, beyond chance
+        assert binom.sf(round(acc * n) - 1, n, ideal) > 1e-3
+    assert out.attrs["read_epoch"] == "decision" and out.attrs["stimulus_ms"] == 200.0
+
+
+def test_the_decision_analysis_needs_every_neuron_traced(decided_run):
+    from einet.errors import EinetError
+
+    run, spec, _ = decided_run
+    with pytest.raises(EinetError, match="record.neurons >= 20"):
+        analyze(run.isel(sample=slice(0, 15)), spec)
