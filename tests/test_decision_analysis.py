@@ -69,3 +69,19 @@ def test_the_decision_analysis_needs_every_neuron_traced(decided_run):
     run, spec, _ = decided_run
     with pytest.raises(EinetError, match="record.neurons >= 20"):
         analyze(run.isel(sample=slice(0, 15)), spec)
+
+
+def test_the_psychometric_figure_draws_the_ideal_observer_and_states_the_shortfall(decided_run, tmp_path):
+    import einet
+
+    _, _, out = decided_run
+    fig = einet.FIGURES.get("psychometric")(out)
+    ax = fig.axes[0]
+    line = ax.lines[0]
+    x, y = line.get_data()
+    np.testing.assert_allclose(y, ideal_accuracy(x, out.attrs["sigma"], out.attrs["stimulus_ms"]))
+    shortfall = out.ideal_accuracy.values - out.accuracy.values
+    text = " ".join(t.get_text() for t in ax.texts)
+    assert f"mean {np.mean(shortfall):.3f}" in text and f"max {np.max(shortfall):.3f}" in text
+    paths = einet.draw("psychometric", out, tmp_path / "p.pdf", tmp_path / "p.png")
+    assert all(p.stat().st_size > 0 for p in paths)

@@ -86,6 +86,7 @@ register_figure("reservoir", "reservoir", "draw_reservoir", analyses=("reservoir
 register_figure("stdp", "stdp", "draw_stdp", analyses=("stdp",))
 register_figure("trained_odr", "task_training", "draw_trained_odr", analyses=("task_training",))
 register_figure("trained_dual", "task_training", "draw_trained_dual", analyses=("task_training",))
+register_figure("psychometric", "decision", "draw_psychometric", analyses=("decision",))
 
 
 def draw(name: str, ds, pdf: Path, png: Path | None = None) -> list[Path]:
