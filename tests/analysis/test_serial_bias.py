@@ -20,7 +20,7 @@ from einet.runs.rate import build_network
 from einet.tasks import SerialODR, build_task
 from einet.tasks.sequence import previous_distance
 
-EXPERIMENT = Path(__file__).resolve().parents[1] / "config" / "experiments" / "serial_bias.yaml"
+EXPERIMENT = Path(__file__).resolve().parents[2] / "config" / "experiments" / "serial_bias.yaml"
 WIDTHS = np.arange(10.0, 150.25, 0.5)
 
 

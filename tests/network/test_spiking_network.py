@@ -22,7 +22,7 @@ from einet.measures import spike_statistics as st
 from einet.network.spiking import SpikingNetwork
 from einet.network.spike_events import run_network
 
-CUBA = Path(__file__).resolve().parents[1] / "config" / "experiments" / "cuba.yaml"
+CUBA = Path(__file__).resolve().parents[2] / "config" / "experiments" / "cuba.yaml"
 
 
 def small(neuron="lif", p=0.3, delays=(0.1, 0.3), drive=20.0, weights=(2.0, -3.0), params=None, sizes=(30, 10)):

@@ -23,7 +23,7 @@ from einet.network.spiking import SpikingNetwork
 from einet.network.spike_events import run_network
 
 F64 = torch.float64
-COBA = Path(__file__).resolve().parents[1] / "config" / "experiments" / "coba.yaml"
+COBA = Path(__file__).resolve().parents[2] / "config" / "experiments" / "coba.yaml"
 
 
 def at(v, shape=(1, 1)):

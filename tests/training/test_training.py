@@ -22,7 +22,7 @@ from einet.errors import ConfigError
 from einet.fields import parse_section
 from einet.runs.classifier import build_mlp, checkpoint_epochs, load_model, train
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 TINY = {
     "name": "tiny_classifier",

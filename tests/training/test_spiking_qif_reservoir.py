@@ -15,7 +15,7 @@ from einet.network.reservoir import QIFReservoirParams, make_qif_reservoir, prod
 from einet.training.reservoir import r_squared, train_ridge
 from einet.training.ridge import fit_ridge
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "config" / "experiments"
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "config" / "experiments"
 
 
 def test_qif_reservoir_ridge_readout_reproduces_a_product_of_sines_on_held_out_time():
