@@ -52,6 +52,15 @@ def test_decided_choices_are_the_half_with_the_higher_mean_rate_over_the_decisio
     np.testing.assert_array_equal(out.decided.values, np.where(second > first, 1.0, 0.0))
 
 
+def test_the_analysis_writes_through_io_with_units_on_everything(decided_run, tmp_path):
+    from einet import io
+
+    _, _, out = decided_run
+    back = io.read_dataset(io.write_dataset(out, tmp_path / "analysis.nc"))
+    np.testing.assert_array_equal(back.decided.values, out.decided.values)
+    assert back.coherence_level.attrs["units"] == "%"
+
+
 def test_strong_evidence_is_decided_correctly_and_never_better_than_the_ideal_observer(decided_run):
     run, spec, out = decided_run
     assert float(out.accuracy.sel(coherence_level=51.2)) == 1.0

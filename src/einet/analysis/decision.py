@@ -54,6 +54,8 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
     first = traced.isel(sample=np.flatnonzero(half == 0)).mean("sample")
     second = traced.isel(sample=np.flatnonzero(half == 1)).mean("sample")
     decided = xr.where(second > first, 1.0, 0.0).where(second != first, 0.5)  # a tie is a coin flip
+    for name in decided.coords:  # xr.where drops the coordinates' units and names
+        decided[name].attrs.update(run[name].attrs)
     correct = (decided == run.choice).astype(float).where(decided != 0.5, 0.5)
     by_coherence = correct.groupby(run.coherence.rename("coherence_level"))
     accuracy = by_coherence.mean("trial")
