@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 
 from einet.tasks.registry import TaskKind, register_task
-from einet.tasks.schedule import EpochInputs, Schedule
+from einet.tasks.schedule import EpochInputs, Schedule, duration_fields
 
 SAMPLES, TESTS, VARIANTS = ("A", "B"), ("C", "D"), ("DPA", "Go", "NoGo")
 PATTERNS = SAMPLES + TESTS + ("Go", "NoGo")
@@ -145,10 +145,7 @@ def _build_dual(spec, common: dict, epochs: dict) -> DualTask:
 
 
 def _build_go_nogo(spec, common: dict, epochs: dict) -> GoNoGo:
-    epochs = dict(epochs)
-    if "stimulus" in epochs:
-        epochs["stimulus_duration"] = epochs.pop("stimulus")
-    return GoNoGo(trials=spec.trials, seed=spec.seed, **common, **epochs)
+    return GoNoGo(trials=spec.trials, seed=spec.seed, **common, **duration_fields(epochs))
 
 
 register_task(TaskKind(

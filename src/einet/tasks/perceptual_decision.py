@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import torch
 
 from einet.tasks.registry import TaskKind, register_task
-from einet.tasks.schedule import Schedule
+from einet.tasks.schedule import Schedule, duration_fields
 
 #: neurogym's default coherences [%]
 COHERENCES = (0.0, 6.4, 12.8, 25.6, 51.2)
@@ -101,10 +101,7 @@ class PerceptualDecision:
 
 
 def _build(spec, common: dict, epochs: dict) -> PerceptualDecision:
-    epochs = dict(epochs)
-    if "stimulus" in epochs:
-        epochs["stimulus_duration"] = epochs.pop("stimulus")
-    return PerceptualDecision(trials=spec.trials, seed=spec.seed, **common, **epochs)
+    return PerceptualDecision(trials=spec.trials, seed=spec.seed, **common, **duration_fields(epochs))
 
 
 register_task(TaskKind(

@@ -79,3 +79,12 @@ class EpochInputs:
         if value is None:
             return None
         return tuple(value if a == self.population else None for a in range(len(self.sizes)))
+
+
+def duration_fields(epochs: dict) -> dict:
+    """A config's epoch durations as a task class's fields: the ``stimulus`` epoch is the field
+    ``stimulus_duration`` (a task's ``stimulus(step, dt)`` method has that name)."""
+    fields = dict(epochs)
+    if "stimulus" in fields:
+        fields["stimulus_duration"] = fields.pop("stimulus")
+    return fields
