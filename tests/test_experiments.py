@@ -53,6 +53,11 @@ SHRINK = {
                             "response": 20.0}},
         "training": {"recurrent": {"iterations": 2, "trials": 1, "checkpoint_every": 1}},
     },
+    "perceptual_decision": {
+        "model": {"populations": {"E": {"size": 64}}},
+        "simulation": {"record": {"neurons": 64}},
+        "task": {"trials": 2, "epochs": {"fixation": 20.0, "stimulus": 200.0, "decision": 40.0}},
+    },
     "stdp": {
         "stdp": {"n_inputs": 60, "n_correlated": 30, "n_inhibitory": 12, "w_max": 15.0, "w_inhibitory": -15.0,
                  "record_every": 250.0, "rate_bin": 500.0},

@@ -48,6 +48,14 @@ def test_every_shipped_experiment_has_one_run_kind_that_accepts_its_analysis_and
     assert all(spec.analysis.kind in FIGURES.get(f).analyses for f in spec.figures)
 
 
+def test_every_run_kind_analysis_and_figure_is_used_by_a_shipped_experiment():
+    """Nothing is registered that no experiment runs (each experiment file runs through the CLI in the tests)."""
+    used = [Experiment(p, "quick").spec for p in EXPERIMENTS]
+    assert {run_kind_of(s).name for s in used} == set(RUNS.names())
+    assert {s.analysis.kind for s in used} == set(ANALYSES.names())
+    assert {f.lower() for s in used for f in s.figures} == set(FIGURES.names())
+
+
 def test_two_run_sections_are_refused_naming_the_second():
     raw = yaml.safe_load((Path(__file__).parents[1] / "config" / "experiments" / "cuba.yaml").read_text())
     raw.pop("scales")
