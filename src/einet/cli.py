@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--job", default=None, help="write only this job (e.g. K~200/seed~0)")
     p.add_argument("--out", type=Path, help="output file (with --job) or directory (without)")
     p.add_argument("--list", action="store_true", help="print the job names and exit")
+    p.add_argument("--schema-only", action="store_true",
+                   help="check each job against the schema only, not against the run, analysis and figure "
+                   "registries (the workflow has cross-checked every job when it parsed; this keeps torch unloaded)")
 
     p = sub.add_parser("simulate", help="run one job config and write its run netCDF",
                        description="Simulate one resolved job config; writes runs/<job>.nc.")
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace) -> None:
             return
         if args.out is None:
             raise ConfigError("--out", None, "an output path (a file with --job, else a directory)")
-        for path in stages.expand(args.experiment, args.scale, args.job, args.out):
+        for path in stages.expand(args.experiment, args.scale, args.job, args.out, cross_check=not args.schema_only):
             logging.getLogger("einet").info("wrote %s", path)
     elif args.command == "simulate":
         if args.threads:

@@ -24,11 +24,13 @@ import sys
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import xarray as xr
 import yaml
+
+if TYPE_CHECKING:  # numpy and xarray are imported where they are used: a YAML file or a figure needs neither
+    import numpy as np
+    import xarray as xr
 
 import einet
 from einet.errors import EinetError
@@ -171,6 +173,8 @@ def make_provenance(
         If the config cannot be dumped as YAML or an argument has a wrong
         type, so that a bad record is never written.
     """
+    import numpy as np
+    import xarray as xr
     if not isinstance(config, Mapping):
         raise EinetError(f"provenance config must be a dict, got {type(config).__name__}")
     try:
@@ -295,6 +299,7 @@ def _convert_attr(value: Any) -> tuple[Any, str | None]:
 
     bools become ints because netCDF has no boolean type.
     """
+    import numpy as np
     if isinstance(value, (bool, np.bool_)):
         return int(value), None
     if isinstance(value, str):
@@ -341,6 +346,7 @@ def _check_attrs(owner: str, attrs: Mapping, problems: list[str]) -> dict:
 
 def _check_variable(name: str, var: xr.Variable, problems: list[str]) -> None:
     """Record why *var* cannot be written, if it cannot."""
+    import numpy as np
     missing = [
         key
         for key in _REQUIRED_VAR_ATTRS
@@ -375,6 +381,7 @@ def _prepare(ds: xr.Dataset, provenance: Provenance | Mapping | None) -> tuple[x
     All problems are collected first so that one error lists everything the
     caller has to fix.
     """
+    import xarray as xr
     if not isinstance(ds, xr.Dataset):
         raise EinetError(f"write_dataset needs an xarray.Dataset, got {type(ds).__name__}")
     problems: list[str] = []
@@ -517,6 +524,7 @@ def read_dataset(path: str | os.PathLike) -> xr.Dataset:
     EinetError
         If the file does not exist or is not readable netCDF.
     """
+    import xarray as xr
     path = Path(path)
     if not path.is_file():
         raise EinetError(f"netCDF file not found: {path}")
@@ -530,6 +538,7 @@ def read_dataset(path: str | os.PathLike) -> xr.Dataset:
 
 def _decode_strings(ds: xr.Dataset) -> xr.Dataset:
     """Turn object arrays of str (older xarray's vlen strings) into str arrays."""
+    import numpy as np
     coords, data = {}, {}
     for name, var in ds.variables.items():
         if var.dtype.kind == "O":
@@ -560,6 +569,8 @@ def read_provenance(path_or_ds: str | os.PathLike | xr.Dataset) -> dict[str, Any
     -------
     dict
     """
+    import numpy as np
+    import xarray as xr
     if isinstance(path_or_ds, xr.Dataset):
         attrs = dict(path_or_ds.attrs)
     else:

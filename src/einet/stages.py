@@ -12,7 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from einet.experiment import Experiment, load_job, validate
+from einet.config.sweep import validate as validate_schema
+from einet.experiment import Experiment, load_job
 
 log = logging.getLogger("einet")
 
@@ -24,12 +25,17 @@ def _write_yaml_atomic(data: dict, path: Path) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
-def expand(experiment: str | Path, scale: str | None, job: str | None, out: str | Path) -> list[Path]:
+def expand(experiment: str | Path, scale: str | None, job: str | None, out: str | Path, *,
+           cross_check: bool = True) -> list[Path]:
     """Write the resolved config of one job (or of every job when ``job`` is None).
 
-    With ``job=None``, ``out`` is a directory and files go to ``out/<job>.yaml``.
+    With ``job=None``, ``out`` is a directory and files go to ``out/<job>.yaml``. Every job is validated and,
+    unless ``cross_check`` is false, checked against the registries (:mod:`einet.experiment`); the workflow
+    checks every job when it parses, so its rule skips that here (it would load torch once per job).
     """
-    exp = Experiment(experiment, scale)
+    from einet.config.sweep import Experiment as SchemaExperiment
+
+    exp = (Experiment if cross_check else SchemaExperiment)(experiment, scale)
     if job is not None:
         return [_write_yaml_atomic(exp.job_config(job), Path(out))]
     return [_write_yaml_atomic(exp.job_config(j), Path(out) / f"{j}.yaml") for j in exp.job_names()]
@@ -102,7 +108,7 @@ def analyze(run_path: str | Path, out: str | Path) -> Path:
     started = time.perf_counter()
     run = io.read_dataset(run_path)
     prov = io.read_provenance(run)
-    spec = validate(prov["config_dict"])
+    spec = validate_schema(prov["config_dict"])  # the run was cross-checked before it was simulated
     ds = run_analysis(run, spec)
     new = io.make_provenance(
         prov["config_dict"],

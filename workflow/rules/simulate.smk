@@ -16,7 +16,7 @@ rule expand_config:
     params:
         scale=scale_flag(),
     shell:
-        "python -m einet expand {input} {params.scale} --job '{wildcards.job}' --out '{output}' > '{log}' 2>&1"
+        "python -m einet expand {input} {params.scale} --schema-only --job '{wildcards.job}' --out '{output}' > '{log}' 2>&1"
 
 
 rule simulate:

@@ -14,17 +14,23 @@ Everything here takes tensors or arrays and returns numbers; nothing reads a
 config or a file.
 """
 
-from einet.measures.bump import decode, drift_diffusion, persistence
-from einet.measures.information import causal_plane, degeneracy, ei, ei_parts, sensitivity
-from einet.measures.map_information import map_measures
-from einet.measures.meanfield import balanced_limit, solve_mean_field
-from einet.measures.spike_statistics import fano_factor, isi_statistics, synchrony
-from einet.measures.topology import topology_of
+from importlib import import_module as _import_module
 
-__all__ = [
-    "decode", "drift_diffusion", "persistence",
-    "causal_plane", "degeneracy", "ei", "ei_parts", "sensitivity", "map_measures",
-    "balanced_limit", "solve_mean_field",
-    "fano_factor", "isi_statistics", "synchrony",
-    "topology_of",
-]
+#: public name -> the module of this folder that defines it (loaded on first use: analyses that need one
+#: measure do not pay for the others' imports)
+_WHERE = {
+    "decode": "bump", "drift_diffusion": "bump", "persistence": "bump",
+    "causal_plane": "information", "degeneracy": "information", "ei": "information", "ei_parts": "information",
+    "sensitivity": "information", "map_measures": "map_information",
+    "balanced_limit": "meanfield", "solve_mean_field": "meanfield",
+    "fano_factor": "spike_statistics", "isi_statistics": "spike_statistics", "synchrony": "spike_statistics",
+    "topology_of": "topology",
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'einet.measures' has no attribute {name!r}")
+    return getattr(_import_module(f"einet.measures.{_WHERE[name]}"), name)
