@@ -162,3 +162,56 @@ def test_every_neuron_model_keeps_shapes_rests_when_inhibited_and_spikes_when_dr
     assert total_quiet == 0 and total_driven > 0
     _, hit = model.step(0.0, state, p, 0.1, torch.ones(2, 3, dtype=torch.float64))
     assert any(not torch.equal(a, b) for a, b in zip(hit, model.step(0.0, state, p, 0.1)[1]))
+
+
+# ----------------------------------------------------------------- learning rules
+def _rule_names(kind):
+    from einet.plasticity.registry import rule_names
+
+    return rule_names(kind)
+
+
+@pytest.mark.parametrize("name", _rule_names("rate"))
+@pytest.mark.parametrize("sign", [1.0, -1.0, 0.0])
+def test_every_rate_rule_keeps_the_weights_shape_and_dtype_and_moves_them_unless_it_is_a_gradient_rule(name, sign):
+    """Rate rules see a projection's rates and return new weights of the same shape and dtype, finite; the
+    network's Dale projection then restores the source's sign (einet.network.layered), so sign-constrained
+    weights stay on their side; gradient rules leave the update to the optimizer."""
+    from einet.plasticity.rate_rules import RateActivity, dale_project
+    from einet.plasticity.registry import learning_rule
+
+    generator = torch.Generator().manual_seed(3)
+    weights = torch.rand(5, 4, generator=generator, dtype=torch.float64) * (sign if sign else 1.0)
+    if not sign:
+        weights = weights - 0.5
+    rule = learning_rule(name, "rate")
+    state = rule.initial(weights)
+    new = weights
+    for _ in range(3):
+        pre = torch.rand(8, 4, generator=generator, dtype=torch.float64)
+        post = torch.rand(8, 5, generator=generator, dtype=torch.float64)
+        new, state = rule.update(new, RateActivity(pre, post, sign), state)
+        assert new.shape == weights.shape and new.dtype == weights.dtype and bool(torch.isfinite(new).all())
+        new = dale_project(new, sign)
+        assert bool((new * sign >= 0).all())
+    assert torch.equal(new, weights) == type(rule).gradient
+
+
+@pytest.mark.parametrize("name", _rule_names("spike"))
+def test_every_spike_rule_keeps_its_weights_within_their_bounds_and_learns_from_spikes(name):
+    from einet.plasticity.registry import learning_rule
+    from einet.plasticity.spiking import plasticity_initial, plasticity_step
+    from einet.synapses.projection import DenseSynapses
+
+    rule = learning_rule(name, "spike")
+    generator = torch.Generator().manual_seed(5)
+    weights = rule.w_min + (rule.w_max - rule.w_min) * torch.rand(2, 5, 4, generator=generator, dtype=torch.float64)
+    start = weights.clone()
+    state = plasticity_initial(rule, weights, 2, 4, 5)
+    for _ in range(500):
+        pre = (torch.rand(2, 4, generator=generator) < 0.2).double()
+        post = (torch.rand(2, 5, generator=generator) < 0.2).double()
+        weights, state = plasticity_step(rule, weights, state, pre, post, DenseSynapses(), 0.5, reward=1.0)
+        assert weights.shape == start.shape and bool(torch.isfinite(weights).all())
+        assert bool((weights >= rule.w_min - 1e-12).all() and (weights <= rule.w_max + 1e-12).all())
+    assert not torch.equal(weights, start)
