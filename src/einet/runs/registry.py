@@ -32,7 +32,8 @@ class RunKind:
     ``run(spec, *, device, progress, checkpoint, tag, label)`` returns the run dataset
     (simulate stage) or ``(dataset, model)`` (train stage; ``save(model, spec,
     config_yaml, path)`` then writes the model file). ``check(spec)`` raises
-    :class:`~einet.errors.ConfigError` for what this kind needs across sections.
+    :class:`~einet.errors.ConfigError` for what this kind needs across sections. ``analyses`` names existing
+    analyses that read this kind's runs (besides those that name the kind themselves).
     """
 
     name: str
@@ -44,6 +45,12 @@ class RunKind:
     uses_model: bool = True
     save: Optional[Callable[..., Any]] = None
     check: Optional[Callable[[Any], None]] = None
+    analyses: tuple[str, ...] = ()
+
+    def accepts(self, analysis) -> bool:
+        """Whether ``analysis`` (an :class:`einet.analysis.Analysis`) reads this kind's runs: the analysis names
+        the kind, or the kind names the analysis (so a new kind can reuse an analysis without editing it)."""
+        return self.name in analysis.runs or analysis.name in self.analyses
 
     def selects(self, spec) -> bool:
         if self.selected_by is None:
