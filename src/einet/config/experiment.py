@@ -64,6 +64,7 @@ class SimulationSpec:
     duration: float = option(1000.0, doc="simulated time", unit="ms", check=positive)
     device: Literal["auto", "cpu", "cuda"] = option("auto", doc="auto picks cuda when available")
     dtype: Literal["float32", "float64"] = option("float32", doc="floating point precision")
+    method: Literal["integrate", "fixed_point"] = option("integrate", doc="integrate over duration, or fixed_point: step the noise-free network until its rates stop changing (at most duration; einet.runs.fixed_point)")
     seed: int = option(0, doc="seed of connectivity, noise and sampling", check=non_negative)
     kernels: Literal["auto", "torch"] = option(
         "auto",
