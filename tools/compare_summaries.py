@@ -35,7 +35,8 @@ def compare(before: Path, after: Path) -> bool:
     for exp in names:
         a_path, b_path = before / exp / "summary.nc", after / exp / "summary.nc"
         if not (a_path.exists() and b_path.exists()):
-            print(f"{exp:16s} MISSING on one side ({a_path.exists()=}, {b_path.exists()=})")
+            side = before if a_path.exists() else after
+            print(f"{exp:16s} only in {side} (counts as a difference)")
             ok = False
             continue
         with xr.open_dataset(a_path) as a, xr.open_dataset(b_path) as b:
