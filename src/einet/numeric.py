@@ -1,4 +1,4 @@
-"""Small numerical helpers: exact propagators, parameter checks, ring geometry.
+"""Small numerical helpers: exact propagators, parameter checks, ring geometry, Dale's projection.
 
 Parameters of the spiking models are Python floats or tensors that broadcast
 against ``[batch, neuron]`` (usually ``[batch, 1]`` for a batch sweep), so the
@@ -76,3 +76,19 @@ def check_order(owner: str, low: str, high: str, lo: Scalar, hi: Scalar) -> None
 def ring_angles(n: int, dtype=torch.float64) -> torch.Tensor:
     """Preferred angles of ``n`` neurons evenly spaced on a ring, in radians."""
     return torch.arange(n, dtype=dtype) * (2.0 * math.pi / n)
+
+
+def dale_project(weights: torch.Tensor, sign: Scalar) -> torch.Tensor:
+    """The nearest weights of the given sign: entries on the wrong side of 0 become 0.
+
+    ``sign`` is +1 (excitatory source), -1 (inhibitory) or 0 (no constraint), or a tensor of such signs that
+    broadcasts against ``weights`` (one per source column). The one Dale's-law projection of einet: layered
+    networks, trained rate networks and recurrent spiking networks all clamp through it after each update.
+    """
+    if isinstance(sign, torch.Tensor):
+        return torch.where(weights * sign < 0, torch.zeros_like(weights), weights)
+    if sign > 0:
+        return weights.clamp(min=0.0)
+    if sign < 0:
+        return weights.clamp(max=0.0)
+    return weights

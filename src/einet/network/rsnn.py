@@ -74,7 +74,7 @@ from typing import Callable, Literal, NamedTuple, Sequence
 import torch
 from torch import nn
 
-from einet.numeric import Scalar, check_order, check_positive, decay, filtered_step
+from einet.numeric import Scalar, check_order, check_positive, dale_project, decay, filtered_step
 from einet.neurons.surrogate import Surrogate
 
 __all__ = [
@@ -299,10 +299,10 @@ class RSNN(nn.Module):
         """Zero the recurrent diagonal and clamp every weight with the wrong sign to 0 (Dale's law)."""
         self.w_rec.mul_(self.off_diagonal)
         if self.sign_rec is not None:
-            self.w_rec.copy_(_clamp_sign(self.w_rec, self.sign_rec))
-            self.w_out.copy_(_clamp_sign(self.w_out, self.sign_rec))
+            self.w_rec.copy_(dale_project(self.w_rec, self.sign_rec))
+            self.w_out.copy_(dale_project(self.w_out, self.sign_rec))
         if self.sign_in is not None:
-            self.w_in.copy_(_clamp_sign(self.w_in, self.sign_in))
+            self.w_in.copy_(dale_project(self.w_in, self.sign_in))
 
     @torch.no_grad()
     def sign_violations(self) -> int:
@@ -327,11 +327,6 @@ def _balance(sign: torch.Tensor) -> torch.Tensor:
     """Column factors: +1 for E, -n_E/n_I for I (just -1 when one kind is missing)."""
     n_e, n_i = int((sign > 0).sum()), int((sign < 0).sum())
     return torch.where(sign > 0, 1.0, -(n_e / n_i if n_e and n_i else 1.0)).to(torch.float64)
-
-
-def _clamp_sign(weights: torch.Tensor, sign: torch.Tensor) -> torch.Tensor:
-    """Columns (sources) keep their sign; a weight on the wrong side of 0 becomes 0."""
-    return torch.where(weights * sign < 0, torch.zeros_like(weights), weights)
 
 
 def _check_trainable(trainable: Sequence[str]) -> tuple[str, ...]:

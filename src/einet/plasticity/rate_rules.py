@@ -47,6 +47,7 @@ from typing import Any, ClassVar, Literal, NamedTuple, Optional
 import torch
 
 from einet.fields import finite, non_negative, option, positive
+from einet.numeric import dale_project
 from einet.plasticity.registry import register_rule
 
 __all__ = ["RateActivity", "RateRule", "dale_project", "Backprop", "Hebbian", "Oja", "BCM", "VogelsSprekeler"]
@@ -65,15 +66,6 @@ class RateActivity(NamedTuple):
     pre: torch.Tensor
     post: torch.Tensor
     sign: float
-
-
-def dale_project(weights: torch.Tensor, sign: float) -> torch.Tensor:
-    """The nearest weights of the given sign: entries of the wrong sign become 0 (``sign`` 0: unchanged)."""
-    if sign > 0:
-        return weights.clamp(min=0.0)
-    if sign < 0:
-        return weights.clamp(max=0.0)
-    return weights
 
 
 def _outer_mean(post: torch.Tensor, pre: torch.Tensor) -> torch.Tensor:

@@ -43,6 +43,7 @@ import re
 import torch
 
 from einet.errors import ConfigError
+from einet.numeric import dale_project
 
 __all__ = ["parameter_names", "make_trainable", "enforce_dale", "sign_violations"]
 
@@ -217,9 +218,9 @@ def enforce_dale(network) -> None:
         if proj.sign == "mixed":
             continue
         if weights is not None:
-            weights.clamp_(min=0.0)
+            weights.copy_(dale_project(weights, 1.0))  # structures are >= 0; J carries the sign
         if J is not None:
-            J.clamp_(min=0.0) if proj.sign == "exc" else J.clamp_(max=0.0)
+            J.copy_(dale_project(J, 1.0 if proj.sign == "exc" else -1.0))
 
 
 @torch.no_grad()
