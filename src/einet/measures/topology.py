@@ -33,14 +33,18 @@ def _identity(z: torch.Tensor) -> torch.Tensor:
     return z
 
 
-_KNOWN: dict[str, Activation] = {
+#: The one activation table of einet: layered networks take their activation functions from it, and the
+#: information measures the output range they bin over.
+ACTIVATIONS: dict[str, Activation] = {
     "sigmoid": Activation(torch.sigmoid, "sigmoid", (0.0, 1.0)),
     "tanh": Activation(torch.tanh, "tanh", (-1.0, 1.0)),
     "relu": Activation(torch.relu, "relu", None),
+    "softplus": Activation(F.softplus, "softplus", None),
     "identity": Activation(_identity, "identity", None),
 }
+_KNOWN = ACTIVATIONS
 _ALIASES = {"linear": "identity", "none": "identity", "logistic": "sigmoid"}
-_MODULES = {nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.ReLU: "relu", nn.Identity: "identity"}
+_MODULES = {nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.ReLU: "relu", nn.Identity: "identity"}  # softplus: beta varies
 _FUNCTIONS = {
     torch.sigmoid: "sigmoid",
     torch.Tensor.sigmoid: "sigmoid",

@@ -41,19 +41,11 @@ from torch import nn
 from einet.config.layered import LayeredNetworkSpec, RuleSpec
 from einet.errors import ConfigError
 from einet.fields import parse_section
+from einet.measures.topology import resolve_activation
 from einet.plasticity.rate_rules import RateActivity, dale_project
 from einet.plasticity.registry import rule_class, rule_names
 
-__all__ = ["LayeredNetwork", "ACTIVATION_FUNCTIONS", "build_rule", "check_rules"]
-
-ACTIVATION_FUNCTIONS = {
-    "linear": lambda x: x,
-    "relu": torch.relu,
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "softplus": nn.functional.softplus,
-}
-
+__all__ = ["LayeredNetwork", "build_rule", "check_rules"]
 
 class LayeredNetwork(nn.Module):
     """A population-centric rate network; ``forward(x)`` returns the output population's rates.
@@ -158,7 +150,7 @@ class LayeredNetwork(nn.Module):
         for ref in self.order:
             if ref == self.input_name:
                 continue
-            f = ACTIVATION_FUNCTIONS[self.spec.population(ref).activation]
+            f = resolve_activation(self.spec.population(ref).activation).fn
             r = old[ref]
             new[ref] = r + self.alpha[ref] * (f(self._drive(ref, new, old, bias)) - r)
         return new
