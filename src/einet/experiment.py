@@ -37,11 +37,11 @@ def check(spec: ExperimentSpec) -> ExperimentSpec:
         raise ConfigError("model", "<a model section>", f"null: a {kind.name} run ({kind.doc}) simulates no "
                           "model network")
     analysis = spec.analysis.kind
-    accepted = [name for name in ANALYSES.names() if kind.accepts(ANALYSES.get(name))]
     if analysis not in ANALYSES:
         raise ConfigError("analysis.kind", analysis, f"one of the registered analyses "
                           f"{', '.join(map(repr, ANALYSES.names()))}")
     if not kind.accepts(ANALYSES.get(analysis)):
+        accepted = [name for name in ANALYSES.names() if kind.accepts(ANALYSES.get(name))]
         raise ConfigError("analysis.kind", analysis, f"{' or '.join(accepted)} for a {kind.name} run ({kind.doc})")
     for i, name in enumerate(spec.figures):
         if name not in FIGURES:

@@ -44,16 +44,12 @@ def expand(experiment: str | Path, scale: str | None, job: str | None, out: str 
 def simulate(config: str | Path, out: str | Path, *, device: str | None = None, progress: bool = True) -> Path:
     """Run one job config of a simulate-stage kind (see :data:`einet.runs.RUNS`) and write ``runs/<job>.nc``."""
     from einet import io
-    from einet.errors import ConfigError
     from einet.fields import to_dict
-    from einet.runs import run_kind_of
+    from einet.runs import run_kind_for_stage
     from einet.runs.base import resolve_device
 
     spec = load_job(config)
-    kind = run_kind_of(spec)
-    if kind.stage != "simulate":
-        raise ConfigError("training", "<a training section>", f"null for rule simulate (a {kind.name} job is "
-                          "trained: use train)")
+    kind = run_kind_for_stage(spec, "simulate")
     dev = resolve_device(device or spec.simulation.device)
     log.info("simulating %s (%s run) on %s", spec.job.get("name", spec.name), kind.name, dev)
     ds = kind.run(spec, progress=progress, device=dev)
@@ -73,15 +69,12 @@ def train(config: str | Path, out: str | Path, model_out: str | Path, *, device:
     import hashlib
 
     from einet import io
-    from einet.errors import ConfigError
     from einet.fields import to_dict
-    from einet.runs import run_kind_of
+    from einet.runs import run_kind_for_stage
     from einet.runs.base import resolve_device, sweep_coords
 
     spec = load_job(config)
-    kind = run_kind_of(spec)
-    if kind.stage != "train":
-        raise ConfigError("training", None, f"a training section (this is a {kind.name} job: use simulate)")
+    kind = run_kind_for_stage(spec, "train")
     cfg = spec.training
     dev = resolve_device(device or cfg.device)
     job = spec.job.get("name", spec.name)

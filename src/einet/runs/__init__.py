@@ -21,7 +21,7 @@ all it takes for its kind to be known.
 import importlib as _importlib
 import pkgutil as _pkgutil
 
-from einet.runs.registry import RUNS, RunKind, register_run, run_kind_of
+from einet.runs.registry import RUNS, RunKind, register_run, run_kind_for_stage, run_kind_of
 
 for _module in _pkgutil.iter_modules(__path__):
     _importlib.import_module(f"{__name__}.{_module.name}")
@@ -31,9 +31,7 @@ def simulate(spec, *, progress: bool = True, device=None):
     """Run a simulate-stage job of any kind and return its dataset (without provenance)."""
     from einet.runs.base import resolve_device
 
-    kind = run_kind_of(spec)
-    if kind.stage != "simulate":
-        raise ValueError(f"a {kind.name} job is trained, not simulated: use einet.runs.train")
+    kind = run_kind_for_stage(spec, "simulate")
     return kind.run(spec, progress=progress, device=device or resolve_device(spec.simulation.device))
 
 
@@ -41,11 +39,9 @@ def train(spec, *, device=None, checkpoint=None, tag: str = "", progress: bool =
     """Run a train-stage job of any kind; returns ``(dataset, model)``."""
     from einet.runs.base import resolve_device
 
-    kind = run_kind_of(spec)
-    if kind.stage != "train":
-        raise ValueError(f"a {kind.name} job is simulated, not trained: use einet.runs.simulate")
+    kind = run_kind_for_stage(spec, "train")
     return kind.run(spec, device=device or resolve_device(spec.training.device), checkpoint=checkpoint, tag=tag,
                     progress=progress, label=label)
 
 
-__all__ = ["RUNS", "RunKind", "register_run", "run_kind_of", "simulate", "train"]
+__all__ = ["RUNS", "RunKind", "register_run", "run_kind_for_stage", "run_kind_of", "simulate", "train"]

@@ -20,7 +20,7 @@ from typing import Any, Callable, Literal, Optional
 from einet.errors import ConfigError
 from einet.registry import Registry
 
-__all__ = ["RUNS", "RunKind", "register_run", "run_kind_of"]
+__all__ = ["RUNS", "RunKind", "register_run", "run_kind_for_stage", "run_kind_of"]
 
 Stage = Literal["simulate", "train"]
 
@@ -95,3 +95,15 @@ def run_kind_of(spec) -> RunKind:
     if len(defaults) != 1:
         raise RuntimeError(f"exactly one run kind must be the default; found {[k.name for k in defaults]}")
     return defaults[0]
+
+
+def run_kind_for_stage(spec, stage: Stage) -> RunKind:
+    """The kind of job ``spec`` describes, which must belong to ``stage`` (a config error naming the
+    ``training`` section otherwise: it is what moves a job between the simulate and train stages)."""
+    kind = run_kind_of(spec)
+    if kind.stage != stage:
+        if stage == "simulate":
+            raise ConfigError("training", "<a training section>", f"null for rule simulate (a {kind.name} job is "
+                              "trained: use train)")
+        raise ConfigError("training", None, f"a training section (this is a {kind.name} job: use simulate)")
+    return kind
