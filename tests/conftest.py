@@ -39,6 +39,18 @@ def experiment(model: dict | None = None, **sections) -> dict:
     return raw
 
 
+def perceptual_decision_experiment(analysis: str, decision: float) -> dict:
+    """The two-population network without E->E coupling receiving the perceptual decision task on E (20
+    neurons, all traced): what the task and the decision analysis are tested on."""
+    model = two_population_model()
+    model["projections"]["EE"]["J"] = 0.0
+    raw = experiment(model, task={"kind": "perceptual_decision", "population": "E", "trials": 2, "strength": 4.0,
+                                  "epochs": {"fixation": 20.0, "stimulus": 200.0, "decision": decision}})
+    raw["analysis"] = {"kind": analysis}
+    raw["simulation"]["record"]["neurons"] = 20
+    return raw
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _one_torch_thread():
     """Tests share two cores with whatever else runs (snakemake jobs, other tests); one torch

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import experiment, two_population_model
+from conftest import perceptual_decision_experiment
 from einet.analysis.decision import analyze, ideal_accuracy
 from einet.tasks.perceptual_decision import PerceptualDecision
 
@@ -31,13 +31,7 @@ def test_ideal_observer_accuracy_matches_a_monte_carlo_of_the_task_evidence():
 def decided_run():
     import einet
 
-    model = two_population_model()
-    model["projections"]["EE"]["J"] = 0.0
-    raw = experiment(model, task={"kind": "perceptual_decision", "population": "E", "trials": 2, "strength": 4.0,
-                                  "epochs": {"fixation": 20.0, "stimulus": 200.0, "decision": 40.0}})
-    raw["analysis"] = {"kind": "decision"}
-    raw["simulation"]["record"]["neurons"] = 20
-    spec = einet.validate(raw)
+    spec = einet.validate(perceptual_decision_experiment("decision", decision=40.0))
     run = einet.simulate(spec, progress=False)
     return run, spec, analyze(run, spec)
 

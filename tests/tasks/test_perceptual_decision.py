@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import experiment, two_population_model
+from conftest import perceptual_decision_experiment
 from einet.tasks import TASKS, build_task
 from einet.tasks.perceptual_decision import COHERENCES, PerceptualDecision
 
@@ -68,13 +68,7 @@ def test_the_task_drives_a_rate_network_through_the_run_with_its_conditions():
     correct choice is more active at the highest coherence, in every trial."""
     import einet
 
-    model = two_population_model()
-    model["projections"]["EE"]["J"] = 0.0
-    raw = experiment(model, task={"kind": "perceptual_decision", "population": "E", "trials": 2, "strength": 4.0,
-                                  "epochs": {"fixation": 20.0, "stimulus": 200.0, "decision": 20.0}})
-    raw["analysis"] = {"kind": "balance"}
-    raw["simulation"]["record"]["neurons"] = 20
-    spec = einet.validate(raw)
+    spec = einet.validate(perceptual_decision_experiment("balance", decision=20.0))
     assert TASKS.get("perceptual_decision") and build_task(spec.task, ["E", "I"], [20, 20]).batch_size == 20
     run = einet.simulate(spec, progress=False)
     assert set(run.epoch.values) == {"fixation", "stimulus", "decision"}
