@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -61,7 +62,7 @@ def _one_torch_thread():
     torch.set_num_threads(previous)
 
 
-def run_through_cli(raw: dict, scale: dict, tmp_path) -> "Path":
+def run_through_cli(raw: dict, scale: dict, tmp_path) -> Path:
     """Expand, simulate and analyse every job of experiment ``raw`` with ``scale`` as its scale
     ``test``, through the command line as the pipeline rules do; returns the collected summary."""
     from pathlib import Path

@@ -42,6 +42,12 @@ _PUBLIC = {
     "RateNetwork": "einet.network.rate",
     "SpikingNetwork": "einet.network.spiking",
     "ModelSpec": "einet.config.model",
+    "RSNN": "einet.network.rsnn",
+    # training: the one gradient loop and its objectives
+    "fit_bptt": "einet.training.bptt",
+    "SequenceObjective": "einet.training.spiking",
+    "TaskTrials": "einet.training.task_training",
+    "OPTIMIZERS": "einet.training.bptt",
     # measures
     "ei": "einet.measures.information",
     "ei_parts": "einet.measures.information",

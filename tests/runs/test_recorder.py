@@ -8,7 +8,7 @@ import torch
 from conftest import experiment
 from einet.experiment import validate
 from einet.network.presets import balanced_ei
-from einet.runs.recorder import Recorder, sample_indices
+from einet.runs.recorder import sample_indices
 from einet.runs.rate import build_network, simulate
 
 

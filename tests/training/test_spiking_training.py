@@ -10,11 +10,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from einet.network.rsnn import RSNN, RSNNParams, RSNNState, bptt_gradients, fit_bptt, rsnn_step
+from einet.network.rsnn import RSNN, RSNNParams, RSNNState, rsnn_step
+from einet.training.bptt import fit_bptt
+from einet.training.spiking import SequenceObjective, bptt_gradients
 from einet.neurons.alif import ALIFParams, ALIFState, alif_step
 from einet.neurons.lif import LIFParams, LIFState, lif_step
 from einet.neurons.surrogate import SURROGATES, Surrogate
-from einet.training.eprop import eprop_gradients, fit_eprop, random_feedback
+from einet.training.eprop import eprop_gradients, random_feedback
 from einet.neurons.surrogate import register_surrogate, spike
 
 F64 = torch.float64
@@ -156,12 +158,92 @@ def test_eprop_equals_bptt_without_recurrent_weights(case):
     bptt = bptt_gradients(net, x, y, rate_penalty=1e-3)
     eprop = eprop_gradients(net, x, y, feedback="symmetric", rate_penalty=1e-3)
     assert 5.0 < bptt.rate < 100.0  # neurons spike: the comparison is not vacuous
-    assert bptt.loss == pytest.approx(eprop.loss, rel=1e-13) and bptt.mse == pytest.approx(eprop.mse, rel=1e-13)
+    assert bptt.loss == pytest.approx(eprop.loss, rel=1e-13) and bptt.task == pytest.approx(eprop.task, rel=1e-13)
     for name in ("w_in", "w_rec", "w_out", "b_out"):
         g_bptt, g_eprop = bptt.grads[name], eprop.grads[name]
         assert g_bptt.abs().max() > 1e-3
         torch.testing.assert_close(g_eprop, g_bptt, rtol=1e-10, atol=1e-13 * float(g_bptt.abs().max()))
     assert torch.all(bptt.grads["w_rec"].diagonal() == 0) and torch.all(eprop.grads["w_rec"].diagonal() == 0)
+
+
+def labels_of(T, batch=3, n_out=2, seed=7):
+    """Class labels ``[batch, T]``: -1 (no target) in the first third, a class per trial after."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, n_out, (batch, 1), generator=g).expand(batch, T).clone()
+    labels[:, : T // 3] = -1
+    return labels
+
+
+@pytest.mark.parametrize("case", ["lif_subtract", "alif_fast_sigmoid"])
+def test_cross_entropy_gradients_of_bptt_and_eprop_agree_where_eprop_is_exact(case):
+    """The same exactness as for the MSE, with the cross-entropy of the readouts as logits: autograd
+    through F.cross_entropy on one side, e-prop's hand-written softmax - one-hot signal on the other."""
+    x, _ = random_task()
+    labels = labels_of(x.shape[1])
+    net = RSNN(10, 15, 2, EXACT_CASES[case], seed=3, input_scale=30.0)
+    with torch.no_grad():
+        net.w_rec.zero_()
+    bptt = bptt_gradients(net, x, labels, loss="cross_entropy")
+    eprop = eprop_gradients(net, x, labels, loss="cross_entropy")
+    outputs = net(x).outputs.detach()
+    labelled = labels >= 0
+    reference = torch.nn.functional.cross_entropy(outputs[labelled], labels[labelled])  # mean over labelled steps
+    assert bptt.task == pytest.approx(float(reference), rel=1e-12) and eprop.task == pytest.approx(bptt.task, rel=1e-12)
+    right = (outputs.argmax(-1) == labels)[labelled].double().mean()
+    assert bptt.metrics["accuracy"] == pytest.approx(float(right)) == eprop.metrics["accuracy"]
+    for name in ("w_in", "w_out", "b_out"):
+        assert bptt.grads[name].abs().max() > 1e-4
+        torch.testing.assert_close(eprop.grads[name], bptt.grads[name], rtol=1e-10,
+                                   atol=1e-12 * float(bptt.grads[name].abs().max()))
+
+
+def test_cross_entropy_targets_are_checked():
+    x, _ = random_task(batch=1, T=5)
+    net = RSNN(10, 4, 2)
+    with pytest.raises(ValueError, match="must be integer class labels"):
+        bptt_gradients(net, x, torch.zeros(1, 5), loss="cross_entropy")
+    with pytest.raises(ValueError, match=r"must be in \[0, n_out=2\) or -1 \(no target\), got 2"):
+        bptt_gradients(net, x, torch.tensor([[0, 1, 2, 0, 1]]), loss="cross_entropy")
+    with pytest.raises(ValueError, match="no labelled step"):
+        eprop_gradients(net, x, -torch.ones(5, dtype=torch.long), loss="cross_entropy")
+
+
+def test_a_spiking_network_learns_to_tell_two_input_patterns_apart_by_cross_entropy():
+    """Two frozen Poisson patterns (3 trials each) -> class 0 or 1 over the last 40 of 60 steps:
+    from chance (0.5) to every labelled step right; both BPTT and e-prop get there."""
+    a, b = poisson_input(1, 60, 20, seed=1), poisson_input(1, 60, 20, seed=2)
+    x = torch.cat([a.expand(3, -1, -1), b.expand(3, -1, -1)])
+    labels = torch.tensor([0, 0, 0, 1, 1, 1]).unsqueeze(1).expand(6, 60).clone()
+    labels[:, :20] = -1
+    for gradients in ("bptt", "eprop"):
+        net = RSNN(20, 30, 2, seed=0, input_scale=40.0, readout_scale=0.0)
+        history = fit_bptt(net, SequenceObjective(x, labels, loss="cross_entropy", gradients=gradients),
+                           iterations=30, learning_rate=0.05)
+        assert history.accuracy[0] == 0.5  # a silent readout: equal logits, argmax picks class 0
+        assert history.final_accuracy == 1.0, gradients
+        assert history.final_cross_entropy < 0.3 * history.cross_entropy[0]
+
+
+def test_one_sgd_step_is_the_gradient_times_the_step_size():
+    """The loop hands the optimizer the gradient it computes: the first update of each optimizer is
+    its textbook step from the gradient alone (no Dale's law here, so no clamp)."""
+    x, y = random_task()
+    for optimizer in ("sgd", "adam", "rmsprop", "adamw"):
+        net = RSNN(10, 15, 2, seed=3, input_scale=30.0)
+        before = {k: v.detach().clone() for k, v in net.named_parameters()}
+        grads = bptt_gradients(net, x, y).grads
+        history = fit_bptt(net, SequenceObjective(x, y), iterations=1, learning_rate=1e-3, optimizer=optimizer)
+        assert history.learning_rate == [1e-3] and history.sign_violations == [0]
+        step = net.w_in.detach() - before["w_in"]
+        if optimizer == "sgd":
+            torch.testing.assert_close(step, -1e-3 * grads["w_in"], rtol=0, atol=1e-13)  # rounding of w
+        else:  # torch's defaults, first step from zero moments: Adam(W) m^ = g, v^ = g^2; RMSprop v = 0.01 g^2
+            g, eps = grads["w_in"], 1e-8
+            scale = {"adam": g.abs(), "adamw": g.abs(), "rmsprop": 0.1 * g.abs()}[optimizer]
+            expected = -1e-3 * g / (scale + eps)
+            if optimizer == "adamw":  # decoupled weight decay 0.01
+                expected = expected - 1e-3 * 0.01 * before["w_in"]
+            torch.testing.assert_close(step, expected, rtol=1e-9, atol=1e-13)
 
 
 def test_eprop_with_recurrence_is_an_approximation_aligned_with_bptt():
@@ -202,7 +284,13 @@ def test_truncation_cuts_credit_and_the_full_window_is_full_bptt():
 # The reference loss is the target's mean square, the MSE of a silent readout (0.416 here).
 # The numbers quoted below were measured with these settings for network seeds 0-5.
 T_TASK, N_IN, N_REC = 100, 40, 80
-TRAIN = dict(epochs=40, learning_rate=0.04, lr_decay=0.94, rate_target=10.0, rate_penalty=1e-3)
+LOOP = dict(iterations=40, learning_rate=0.04, lr_gamma=0.94)  # a decaying step settles between spike patterns
+RATES = dict(rate_target=10.0, rate_penalty=1e-3)
+
+
+def train(net, x, y, gradients="bptt", loop=LOOP, **objective):
+    """``fit_bptt`` on the fixed trials ``x`` -> ``y`` with the rate regulariser of ``RATES``."""
+    return fit_bptt(net, SequenceObjective(x, y, gradients=gradients, **{**RATES, **objective}), **loop)
 
 
 def task_tensors(dtype=torch.float32):
@@ -217,14 +305,14 @@ def test_bptt_trains_a_recurrent_lif_network_to_a_sum_of_sines_deterministically
     e-prop test below, where the readout is frozen."""
     x, y = task_tensors()
     net = RSNN(N_IN, N_REC, 1, seed=0, readout_scale=0.0, dtype=torch.float32)
-    history = fit_bptt(net, x, y, **TRAIN)
-    assert len(history.loss) == TRAIN["epochs"]
+    history = train(net, x, y)
+    assert len(history.loss) == LOOP["iterations"]
     assert history.mse[0] == pytest.approx(float((y ** 2).mean()), rel=1e-5)
     assert history.mse[0] / history.final_mse > 5.0
     assert 2.0 < history.final_rate < 30.0  # the rate regulariser kept the network out of runaway firing
     # determinism: a fixed seed gives the same run, bit for bit
     a, b = (RSNN(N_IN, N_REC, 1, seed=0, dtype=torch.float32) for _ in range(2))
-    ha, hb = (fit_bptt(n, x, y, **{**TRAIN, "epochs": 3}) for n in (a, b))
+    ha, hb = (train(n, x, y, loop={**LOOP, "iterations": 3}) for n in (a, b))
     assert ha.loss == hb.loss and torch.equal(a.w_rec, b.w_rec) and torch.equal(a.w_in, b.w_in)
 
 
@@ -232,7 +320,7 @@ def test_eprop_trains_the_same_task():
     """As the BPTT test, with e-prop (symmetric feedback): 8.0-13.0x (this seed: 13.0x)."""
     x, y = task_tensors()
     net = RSNN(N_IN, N_REC, 1, seed=0, readout_scale=0.0, dtype=torch.float32)
-    history = fit_eprop(net, x, y, **TRAIN)
+    history = train(net, x, y, "eprop")
     assert history.mse[0] / history.final_mse > 5.0
 
 
@@ -246,7 +334,7 @@ def test_eprop_trains_the_hidden_weights_with_the_readout_frozen():
     with torch.no_grad():
         net.w_out.copy_(0.1 * (-1.0) ** torch.arange(N_REC, dtype=torch.float32))
     readout = net.w_out.detach().clone()
-    history = fit_eprop(net, x, y, trainable=("input", "recurrent"), **{**TRAIN, "epochs": 30})
+    history = train(net, x, y, "eprop", loop={**LOOP, "iterations": 30}, trainable=("input", "recurrent"))
     assert torch.equal(net.w_out, readout)
     assert history.final_mse < 0.4 * float((y ** 2).mean())
     assert history.mse[0] / history.final_mse > 2.0
@@ -260,7 +348,7 @@ def test_dales_law_holds_after_training():
     assert net.sign_violations() == 0
     off = ~torch.eye(30, dtype=torch.bool)
     assert torch.all(net.w_rec[:, :24][off[:, :24]] > 0) and torch.all(net.w_rec[:, 24:][off[:, 24:]] < 0)
-    history = fit_bptt(net, x, y, epochs=15, learning_rate=0.05, rate_penalty=1e-3)
+    history = train(net, x, y, loop=dict(iterations=15, learning_rate=0.05))
     assert history.final_mse < 0.2 * history.mse[0]  # measured: 2.55 -> 0.17
     assert net.sign_violations() == 0
     assert torch.all(net.w_in >= 0)
@@ -268,7 +356,7 @@ def test_dales_law_holds_after_training():
     assert torch.all(net.w_out[:, :24] >= 0) and torch.all(net.w_out[:, 24:] <= 0)
     assert int((net.w_rec[off] == 0).sum() + (net.w_in == 0).sum()) > 50  # measured: 173 + 39
     assert torch.all(net.w_rec.diagonal() == 0)
-    fit_eprop(net, x, y, epochs=5, learning_rate=0.01, rate_penalty=1e-3)
+    train(net, x, y, "eprop", loop=dict(iterations=5, learning_rate=0.01))
     assert net.sign_violations() == 0
     single = RSNN(12, 30, 1, n_exc=24, input_exc=12, dtype=torch.float32)  # the sign masks keep the dtype
     assert all(t.dtype == torch.float32 for t in single.state_dict().values())
@@ -286,7 +374,7 @@ def test_training_runs_on_cuda_with_the_cpu_numbers():
         for name in a.grads:
             assert b.grads[name].device.type == "cuda"
             torch.testing.assert_close(b.grads[name].cpu(), a.grads[name], rtol=1e-9, atol=1e-12)
-    history = fit_eprop(gpu, x.cuda(), y.cuda(), epochs=3, feedback="random")
+    history = fit_bptt(gpu, SequenceObjective(x.cuda(), y.cuda(), gradients="eprop", feedback="random"), iterations=3)
     assert len(history.loss) == 3 and gpu.w_in.device.type == "cuda"
 
 
@@ -297,20 +385,26 @@ def test_bad_arguments_are_named_with_the_known_options():
     with pytest.raises(KeyError, match=r"unknown surrogate derivative 'sawtooth'; known: .*fast_sigmoid.*triangle"):
         Surrogate("sawtooth")
     with pytest.raises(ValueError, match=r"unknown trainable parameter\(s\) 'bias'; known: input, recurrent, readout"):
-        fit_bptt(net, x, y, trainable=("input", "bias"))
+        SequenceObjective(x, y, trainable=("input", "bias"))
     with pytest.raises(ValueError, match=r"unknown trainable parameter\(s\) 'weights'; known: input"):
-        fit_eprop(net, x, y, trainable="weights")
+        SequenceObjective(x, y, gradients="eprop", trainable="weights")
     with pytest.raises(ValueError, match="trainable is empty"):
         bptt_gradients(net, x, y, trainable=())
-    with pytest.raises(ValueError, match=r"unknown optimizer 'rmsprop'; known: adam, sgd"):
-        fit_bptt(net, x, y, optimizer="rmsprop")
+    with pytest.raises(ValueError, match=r"unknown optimizer 'lbfgs'; known: adam, sgd, rmsprop, adamw"):
+        fit_bptt(net, SequenceObjective(x, y), iterations=1, optimizer="lbfgs")
+    with pytest.raises(ValueError, match=r"unknown loss 'hinge'; known: mse, cross_entropy"):
+        SequenceObjective(x, y, loss="hinge")
+    with pytest.raises(ValueError, match=r"unknown gradients 'rtrl'; known: bptt, eprop"):
+        SequenceObjective(x, y, gradients="rtrl")
+    with pytest.raises(ValueError, match="lr_gamma must be in"):
+        fit_bptt(net, SequenceObjective(x, y), iterations=1, lr_gamma=1.5)
     with pytest.raises(ValueError, match=r"unknown feedback 'transpose'; known: symmetric, random"):
-        fit_eprop(net, x, y, feedback="transpose")
+        fit_bptt(net, SequenceObjective(x, y, gradients="eprop", feedback="transpose"), iterations=1)
     with pytest.raises(ValueError, match=r"unknown reset 'soft'; known: subtract, hard"):
         RSNNParams(reset="soft")
     with pytest.raises(ValueError, match=r"targets must be \[batch=1, time=5, n_out=2\]"):
-        fit_bptt(net, x, y[..., :1])
+        fit_bptt(net, SequenceObjective(x, y[..., :1]), iterations=1)
     with pytest.raises(ValueError, match="truncation must be"):
-        fit_bptt(net, x, y, truncation=0)
+        SequenceObjective(x, y, truncation=0)
     with pytest.raises(ValueError, match="width must be > 0"):
         Surrogate("triangle", width=0.0)

@@ -1,6 +1,5 @@
 """Gradient training of rate networks on tasks (issue 6): trainable quantities, BPTT, Dale's law, resume."""
 
-import math
 
 import numpy as np
 import pytest
@@ -11,7 +10,8 @@ from einet.config.task_training import TaskTrainingSpec
 from einet.experiment import validate
 from einet.errors import ConfigError
 from einet.fields import parse_section
-from einet.training.task_training import AngleObjective, DecisionObjective, TaskModel, fit_bptt, run_trials
+from einet.training.bptt import fit_bptt
+from einet.training.task_training import AngleObjective, DecisionObjective, TaskModel, TaskTrials, run_trials
 from einet.training import rate_parameters as trainable
 from einet.network.rate import RateNetwork
 from einet.config.model import ModelSpec
@@ -141,14 +141,23 @@ def cfg(**overrides):
     return parse_section(TaskTrainingSpec, raw, "training.recurrent")
 
 
+def train(tm, objective, spec, generator, **options) -> dict[str, list]:
+    """The history rows of ``fit_bptt`` on fresh trials, with the loop settings of a training section."""
+    trials = TaskTrials(objective, generator, trials=spec.trials, truncation=spec.truncation,
+                        rate_penalty=spec.rate_penalty)
+    return fit_bptt(tm, trials, iterations=spec.iterations, optimizer=spec.optimizer,
+                    learning_rate=spec.learning_rate, lr_step_every=spec.step_every, lr_gamma=spec.gamma,
+                    grad_clip=spec.grad_clip, checkpoint_every=spec.checkpoint_every, **options).rows
+
+
 def test_dale_holds_after_every_update_with_a_large_step():
     model = ring_model()
     network = RateNetwork([model] * 8, dt=2.0, seed=0, kernels="torch")
     tm = TaskModel(network, ["EE.weights", "IE.weights", "EI.weights", "EE.J", "EI.J"])
     objective = AngleObjective(parse_section(TaskSpec, ODR_TASK, "task"), 0, network.population_names, network.sizes,
                                2.0, torch.float32, "cpu")
-    rows = fit_bptt(tm, objective, cfg(parameters=list(tm.trained), learning_rate=0.5, iterations=8),
-                    torch.Generator().manual_seed(0))
+    rows = train(tm, objective, cfg(parameters=list(tm.trained), learning_rate=0.5, iterations=8),
+                 torch.Generator().manual_seed(0))
     assert rows["sign_violations"] == [0] * 8
     for name, param in tm.trained.items():
         if name.endswith("weights"):
@@ -164,7 +173,7 @@ def test_odr_training_lowers_the_angle_loss():
     network = RateNetwork([model] * 12, dt=2.0, seed=0, kernels="torch")
     tm = TaskModel(network, ["EE.weights"])
     objective = AngleObjective(task_spec, 0, network.population_names, network.sizes, 2.0, torch.float32, "cpu")
-    rows = fit_bptt(tm, objective, cfg(iterations=60, trials=12), torch.Generator().manual_seed(0))
+    rows = train(tm, objective, cfg(iterations=60, trials=12), torch.Generator().manual_seed(0))
     first, last = np.mean(rows["loss"][:5]), np.mean(rows["loss"][-5:])
     assert first > 0.5  # untrained: the angle is lost early in the delay
     assert last < 0.35 * first
@@ -182,7 +191,7 @@ def test_resume_equals_uninterrupted(tmp_path):
         return tm, AngleObjective(task_spec, 0, network.population_names, network.sizes, 2.0, torch.float32, "cpu")
 
     tm, objective = fresh()
-    rows = fit_bptt(tm, objective, spec, torch.Generator().manual_seed(0))
+    rows = train(tm, objective, spec, torch.Generator().manual_seed(0))
     reference = tm.trained["EE.weights"].detach().clone()
 
     tm, objective = fresh()
@@ -197,11 +206,11 @@ def test_resume_equals_uninterrupted(tmp_path):
 
     objective.draw = crash_on_fifth
     with pytest.raises(KeyboardInterrupt):
-        fit_bptt(tm, objective, spec, torch.Generator().manual_seed(0), checkpoint=tmp_path / "c.ckpt",
+        train(tm, objective, spec, torch.Generator().manual_seed(0), checkpoint=tmp_path / "c.ckpt",
                  checkpoint_tag="t")
     tm, objective = fresh()
-    resumed = fit_bptt(tm, objective, spec, torch.Generator().manual_seed(0), checkpoint=tmp_path / "c.ckpt",
-                       checkpoint_tag="t")
+    resumed = train(tm, objective, spec, torch.Generator().manual_seed(0), checkpoint=tmp_path / "c.ckpt",
+                    checkpoint_tag="t")
     assert torch.equal(tm.trained["EE.weights"].detach(), reference)
     assert resumed["loss"] == rows["loss"]
 

@@ -38,7 +38,8 @@ class TaskTrainingSpec:
         "angle", doc="angle (odr): 1 - cos(decoded - cue) of the population-vector phase of the task population, "
         "over the delay; decision (dual): binary cross-entropy of two trained linear readouts of the task "
         "population, the Go/NoGo choice over delay_2 and the DPA choice (paired or not) over the test")
-    optimizer: Literal["adam", "sgd"] = option("adam", doc="optimizer of every trained parameter")
+    optimizer: Literal["adam", "sgd", "rmsprop", "adamw"] = option(
+        "adam", doc="optimizer of every trained parameter (torch's defaults; sgd without momentum)")
     learning_rate: float = option(0.01, doc="step size", check=positive)
     iterations: int = option(200, doc="optimizer steps, each on a fresh batch of trials", check=positive)
     trials: int = option(

@@ -49,27 +49,17 @@ optimizers see the same numbers the network uses.
 
 Training
 --------
-:func:`fit_bptt` runs the network over a batch of trials, takes the MSE of the
-readout against the targets and follows its autograd gradient (through the
-surrogate of :mod:`einet.neurons.surrogate`), one optimizer step per epoch.
-With ``truncation = k`` the state is detached every ``k`` steps (truncated
-BPTT): credit flows back at most ``k`` steps, and each window's graph is freed
-before the next is built. Two additions keep training stable, as spiking
-losses jump when a spike appears or vanishes: an optional firing-rate
-regulariser (``rate_penalty``, ``rate_target``; without it, training can push
-the network into runaway firing) and a step size that decays per epoch
-(``lr_decay``). :func:`einet.training.eprop.fit_eprop` has the same interface
-and replaces autograd by e-prop's online eligibility traces.
-Shapes: inputs ``[batch, time, n_in]``, targets ``[batch, time, n_out]`` (or
-``[time, n_out]``, the same for every trial), any float dtype and device (those
-of the network's weights).
+The network is trained through the one loop :func:`einet.training.bptt.fit_bptt` with a
+:class:`einet.training.spiking.SequenceObjective` (surrogate-gradient BPTT, truncated or not,
+or e-prop's online eligibility traces, :mod:`einet.training.eprop`); this module only runs it.
+Shapes: inputs ``[batch, time, n_in]``, any float dtype and device (those of the
+network's weights).
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from typing import Callable, Literal, NamedTuple, Sequence
+from typing import Literal, NamedTuple, Sequence
 
 import torch
 from torch import nn
@@ -77,23 +67,13 @@ from torch import nn
 from einet.numeric import Scalar, check_order, check_positive, dale_project, decay, filtered_step
 from einet.neurons.surrogate import Surrogate
 
-__all__ = [
-    "RSNNParams", "RSNNState", "RSNNWeights", "RSNNRun", "RSNN", "TrainingHistory",
-    "TRAINABLE", "OPTIMIZERS", "Gradients", "rsnn_initial", "rsnn_step", "rsnn_run", "rsnn_loss",
-    "bptt_gradients", "fit_bptt",
-]
+__all__ = ["RSNNParams", "RSNNState", "RSNNWeights", "RSNNRun", "RSNN", "TRAINABLE", "rsnn_initial", "rsnn_step",
+           "rsnn_run"]
 
 RESETS = ("subtract", "hard")
 
 #: names accepted in ``trainable`` -> the network parameters they stand for
 TRAINABLE: dict[str, tuple[str, ...]] = {"input": ("w_in",), "recurrent": ("w_rec",), "readout": ("w_out", "b_out")}
-
-#: optimizer names -> constructors ``(params, lr) -> Optimizer`` (SGD plain, no momentum)
-OPTIMIZERS: dict[str, Callable] = {
-    "adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
-    "sgd": lambda params, lr: torch.optim.SGD(params, lr=lr),
-}
-
 
 @dataclass(frozen=True)
 class RSNNParams:
@@ -371,189 +351,3 @@ def rsnn_run(net: RSNN, inputs: torch.Tensor, state: RSNNState | None = None) ->
         outputs.append(state.y)
         spikes.append(z)
     return RSNNRun(torch.stack(outputs, 1), torch.stack(spikes, 1), state)
-
-
-def rsnn_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over trials, steps and readouts (the task loss both trainers minimise)."""
-    return ((outputs - targets) ** 2).mean()
-
-
-class Gradients(NamedTuple):
-    """What one gradient evaluation returns.
-
-    Attributes
-    ----------
-    loss : the objective, ``mse`` plus the rate regulariser
-    mse : the task loss (:func:`rsnn_loss`)
-    rate : mean firing rate over neurons, trials and steps [Hz]
-    grads : ``{attribute: gradient of loss}`` for the trained parameters (``w_in`` for ``"input"``, ...)
-    """
-
-    loss: float
-    mse: float
-    rate: float
-    grads: dict[str, torch.Tensor]
-
-
-def _check_rate(rate_target: float, rate_penalty: float) -> None:
-    if rate_penalty < 0 or rate_target < 0:
-        raise ValueError(f"rate_penalty and rate_target must be >= 0, got {rate_penalty!r} and {rate_target!r}")
-
-
-def _rate_terms(net: RSNN, counts: torch.Tensor, n_samples: int, rate_target: float, rate_penalty: float):
-    r"""Rates [Hz] from spike counts, the regulariser :math:`c\,\langle (f_j - f^*)^2 \rangle_j`
-    and its derivative with respect to each neuron's spike count."""
-    hz = 1000.0 / (net.dt * n_samples)  # one spike per trial-step -> Hz
-    f = counts * hz
-    reg = rate_penalty * ((f - rate_target) ** 2).mean()
-    d_counts = 2.0 * rate_penalty / net.n_rec * (f - rate_target) * hz
-    return f, reg, d_counts
-
-
-def bptt_gradients(net: RSNN, inputs: torch.Tensor, targets: torch.Tensor,
-                   trainable: Sequence[str] = tuple(TRAINABLE), truncation: int | None = None,
-                   rate_target: float = 10.0, rate_penalty: float = 0.0) -> Gradients:
-    r"""Surrogate-gradient BPTT gradients of the MSE (plus the optional rate regulariser).
-
-    Parameters
-    ----------
-    net : the network (not changed)
-    inputs : ``[batch, time, n_in]``
-    targets : ``[batch, time, n_out]`` or ``[time, n_out]``
-    trainable : any of ``input``, ``recurrent``, ``readout``; only these gradients are computed
-    truncation : detach the state every this many steps (None: full BPTT)
-    rate_target, rate_penalty : add :math:`c \langle (f_j - f^*)^2 \rangle_j` to the loss, with
-        :math:`f_j` neuron j's rate [Hz] over the whole batch, :math:`f^*` = ``rate_target`` and
-        :math:`c` = ``rate_penalty`` [1/Hz^2]; Bellec et al.'s firing-rate regularisation, which keeps
-        training from driving the network into runaway firing (0: off)
-    """
-    params = net.parameter_groups(trainable)
-    if truncation is not None and (int(truncation) != truncation or truncation < 1):
-        raise ValueError(f"truncation must be a whole number of steps >= 1 or None, got {truncation!r}")
-    _check_rate(rate_target, rate_penalty)
-    x, y_star = _prepare(net, inputs, targets)
-    batch, T = x.shape[:2]
-    window = T if truncation is None else int(truncation)
-    scale = 1.0 / y_star.numel()
-    d_counts = None
-    if rate_penalty > 0 and window < T:
-        # the regulariser couples all windows through the rates: take them from a forward pass first
-        with torch.no_grad():
-            counts = rsnn_run(net, x).spikes.sum((0, 1))
-        d_counts = _rate_terms(net, counts, batch * T, rate_target, rate_penalty)[2]
-    grads = {k: torch.zeros_like(p) for k, p in params.items()}
-    state, mse, counts = net.initial(batch), 0.0, x.new_zeros(net.n_rec)
-    for start in range(0, T, window):
-        stop = min(start + window, T)
-        state = RSNNState(*(s.detach() for s in state))  # the truncation: no credit before `start`
-        weights = net.weights()
-        drive = _drive(x[:, start:stop], weights, net.params)
-        outputs, spikes = [], []
-        for t in range(stop - start):
-            _, z, state = _advance(drive[:, t], state, weights, net.params, net.dt)
-            outputs.append(state.y)
-            spikes.append(z)
-        part = ((torch.stack(outputs, 1) - y_star[:, start:stop]) ** 2).sum() * scale
-        objective = part
-        window_counts = torch.stack(spikes, 1).sum((0, 1))
-        if rate_penalty > 0:
-            if d_counts is None:  # one window: the regulariser itself
-                objective = objective + _rate_terms(net, window_counts, batch * T, rate_target, rate_penalty)[1]
-            else:  # its exact gradient, spread over the windows through each window's spike counts
-                objective = objective + (d_counts * window_counts).sum()
-        parts = torch.autograd.grad(objective, list(params.values()), allow_unused=True)
-        for k, g in zip(params, parts):
-            if g is not None:
-                grads[k] += g
-        mse += float(part.detach())
-        counts += window_counts.detach()
-    f, reg, _ = _rate_terms(net, counts, batch * T, rate_target, rate_penalty)
-    return Gradients(mse + float(reg), mse, float(f.mean()), grads)
-
-
-@dataclass
-class TrainingHistory:
-    """Per epoch, before that epoch's update: the objective ``loss``, the task ``mse`` and the mean
-    ``rate`` [Hz]; after the last update: ``final_loss``, ``final_mse``, ``final_rate``; wall time [s]."""
-
-    method: str
-    loss: list[float] = field(default_factory=list)
-    mse: list[float] = field(default_factory=list)
-    rate: list[float] = field(default_factory=list)
-    final_loss: float = float("nan")
-    final_mse: float = float("nan")
-    final_rate: float = float("nan")
-    seconds: float = 0.0
-
-
-def _fit(net: RSNN, method: str, gradients: Callable[[], Gradients], epochs: int, optimizer: str,
-         learning_rate: float, lr_decay: float, trainable: Sequence[str],
-         callback: Callable[[int, Gradients], None] | None) -> TrainingHistory:
-    """The loop both trainers share: gradients -> optimizer step -> constraints, once per epoch.
-
-    The final numbers come from one more gradient evaluation (whose gradients are not applied),
-    so they are the same objective as the per-epoch ones.
-    """
-    params = net.parameter_groups(trainable)
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; known: {', '.join(OPTIMIZERS)}")
-    if int(epochs) != epochs or epochs < 0:
-        raise ValueError(f"epochs must be a whole number >= 0, got {epochs!r}")
-    check_positive(method, learning_rate=learning_rate)
-    if not 0.0 < lr_decay <= 1.0:
-        raise ValueError(f"{method}: lr_decay must be in (0, 1], got {lr_decay!r}")
-    opt = OPTIMIZERS[optimizer](list(params.values()), learning_rate)
-    schedule = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=lr_decay)
-    history = TrainingHistory(method)
-    start = time.perf_counter()
-    for epoch in range(int(epochs) + 1):
-        result = gradients()
-        if epoch == epochs:
-            history.final_loss, history.final_mse, history.final_rate = result.loss, result.mse, result.rate
-            break
-        for k, p in params.items():
-            p.grad = result.grads[k].to(p.dtype)
-        opt.step()
-        schedule.step()
-        net.enforce_constraints()
-        history.loss.append(result.loss)
-        history.mse.append(result.mse)
-        history.rate.append(result.rate)
-        if callback is not None:
-            callback(epoch, result)
-    history.seconds = time.perf_counter() - start
-    return history
-
-
-def fit_bptt(net: RSNN, inputs: torch.Tensor, targets: torch.Tensor, *, epochs: int = 100,
-             optimizer: str = "adam", learning_rate: float = 1e-2, lr_decay: float = 1.0,
-             trainable: Sequence[str] = tuple(TRAINABLE), truncation: int | None = None,
-             rate_target: float = 10.0, rate_penalty: float = 0.0,
-             callback: Callable[[int, Gradients], None] | None = None) -> TrainingHistory:
-    """Train ``net`` in place by surrogate-gradient backpropagation through time.
-
-    Parameters
-    ----------
-    net : the network; its parameters outside ``trainable`` stay as they are
-    inputs : ``[batch, time, n_in]`` (all trials form one batch: one update per epoch)
-    targets : ``[batch, time, n_out]``, or ``[time, n_out]`` for all trials
-    epochs : number of updates
-    optimizer : ``adam`` or ``sgd`` (:data:`OPTIMIZERS`)
-    learning_rate : its step size
-    lr_decay : the step size is multiplied by this after every epoch (1: constant). Spiking losses
-        are piecewise constant in the spike times, so a constant step keeps jumping between spike
-        patterns near the end; a decaying one settles
-    trainable : any of ``input``, ``recurrent``, ``readout`` (weights and bias)
-    truncation : detach the state every this many steps (None: full BPTT)
-    rate_target, rate_penalty : firing-rate regulariser (see :func:`bptt_gradients`; 0: off)
-    callback : called as ``callback(epoch, gradients)`` after each update
-
-    Returns
-    -------
-    history : objective, MSE and rate per epoch, their final values, wall time
-    """
-    _check_trainable(trainable)
-    _check_rate(rate_target, rate_penalty)
-    return _fit(net, "fit_bptt",
-                lambda: bptt_gradients(net, inputs, targets, trainable, truncation, rate_target, rate_penalty),
-                epochs, optimizer, learning_rate, lr_decay, trainable, callback)

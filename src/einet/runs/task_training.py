@@ -20,7 +20,8 @@ import numpy as np
 import torch
 import xarray as xr
 
-from einet.training.task_training import AngleObjective, DecisionObjective, TaskModel, fit_bptt
+from einet.training.bptt import fit_bptt
+from einet.training.task_training import AngleObjective, DecisionObjective, TaskModel, TaskTrials
 from einet.network.rate import RateNetwork
 from einet.errors import ConfigError
 from einet.runs.registry import RunKind, register_run
@@ -133,8 +134,12 @@ def train_task(spec, device, *, checkpoint=None, tag: str = "", progress: bool =
     model, objective = build_task_model(spec, cfg.trials if cfg.loss == "angle" else cfg.trials * 12, device)
     before = _evaluate(spec, model, device)
     generator = torch.Generator().manual_seed(spec.training.seed)
-    rows = fit_bptt(model, objective, cfg, generator, checkpoint=checkpoint, checkpoint_tag=tag,
-                    progress=progress, label=label)
+    trials = TaskTrials(objective, generator, trials=cfg.trials, truncation=cfg.truncation,
+                        rate_penalty=cfg.rate_penalty)
+    rows = fit_bptt(model, trials, iterations=cfg.iterations, optimizer=cfg.optimizer,
+                    learning_rate=cfg.learning_rate, lr_step_every=cfg.step_every, lr_gamma=cfg.gamma,
+                    grad_clip=cfg.grad_clip, checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every,
+                    checkpoint_tag=tag, progress=progress, label=label).rows
     after = _evaluate(spec, model, device)
     ds = _history(rows)
     ds = ds.merge(_odr_dataset(before, after) if cfg.loss == "angle" else _dual_dataset(before, after))

@@ -1,8 +1,13 @@
 """Training: gradient and closed-form fitting of networks.
 
 ===================  ===========================================================
-``task_training``    rate networks trained on tasks by truncated BPTT (angle and
-                     decision objectives, checkpoints with exact resume)
+``bptt``             the one gradient loop, ``fit_bptt``: optimizers, schedule,
+                     clipping, constraints, history, checkpoints with exact resume
+``task_training``    its objective for rate networks on tasks (fresh trials, angle
+                     and decision losses, truncated BPTT)
+``spiking``          its objective for recurrent spiking networks on target
+                     sequences (BPTT or e-prop gradients)
+``sequence_loss``    their losses (mse, cross-entropy) and rate regulariser
 ``rate_parameters``  which quantities of a rate network train, Dale's law kept
 ``supervised``       layered networks trained on a classification split with any
                      mix of learning rules

@@ -48,17 +48,15 @@ independent of the trial's length.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 
 from einet.numeric import decay, filtered_step
-from einet.network.rsnn import (
-    RSNN, TRAINABLE, Gradients, TrainingHistory, _advance, _check_rate, _check_trainable, _drive, _fit, _prepare,
-    _rate_terms,
-)
+from einet.network.rsnn import RSNN, TRAINABLE, _advance, _check_trainable, _drive
+from einet.training.sequence_loss import Gradients, check_rate, loss_of, rate_terms
 
-__all__ = ["FEEDBACK", "eprop_gradients", "fit_eprop", "random_feedback"]
+__all__ = ["FEEDBACK", "eprop_gradients", "random_feedback", "resolve_feedback"]
 
 FEEDBACK = ("symmetric", "random")
 
@@ -70,7 +68,7 @@ def random_feedback(net: RSNN, seed: int = 0) -> torch.Tensor:
     return B.to(dtype=net.w_out.dtype, device=net.w_out.device)
 
 
-def _feedback(net: RSNN, feedback, seed: int) -> torch.Tensor | None:
+def resolve_feedback(net: RSNN, feedback, seed: int = 0) -> torch.Tensor | None:
     """``None`` for symmetric feedback (read from the current readout at each step), else ``[n_rec, n_out]``."""
     if isinstance(feedback, torch.Tensor):
         if feedback.shape != (net.n_rec, net.n_out):
@@ -90,35 +88,37 @@ def _col(x):
 @torch.no_grad()
 def eprop_gradients(net: RSNN, inputs: torch.Tensor, targets: torch.Tensor,
                     trainable: Sequence[str] = tuple(TRAINABLE), feedback: str | torch.Tensor = "symmetric",
-                    seed: int = 0, rate_target: float = 10.0, rate_penalty: float = 0.0) -> Gradients:
+                    seed: int = 0, rate_target: float = 10.0, rate_penalty: float = 0.0,
+                    loss: str = "mse") -> Gradients:
     r"""Loss and e-prop gradient estimates, computed online in one forward pass.
 
     Parameters
     ----------
     net : the network (not changed)
     inputs : ``[batch, time, n_in]``
-    targets : ``[batch, time, n_out]`` or ``[time, n_out]``
+    targets : as ``loss`` needs them (:mod:`einet.training.sequence_loss`)
     trainable : any of ``input``, ``recurrent``, ``readout``; only these gradients are computed
     feedback : ``symmetric`` (B = W_out^T), ``random`` (:func:`random_feedback` of ``seed``),
         or a ``[n_rec, n_out]`` matrix
     seed : seed of the random feedback matrix
     rate_target, rate_penalty : the firing-rate regulariser of
-        :func:`einet.network.rsnn.bptt_gradients`; its gradient is
+        :func:`einet.training.spiking.bptt_gradients`; its gradient is
         :math:`\sum_j \partial R/\partial f_j \sum_t e_{ji}^t` (unfiltered traces: a spike counts
         once, not through the readout), the rates being known at the trial's end
 
     Returns
     -------
-    gradients : as :func:`einet.network.rsnn.bptt_gradients`
+    gradients : as :func:`einet.training.spiking.bptt_gradients`
     """
     names = _check_trainable(trainable)
-    _check_rate(rate_target, rate_penalty)
-    fb = _feedback(net, feedback, seed)
-    x, y_star = _prepare(net, inputs, targets)
+    check_rate(rate_target, rate_penalty)
+    fb = resolve_feedback(net, feedback, seed)
+    task = loss_of(loss)
+    x, y_star = task.prepare(net, inputs, targets)
     p, dt = net.params, net.dt
     batch, T, _ = x.shape
     weights = net.weights()
-    scale = 2.0 / y_star.numel()  # dE/dy of the mean squared error
+    count = task.count(y_star)
     alpha, rho = _col(decay(dt, p.tau_m)), _col(decay(dt, p.tau_w))
     c, b = _col(filtered_step(dt, p.tau_m, p.tau_w)), _col(p.b)
     kappa = decay(dt, p.tau_out)  # [batch, 1] or float: for y, z_bar
@@ -149,7 +149,7 @@ def eprop_gradients(net: RSNN, inputs: torch.Tensor, targets: torch.Tensor,
         v_free, z, state = _advance(drive[:, t], state, weights, p, dt)
         outputs.append(state.y)
         spikes.append(z)
-        err = (state.y - y_star[:, t]) * scale  # dE/dy^t, [batch, n_out]
+        err = task.derivative(state.y, y_star[:, t], count)  # dE/dy^t, [batch, n_out]
         if hidden:
             psi = p.surrogate.derivative(v_free - p.v_th).unsqueeze(-1)  # [batch, n_rec, 1]
             ev = (alpha * keep) * eps_v + pre
@@ -170,36 +170,15 @@ def eprop_gradients(net: RSNN, inputs: torch.Tensor, targets: torch.Tensor,
             grads["b_out"] += (err * one_bar).sum(0)
         if hard:
             keep = (1.0 - z).unsqueeze(-1)
-    total = ((torch.stack(outputs, 1) - y_star) ** 2).sum()
+    outputs = torch.stack(outputs, 1)
+    total = task.total(outputs, y_star)
     counts = torch.stack(spikes, 1).sum((0, 1))
-    f, reg, d_counts = _rate_terms(net, counts, batch * T, rate_target, rate_penalty)
+    f, reg, d_counts = rate_terms(net, counts, batch * T, rate_target, rate_penalty)
     if rate_penalty > 0:
         g_hidden += d_counts.unsqueeze(-1) * e_sum
     for a, part in zip(hidden, g_hidden.split([sizes[a] for a in hidden], -1)):
         grads[a] += part
     if "w_rec" in grads:
         grads["w_rec"] *= net.off_diagonal
-    mse = float(total) / y_star.numel()
-    return Gradients(mse + float(reg), mse, float(f.mean()), grads)
-
-
-def fit_eprop(net: RSNN, inputs: torch.Tensor, targets: torch.Tensor, *, epochs: int = 100,
-              optimizer: str = "adam", learning_rate: float = 1e-2, lr_decay: float = 1.0,
-              trainable: Sequence[str] = tuple(TRAINABLE), feedback: str | torch.Tensor = "symmetric",
-              seed: int = 0, rate_target: float = 10.0, rate_penalty: float = 0.0,
-              callback: Callable[[int, Gradients], None] | None = None) -> TrainingHistory:
-    """Train ``net`` in place with e-prop; arguments as :func:`einet.network.rsnn.fit_bptt`.
-
-    The gradients of a whole batch of trials are accumulated online and
-    applied once per epoch (Bellec et al. update after each batch as well).
-    There is no ``truncation``: e-prop never looks back in time.
-    ``feedback`` and ``seed`` choose the learning signal's matrix; a random one is
-    drawn once and kept for the whole training.
-    """
-    _check_trainable(trainable)
-    _check_rate(rate_target, rate_penalty)
-    fb = _feedback(net, feedback, seed)
-    fb = "symmetric" if fb is None else fb
-    return _fit(net, "fit_eprop",
-                lambda: eprop_gradients(net, inputs, targets, trainable, fb, seed, rate_target, rate_penalty),
-                epochs, optimizer, learning_rate, lr_decay, trainable, callback)
+    task_loss = float(total) / count
+    return Gradients(task_loss + float(reg), task_loss, float(f.mean()), grads, task.metrics(outputs, y_star))

@@ -1,6 +1,7 @@
 r"""Train a rate network on a behavioural task by (truncated) backpropagation through time.
 
-RectiPy's ``fit_bptt`` and NeuroFlame's training on one interface: the
+RectiPy's ``fit_bptt`` and NeuroFlame's training on one interface (the loop is
+:func:`einet.training.bptt.fit_bptt`, shared with spiking networks; this module is its task objective): the
 experiment's :class:`~einet.network.rate.RateNetwork` with the quantities of
 ``training.recurrent.parameters`` made trainable (:mod:`einet.training.rate_parameters`),
 trials from the experiment's task drawn afresh every iteration, a loss on
@@ -33,14 +34,11 @@ uninterrupted one.
 
 from __future__ import annotations
 
-import logging
 import math
-import sys
 from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from einet.errors import SimulationDiverged
 from einet.training import rate_parameters as trainable
@@ -49,9 +47,7 @@ from einet.tasks.build import build_task
 from einet.tasks.dual import DualTask
 from einet.tasks.odr import ODR
 
-__all__ = ["TaskModel", "AngleObjective", "DecisionObjective", "fit_bptt"]
-
-log = logging.getLogger("einet")
+__all__ = ["TaskModel", "AngleObjective", "DecisionObjective", "TaskTrials", "run_trials"]
 
 
 class TaskModel(torch.nn.Module):
@@ -71,6 +67,13 @@ class TaskModel(torch.nn.Module):
     def decisions(self, rates: torch.Tensor) -> torch.Tensor:
         """Logits of the readouts, ``[batch, readouts]``."""
         return self.readout(rates)
+
+    def enforce_constraints(self) -> None:
+        """Dale's law on the network's trained weights (after every optimizer step)."""
+        trainable.enforce_dale(self.network)
+
+    def sign_violations(self) -> int:
+        return trainable.sign_violations(self.network)
 
 
 def _detach(state):
@@ -251,55 +254,33 @@ def run_trials(model, objective, task, targets, *, truncation: int = 0, rate_pen
     return total, scores
 
 
-def fit_bptt(model, objective, cfg, generator: torch.Generator, *, checkpoint=None, checkpoint_tag: str = "",
-             progress: bool = False, label: str = "train") -> dict[str, list]:
-    """Train ``model`` in place for ``cfg.iterations`` steps of ``cfg`` (a TaskTrainingSpec); the history rows."""
-    from einet.training.checkpoint import load_checkpoint, save_atomic
+class TaskTrials:
+    """A task objective on fresh trials every iteration, for the one loop :func:`einet.training.bptt.fit_bptt`.
 
-    params = [p for p in model.parameters()]
-    make = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[cfg.optimizer]
-    optimizer = make(params, lr=cfg.learning_rate)
-    schedule = torch.optim.lr_scheduler.StepLR(optimizer, cfg.step_every, cfg.gamma) if cfg.step_every else None
-    rows: dict[str, list] = {"loss": [], "grad_norm": [], "sign_violations": [], "learning_rate": []}
-    done = 0
-    saved = load_checkpoint(checkpoint, checkpoint_tag) if checkpoint is not None else None
-    noise = model.network._noise_generator
-    if saved is not None:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        if schedule is not None:
-            schedule.load_state_dict(saved["schedule"])
-        generator.set_state(saved["generator"])
-        noise.set_state(saved["noise"])
-        torch.set_rng_state(saved["torch_rng"])
-        rows = {k: list(v) for k, v in saved["rows"].items()}
-        done = int(saved["iteration"])
-        log.info("%s: resumed from %s after iteration %d", label, checkpoint, done)
-    bar = tqdm(range(done + 1, cfg.iterations + 1), desc=label, unit="it", disable=not progress, file=sys.stderr,
-               initial=done, total=cfg.iterations)
-    for iteration in bar:
-        task, targets = objective.draw(cfg.trials, generator)
-        optimizer.zero_grad()
-        loss, scores = run_trials(model, objective, task, targets, truncation=cfg.truncation,
-                                  rate_penalty=cfg.rate_penalty)
-        norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip if cfg.grad_clip else float("inf"))
-        rows["learning_rate"].append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        if schedule is not None:
-            schedule.step()
-        trainable.enforce_dale(model.network)
-        rows["loss"].append(loss)
-        rows["grad_norm"].append(float(norm))
-        rows["sign_violations"].append(trainable.sign_violations(model.network))
-        for key, value in scores.items():
-            rows.setdefault(key, []).append(value)
-        bar.set_postfix(loss=f"{loss:.4f}", **{k: f"{v:.3g}" for k, v in scores.items()})
-        if checkpoint is not None and cfg.checkpoint_every and (iteration % cfg.checkpoint_every == 0
-                                                                 or iteration == cfg.iterations):
-            save_atomic({"tag": checkpoint_tag, "iteration": iteration, "model": model.state_dict(),
-                         "optimizer": optimizer.state_dict(),
-                         "schedule": schedule.state_dict() if schedule is not None else {},
-                         "generator": generator.get_state(), "noise": noise.get_state(),
-                         "torch_rng": torch.get_rng_state(), "rows": rows}, checkpoint)
-    bar.close()
-    return rows
+    Each evaluation draws ``trials`` trials from ``generator``, runs them through the model with
+    ``truncation`` and ``rate_penalty`` (:func:`run_trials`) and leaves the gradients in the
+    parameters. A checkpoint keeps the trial generator and the network's noise generator, so a
+    resumed run draws the trials and the noise an uninterrupted one would.
+    """
+
+    final_evaluation = False  # a further batch would be new trials, not the objective trained on
+
+    def __init__(self, objective, generator: torch.Generator, *, trials: int, truncation: int = 0,
+                 rate_penalty: float = 0.0):
+        self.objective, self.generator = objective, generator
+        self.trials, self.truncation, self.rate_penalty = trials, truncation, rate_penalty
+
+    def parameters(self, model) -> list[torch.nn.Parameter]:
+        return list(model.parameters())
+
+    def evaluate(self, model) -> tuple[float, dict[str, float]]:
+        task, targets = self.objective.draw(self.trials, self.generator)
+        return run_trials(model, self.objective, task, targets, truncation=self.truncation,
+                          rate_penalty=self.rate_penalty)
+
+    def random_state(self, model) -> dict:
+        return {"generator": self.generator.get_state(), "noise": model.network._noise_generator.get_state()}
+
+    def set_random_state(self, model, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+        model.network._noise_generator.set_state(state["noise"])
