@@ -5,6 +5,12 @@ which stores the documentation, the unit and a check beside the default, so
 the same declaration validates user input, fills in defaults and generates
 ``config/README.md`` (see :func:`describe`). Parsing walks the dataclass
 fields, so an error always knows the full key path of the bad value.
+
+A *tagged* section is a base dataclass with a ``kind`` field and a mapping
+``_variants`` of kind -> subclass that adds that kind's own keys (see
+:func:`variant_of`): the section's ``kind`` picks the class it parses with, so a
+key that would not apply to that kind is an unknown key, and the generated
+docs say which kinds each key belongs to.
 """
 
 from __future__ import annotations
@@ -132,12 +138,27 @@ def parse_value(tp, value, path: str):
     raise TypeError(f"unsupported config type {tp!r} at {path}")  # a bug in einet
 
 
+def variant_of(cls, value: dict):
+    """The class a tagged section parses ``value`` with: ``cls._variants[kind]``, else ``cls`` itself
+    (a kind without keys of its own). Whether the kind exists is the ``kind`` field's check (or,
+    for kinds registered by components, the experiment's cross-check)."""
+    variants = getattr(cls, "_variants", None)
+    if not variants:
+        return cls
+    kind = value.get("kind")
+    if kind is None:
+        default = next(f.default for f in dataclasses.fields(cls) if f.name == "kind")
+        kind = None if default is dataclasses.MISSING else default
+    return variants.get(kind, cls) if isinstance(kind, str) else cls
+
+
 def parse_section(cls, value, path: str):
     """Build the dataclass ``cls`` from a mapping, checking every key and value.
 
     A class may define ``_shorthand(value)`` to accept a scalar in place of a
     mapping (``transfer: sigmoid``) and ``_check(self, path)`` for checks that
-    involve several fields.
+    involve several fields; a tagged class (``_variants``) parses with the
+    subclass its ``kind`` names.
     """
     shorthand = getattr(cls, "_shorthand", None)
     if shorthand is not None and not isinstance(value, dict):
@@ -146,14 +167,20 @@ def parse_section(cls, value, path: str):
         value = {}
     if not isinstance(value, dict):
         raise ConfigError(path, value, "a mapping")
+    tagged = getattr(cls, "_variants", None)
+    cls = variant_of(cls, value)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(value) - set(fields))
     if unknown:
         key = unknown[0]
-        raise ConfigError(
-            _join(path, key), value[key], f"a known key of {path or 'the config'}: {', '.join(fields)}"
-        )
+        where = path or "the config"
+        if tagged:
+            where = f"{where} with kind {value.get('kind', fields['kind'].default)!r}"
+            others = sorted(k for k, v in tagged.items() if key in {f.name for f in dataclasses.fields(v)})
+            if others:
+                where += f" (only kind {', '.join(others)} has {key!r})"
+        raise ConfigError(_join(path, key), value[key], f"a known key of {where}: {', '.join(fields)}")
     kwargs = {}
     for name, f in fields.items():
         key_path = _join(path, name)
@@ -161,6 +188,8 @@ def parse_section(cls, value, path: str):
             parsed = parse_value(hints[name], value[name], key_path)
         elif f.default is not dataclasses.MISSING:
             parsed = f.default
+        elif getattr(f.default_factory, "_variants", None):  # a tagged section: the class of its default kind
+            parsed = parse_section(f.default_factory, {}, key_path)
         elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
             parsed = f.default_factory()  # type: ignore[misc]
         else:
@@ -194,27 +223,46 @@ def to_dict(obj) -> Any:
 
 
 # ----------------------------------------------------------------- documentation
+def _tagged_fields(cls) -> list[tuple[type, dataclasses.Field, list[str]]]:
+    """(class, field, kinds) for every field of a tagged section: the base's (kinds ``[]``: every
+    kind), then each variant's own, once per name with every kind that has it."""
+    base = {f.name for f in dataclasses.fields(cls)}
+    rows = [(cls, f, []) for f in dataclasses.fields(cls)]
+    own: dict[str, tuple[type, dataclasses.Field, list[str]]] = {}
+    for kind, variant in cls._variants.items():
+        for f in dataclasses.fields(variant):
+            if f.name not in base:
+                own.setdefault(f.name, (variant, f, []))[2].append(kind)
+    return rows + list(own.values())
+
+
 def describe(cls, prefix: str = "") -> list[tuple[str, str, str, str]]:
-    """Rows (key, type, default, doc) for every option of ``cls``, recursively."""
+    """Rows (key, type, default, doc) for every option of ``cls``, recursively; the keys of a tagged
+    section's variants say which kinds they belong to."""
     rows = []
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
+    if getattr(cls, "_variants", None):
+        entries = _tagged_fields(cls)
+    else:
+        entries = [(cls, f, []) for f in dataclasses.fields(cls)]
+    for owner, f, kinds in entries:
         key = _join(prefix, f.name)
-        tp = hints[f.name]
+        tp = typing.get_type_hints(owner)[f.name]
         doc = f.metadata.get("doc", "")
+        if kinds:
+            doc = f"(kind {', '.join(kinds)}) {doc}"
         unit = f.metadata.get("unit")
         if unit:
             doc = f"{doc} [{unit}]"
         inner = _section_type(tp)
         if inner is not None and get_origin(tp) is dict:
             rows.append((key, "mapping", "", doc))
-            rows.extend(describe(inner, f"{key}.<name>"))
+            rows.extend(_labelled(describe(inner, f"{key}.<name>"), kinds))
             continue
         if inner is not None:
             if get_origin(tp) in (Union, types.UnionType):  # an optional section: say how to leave it out
                 default = "a mapping of defaults" if f.default is dataclasses.MISSING else repr(f.default)
                 rows.append((key, "mapping or null", default, doc))
-            rows.extend(describe(inner, key))
+            rows.extend(_labelled(describe(inner, key), kinds))
             continue
         if f.default is not dataclasses.MISSING:
             default = "required" if f.default is dataclasses.MISSING else repr(f.default)
@@ -224,6 +272,13 @@ def describe(cls, prefix: str = "") -> list[tuple[str, str, str, str]]:
             default = "required"
         rows.append((key, _type_name(tp), default, doc))
     return rows
+
+
+def _labelled(rows: list, kinds: list[str]) -> list:
+    """The rows of a subsection that belongs to some kinds of a tagged section, each saying so."""
+    if not kinds:
+        return rows
+    return [(key, tp, default, f"(kind {', '.join(kinds)}) {doc}") for key, tp, default, doc in rows]
 
 
 def _section_type(tp):
@@ -249,12 +304,16 @@ def field_info(cls, path: str) -> dict:
     parts = path.split(".")
     i = 0
     while i < len(parts):
-        hints = typing.get_type_hints(node)
-        fields = {f.name: f for f in dataclasses.fields(node)}
+        if getattr(node, "_variants", None):
+            entries = _tagged_fields(node)
+        else:
+            entries = [(node, f, []) for f in dataclasses.fields(node)]
+        fields = {f.name: (owner, f) for owner, f, _ in entries}
         if parts[i] not in fields:
             raise KeyError(path)
-        meta = dict(fields[parts[i]].metadata)
-        tp = hints[parts[i]]
+        owner, f = fields[parts[i]]
+        meta = dict(f.metadata)
+        tp = typing.get_type_hints(owner)[parts[i]]
         inner = _section_type(tp)
         if get_origin(tp) is dict:
             i += 1  # skip the entry name

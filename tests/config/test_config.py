@@ -187,3 +187,56 @@ def test_defaults_fill_in_and_do_not_leak_between_specs():
     raw = copy.deepcopy(experiment())
     raw["model"]["external"]["noise"] = {"E": 0.1}
     assert validate(raw).model.external.noise == {"E": 0.1}
+
+
+# ------------------------------------------------------------------ tagged sections
+ODR = {"kind": "odr", "population": "E", "epochs": {"fixation": 10.0, "cue": 10.0, "delay": 10.0, "erase": 0.0}}
+
+
+@pytest.mark.parametrize("kind, key, value, owners", [
+    ("dual", "footprint", 20.0, "odr, serial_odr"),
+    ("odr", "patterns", "low_rank", "dual, go_nogo"),
+    ("serial_odr", "cue_angles", [0.0], "odr"),
+    ("go_nogo", "coherences", [10.0], "perceptual_decision"),
+])
+def test_a_key_of_another_task_kind_is_refused_with_the_kinds_that_have_it(kind, key, value, owners):
+    """Tagged by kind: a key that would silently not apply to this task is an error naming who has it."""
+    with pytest.raises(ConfigError) as err:
+        validate(experiment(task={"kind": kind, "population": "E", key: value}))
+    message = str(err.value)
+    assert f"task.{key}" in message and f"kind {kind!r}" in message and f"only kind {owners} has {key!r}" in message
+
+
+def test_a_task_kind_parses_its_own_keys_and_keeps_the_common_ones():
+    spec = validate(experiment(task={**ODR, "footprint": 12.0, "cue_angles": [0.0, 90.0], "strength": 2.0}))
+    assert type(spec.task).__name__ == "OdrTaskSpec"
+    assert (spec.task.footprint, spec.task.cue_angles, spec.task.strength) == (12.0, [0.0, 90.0], 2.0)
+    assert not hasattr(spec.task, "patterns") and not hasattr(spec.task, "sessions")
+    assert to_dict(spec.task)["footprint"] == 12.0  # the resolved config keeps the kind's keys
+
+
+def test_every_key_the_readme_gives_a_kind_is_a_key_of_exactly_those_kinds():
+    """The generated docs label each kind-specific key with its kinds; those kinds accept it, the others refuse it."""
+    import dataclasses
+
+    from einet.config.task import TaskSpec
+
+    with open("config/README.md") as fh:
+        rows = [line for line in fh if line.startswith("| `task.")]
+    labelled = {}
+    for row in rows:
+        key, doc = row.split("|")[1].strip(" `"), row.split("|")[4]
+        if doc.strip().startswith("(kind "):
+            labelled[key.split(".", 1)[1]] = doc.strip()[len("(kind "):].split(")")[0].split(", ")
+    assert {"footprint", "patterns", "coherences", "sessions"} <= set(labelled)
+    for name, kinds in labelled.items():
+        for kind, variant in TaskSpec._variants.items():
+            has = name in {f.name for f in dataclasses.fields(variant)}
+            assert has == (kind in kinds), (name, kind)
+
+
+def test_an_analysis_key_of_another_kind_is_refused():
+    """``bins`` belongs to the balance, spiking and stdp analyses: for ring it would have been ignored."""
+    with pytest.raises(ConfigError, match=r"analysis.bins.*kind 'ring'.*only kind balance, spiking, stdp has 'bins'"):
+        validate(experiment(analysis={"kind": "ring", "bins": 20}))
+    assert validate(experiment(analysis={"bins": 20})).analysis.bins == 20  # the default kind, balance, has it

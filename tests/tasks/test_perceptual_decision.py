@@ -78,3 +78,21 @@ def test_the_task_drives_a_rate_network_through_the_run_with_its_conditions():
     strong = run.coherence == 51.2
     preferred = np.where(run.choice == 0, first - second, second - first)
     assert (preferred[strong.values] > 0).all()
+
+
+def test_coherences_and_sigma_come_from_the_task_section():
+    """The section's own keys reach the task: two coherences give four conditions per repeat, and with
+    sigma = 0 the evidence is exactly the means (1 +- c/100) / 2."""
+    from einet.config.task import TaskSpec
+    from einet.fields import parse_section
+
+    spec = parse_section(TaskSpec, {"kind": "perceptual_decision", "population": "E", "trials": 2,
+                                    "coherences": [10.0, 80.0], "sigma": 0.0}, "task")
+    task = build_task(spec, ["E", "I"], [10, 4], torch.float64, "cpu")
+    cond = task.conditions()
+    assert task.batch_size == 2 * 2 * 2 and sorted(set(cond["coherence"].tolist())) == [10.0, 80.0]
+    evidence = task.evidence(3, 0.5)
+    correct = evidence[torch.arange(task.batch_size), cond["choice"]]
+    torch.testing.assert_close(correct, 0.5 * (1 + cond["coherence"] / 100), rtol=0, atol=1e-15)
+    with pytest.raises(Exception, match=r"task.coherences.*coherences in \[0, 100\]"):
+        parse_section(TaskSpec, {"kind": "perceptual_decision", "population": "E", "coherences": [120.0]}, "task")

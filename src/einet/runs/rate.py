@@ -203,7 +203,7 @@ def check_rate(spec: ExperimentSpec) -> None:
                           f"one of the populations {', '.join(model.populations)}")
     if sim.record.overlaps and model.low_rank is None:
         raise ConfigError("simulation.record.overlaps", True, "false unless model.low_rank defines vectors")
-    if spec.task is not None and spec.task.patterns == "low_rank":
+    if spec.task is not None and getattr(spec.task, "patterns", None) == "low_rank":
         rank = model.low_rank.rank if model.low_rank is not None else 0
         if not TASKS.get(spec.task.kind).patterns or rank < 2:
             raise ConfigError("task.patterns", "low_rank",

@@ -130,8 +130,6 @@ def check_sessions(spec) -> None:
     """A rate run's checks, and what sessions of serial ODR trials need."""
     check_rate(spec)
     task = spec.task
-    if task.cue_angles:
-        raise ConfigError("task.cue_angles", task.cue_angles, "empty: serial_odr draws random cue angles from task.seed")
     if task.epochs.get("delay", 1.0) <= 0:
         raise ConfigError("task.epochs.delay", task.epochs["delay"], "a duration > 0 (the report is read at its end)")
     if task.trials < 2:

@@ -39,7 +39,8 @@ def task_for(spec, device="cpu"):
         return None
     from einet.synapses.connectivity import network_low_rank_vectors
 
-    vectors = network_low_rank_vectors(spec.model, spec.simulation.seed) if spec.task.patterns == "low_rank" else None
+    low_rank = getattr(spec.task, "patterns", None) == "low_rank"
+    vectors = network_low_rank_vectors(spec.model, spec.simulation.seed) if low_rank else None
     sizes = [p.size for p in spec.model.populations.values()]
     return build_task(spec.task, list(spec.model.populations), sizes, getattr(torch, spec.simulation.dtype), device,
                       low_rank_vectors=vectors)

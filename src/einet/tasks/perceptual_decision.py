@@ -23,11 +23,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from einet.config.task import COHERENCES  # neurogym's default coherences [%]
 from einet.tasks.registry import TaskKind, register_task
 from einet.tasks.schedule import Schedule, duration_fields
-
-#: neurogym's default coherences [%]
-COHERENCES = (0.0, 6.4, 12.8, 25.6, 51.2)
 
 
 @dataclass
@@ -101,7 +99,8 @@ class PerceptualDecision:
 
 
 def _build(spec, common: dict, epochs: dict) -> PerceptualDecision:
-    return PerceptualDecision(trials=spec.trials, seed=spec.seed, **common, **duration_fields(epochs))
+    return PerceptualDecision(coherences=tuple(spec.coherences), sigma=spec.sigma, trials=spec.trials, seed=spec.seed,
+                              **common, **duration_fields(epochs))
 
 
 register_task(TaskKind(
