@@ -44,14 +44,14 @@ SHRINK = {
     "trained_odr": {
         "model": {"populations": {"E": {"size": 32}, "I": {"size": 8}}},
         "task": {"epochs": {"fixation": 20.0, "cue": 40.0, "delay": 60.0}},
-        "training": {"recurrent": {"iterations": 3, "trials": 4, "test_cues": 4, "test_delays": [20.0, 80.0],
-                                   "checkpoint_every": 2}},
+        "training": {"iterations": 3, "trials": 4, "test_cues": 4, "test_delays": [20.0, 80.0],
+                     "checkpoint_every": 2},
     },
     "trained_dual": {
         "model": {"populations": {"R": {"size": 40}}},
         "task": {"epochs": {"fixation": 10.0, "sample": 10.0, "delay": 40.0, "distractor": 10.0, "test": 10.0,
                             "response": 20.0}},
-        "training": {"recurrent": {"iterations": 2, "trials": 1, "checkpoint_every": 1}},
+        "training": {"iterations": 2, "trials": 1, "checkpoint_every": 1},
     },
     "perceptual_decision": {
         "model": {"populations": {"E": {"size": 64}}},

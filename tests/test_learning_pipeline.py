@@ -38,7 +38,7 @@ def network(hidden_rule="backprop") -> dict:
 
 def experiment(**training) -> dict:
     return {"name": "tiny_rules", "model": None, "analysis": {"kind": "learning"},
-            "training": {"dataset": "digits", "network": network(), "epochs": 2, "batch_size": 64,
+            "training": {"kind": "network", "dataset": "digits", "network": network(), "epochs": 2, "batch_size": 64,
                          "device": "cpu", **training}}
 
 
@@ -117,7 +117,7 @@ def test_analysis_kind_follows_the_model_and_the_mlp_keeps_its_checks():
     with pytest.raises(ConfigError, match="learning"):
         validate(raw)
     mlp = {"name": "m", "model": None, "analysis": {"kind": "information"},
-           "training": {"dataset": "iris", "loss": "cross_entropy"}}
+           "training": {"kind": "classifier", "dataset": "iris", "loss": "cross_entropy"}}
     with pytest.raises(ConfigError) as info:
         validate(mlp)
     assert info.value.path == "training.loss"

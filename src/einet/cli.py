@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train one job's classifier or task network; write its history netCDF and model",
                        description="Train the model of one resolved job config (training section): a classifier on "
-                       "its dataset, or with training.recurrent the rate network on its task; writes trained/<job>.nc "
+                       "its dataset, or with training.kind: task the rate network on its task; writes trained/<job>.nc "
                        "(history and evaluations) and models/<job>.pt.")
     p.add_argument("config", type=Path, help="resolved job config (results/<exp>/configs/<job>.yaml)")
     p.add_argument("--out", type=Path, required=True, help="output netCDF file (training history)")

@@ -168,6 +168,12 @@ def parse_section(cls, value, path: str):
     if not isinstance(value, dict):
         raise ConfigError(path, value, "a mapping")
     tagged = getattr(cls, "_variants", None)
+    if tagged:  # the kind first: it decides which keys are known
+        kind_field = next(f for f in dataclasses.fields(cls) if f.name == "kind")
+        if "kind" in value:
+            parse_value(typing.get_type_hints(cls)["kind"], value["kind"], _join(path, "kind"))
+        elif kind_field.default is dataclasses.MISSING:
+            raise ConfigError(_join(path, "kind"), "<missing>", f"a value ({kind_field.metadata.get('doc', '')})")
     cls = variant_of(cls, value)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}

@@ -78,13 +78,13 @@ def train(config: str | Path, out: str | Path, model_out: str | Path, *, device:
     cfg = spec.training
     dev = resolve_device(device or cfg.device)
     job = spec.job.get("name", spec.name)
-    log.info("training %s (%s run, %s) on %s", job, kind.name, cfg.dataset or f"task {spec.task.kind}", dev)
+    log.info("training %s (%s run, %s) on %s", job, kind.name, getattr(cfg, "dataset", None) or f"task {spec.task.kind}", dev)
     config_dict = to_dict(spec)
     checkpoint = Path(model_out).with_suffix(".ckpt")
     tag = hashlib.sha256(yaml.safe_dump(config_dict, sort_keys=False).encode()).hexdigest()
     ds, model = kind.run(spec, device=dev, checkpoint=checkpoint, tag=tag, progress=progress, label=f"train {job}")
     ds = ds.assign_coords(sweep_coords(spec, []))  # scalar grid coordinates, for collect
-    ds.attrs.update({"experiment": spec.name, "job": job, "dataset": cfg.dataset or "none"})
+    ds.attrs.update({"experiment": spec.name, "job": job, "dataset": getattr(cfg, "dataset", None) or "none"})
     wall = ds.attrs.pop("wall_time_s")
     prov = io.make_provenance(config_dict, device=str(dev), seed=cfg.seed, wall_time_s=wall)
     model_path = kind.save(model, spec, prov.config, model_out)

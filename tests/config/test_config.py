@@ -240,3 +240,18 @@ def test_an_analysis_key_of_another_kind_is_refused():
     with pytest.raises(ConfigError, match=r"analysis.bins.*kind 'ring'.*only kind balance, spiking, stdp has 'bins'"):
         validate(experiment(analysis={"kind": "ring", "bins": 20}))
     assert validate(experiment(analysis={"bins": 20})).analysis.bins == 20  # the default kind, balance, has it
+
+
+def test_a_training_section_names_its_kind_and_takes_only_that_kinds_keys():
+    """training was one union of three trainers' keys (hidden, dale, iterations ...); now each kind has its own."""
+    from einet.config.training import TrainingSpec
+    from einet.fields import parse_section
+
+    with pytest.raises(ConfigError, match=r"training.kind.*<missing>"):
+        parse_section(TrainingSpec, {"dataset": "iris"}, "training")
+    with pytest.raises(ConfigError, match=r"training.hidden.*kind 'network'.*only kind classifier has 'hidden'"):
+        parse_section(TrainingSpec, {"kind": "network", "dataset": "iris", "hidden": [5]}, "training")
+    with pytest.raises(ConfigError, match=r"training.dataset.*kind 'task'.*only kind classifier, network has"):
+        parse_section(TrainingSpec, {"kind": "task", "parameters": ["EE.weights"], "dataset": "iris"}, "training")
+    mlp = parse_section(TrainingSpec, {"kind": "classifier", "dataset": "iris"}, "training")
+    assert (mlp.loss, mlp.hidden_sizes) == ("bce", [5, 5])  # each kind's own default loss

@@ -163,8 +163,11 @@ def test_spiking_config_errors_name_the_key():
     with pytest.raises(ConfigError, match="params.tau_x"):
         validate(bad)
     bad = copy.deepcopy(raw)
-    bad["analysis"]["kind"] = "balance"
+    bad["analysis"] = {"kind": "balance"}  # a kind the spiking run does not accept
     with pytest.raises(ConfigError, match="analysis.kind"):
+        validate(bad)
+    bad["analysis"] = {"kind": "balance", "spiking": raw["analysis"]["spiking"]}  # keys of another kind
+    with pytest.raises(ConfigError, match=r"analysis.spiking.*only kind spiking has 'spiking'"):
         validate(bad)
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from einet.config.experiment import TaskSpec
-from einet.config.task_training import TaskTrainingSpec
+from einet.config.training import TrainingSpec
 from einet.experiment import validate
 from einet.errors import ConfigError
 from einet.fields import parse_section
@@ -138,7 +138,7 @@ def test_truncation_covering_the_trial_is_full_bptt_and_shorter_changes_it():
 def cfg(**overrides):
     raw = {"parameters": ["EE.weights"], "learning_rate": 0.003, "iterations": 6, "trials": 8}
     raw.update(overrides)
-    return parse_section(TaskTrainingSpec, raw, "training.recurrent")
+    return parse_section(TrainingSpec, {"kind": "task", **raw}, "training")
 
 
 def train(tm, objective, spec, generator, **options) -> dict[str, list]:
@@ -236,13 +236,13 @@ def experiment(**training):
         "projections": {"EE": {"source": "E", "target": "E", "J": 1.0, "connectivity": "all_to_all"},
                         "EI": {"source": "I", "target": "E", "J": -1.0, "connectivity": "all_to_all"}}},
         "task": {"kind": "odr", "population": "E"}, "analysis": {"kind": "task_training"},
-        "training": {"recurrent": {"parameters": ["EE.weights"], **training}}}
+        "training": {"kind": "task", "parameters": ["EE.weights"], **training}}
     return raw
 
 
 def test_config_errors_name_the_key():
     validate(experiment())
-    with pytest.raises(ConfigError, match=r"training\.recurrent\.parameters\[0\].*EX\.weights"):
+    with pytest.raises(ConfigError, match=r"training\.parameters\[0\].*EX\.weights"):
         validate(experiment(parameters=["EX.weights"]))
     with pytest.raises(ConfigError, match="task.kind"):
         validate(experiment(loss="decision"))

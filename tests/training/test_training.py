@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 TINY = {
     "name": "tiny_classifier",
     "model": None,
-    "training": {"dataset": "iris", "epochs": 6, "checkpoints": 2, "batch_size": 16,
+    "training": {"kind": "classifier", "dataset": "iris", "epochs": 6, "checkpoints": 2, "batch_size": 16,
                  "ei": {"samples": 512, "bins": 4}},
     "analysis": {"kind": "information"},
     "figures": ["causal_plane", "ei_training"],
@@ -68,7 +68,7 @@ def test_checkpoints_start_at_zero_and_end_at_the_last_epoch():
 
 
 def test_sgd_on_digits_learns_far_above_chance_and_ei_obeys_its_bounds():
-    spec = parse_section(TrainingSpec, {"dataset": "digits", "hidden": [16], "epochs": 12, "checkpoints": 1,
+    spec = parse_section(TrainingSpec, {"kind": "classifier", "dataset": "digits", "hidden": [16], "epochs": 12, "checkpoints": 1,
                                         "learning_rate": 1.0, "ei": {"samples": 1024, "bins": 4}}, "training")
     ds, model = train(spec, load("digits"), torch.device("cpu"), progress=False)
     assert list(ds.epoch.values) == [0, 12]
@@ -86,7 +86,7 @@ def test_sgd_on_digits_learns_far_above_chance_and_ei_obeys_its_bounds():
 
 
 def test_training_is_deterministic_for_a_seed():
-    spec = parse_section(TrainingSpec, {"dataset": "iris", "epochs": 3, "checkpoints": 1,
+    spec = parse_section(TrainingSpec, {"kind": "classifier", "dataset": "iris", "epochs": 3, "checkpoints": 1,
                                         "ei": {"samples": 256}}, "training")
     a, _ = train(spec, load("iris"), torch.device("cpu"), progress=False)
     b, _ = train(spec, load("iris"), torch.device("cpu"), progress=False)

@@ -28,15 +28,15 @@ class AnalysisSpec:
         "dual (sample and distractor decoded from the low-rank overlaps in the 12 dual-task conditions), "
         "decision (choices and psychometric curve of the perceptual decision task), "
         "recurrent_ei (effective information of the network's one-step and unrolled maps) or information "
-        "(a trained classifier's EI history with causal-plane coordinates; needs a training section) or "
+        "(a trained classifier's EI history with causal-plane coordinates; needs training.kind: classifier) or "
         "serial_bias (error against the previous cue, with a bootstrapped fit; needs a serial_odr task) or "
-        "learning (a trained network's learning curves and final accuracy; needs training.network) or "
+        "learning (a trained network's learning curves and final accuracy; needs training.kind: network) or "
         "spiking (rates, ISI CV, Fano factor and synchrony of a spiking network; needs a spiking section) or "
         "reservoir (held-out R² of the ridge and FORCE readouts; needs a reservoir section) or "
         "stdp (weights of correlated and independent inputs over time, final weight distributions and the "
         "postsynaptic rate of a neuron learning by STDP; needs an stdp section) or "
         "task_training (a rate network trained on its task: loss and errors over training, and the trained "
-        "against the initial network; needs training.recurrent)",
+        "against the initial network; needs training.kind: task)",
     )
 
 

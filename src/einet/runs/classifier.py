@@ -25,7 +25,7 @@ from torch import nn
 from tqdm import tqdm
 
 from einet.measures import information
-from einet.config.training import TrainingSpec
+from einet.config.training import ClassifierTrainingSpec
 from einet.datasets import Split
 from einet.runs.registry import RunKind, register_run
 
@@ -73,7 +73,7 @@ def _evaluate(model: nn.Module, x, y, kind: str, classes: int) -> tuple[float, f
         return float(_loss(kind, out, y, classes)), float((out.argmax(dim=1) == y).double().mean())
 
 
-def _layer_measures(model: nn.Module, example: torch.Tensor, spec: TrainingSpec) -> list[dict[str, float]]:
+def _layer_measures(model: nn.Module, example: torch.Tensor, spec: ClassifierTrainingSpec) -> list[dict[str, float]]:
     """EI measures of every layer; sensitivity perturbs one input with the others at their range's middle."""
     e = spec.ei
     settings = dict(in_bins=e.bins, out_bins=e.bins, samples=e.samples, seed=e.seed,
@@ -87,7 +87,7 @@ def _layer_measures(model: nn.Module, example: torch.Tensor, spec: TrainingSpec)
     return rows
 
 
-def train(spec: TrainingSpec, data: Split, device: torch.device, *, progress: bool = True,
+def train(spec: ClassifierTrainingSpec, data: Split, device: torch.device, *, progress: bool = True,
           label: str = "train") -> tuple[xr.Dataset, nn.Module]:
     """Train on ``data`` and return the checkpoint history (dims epoch, layer) and the trained model."""
     started = time.perf_counter()
@@ -105,7 +105,7 @@ def train(spec: TrainingSpec, data: Split, device: torch.device, *, progress: bo
     def record(epoch: int) -> None:
         model.eval()
         for part, (x, y) in (("train", (x_tr, y_tr)), ("test", (x_te, y_te))):
-            loss, acc = _evaluate(model, x, y, spec.loss_kind, data.classes)
+            loss, acc = _evaluate(model, x, y, spec.loss, data.classes)
             history[f"loss_{part}"].append(loss)
             history[f"accuracy_{part}"].append(acc)
         layers.append(_layer_measures(model, x_tr[:1], spec))
@@ -121,7 +121,7 @@ def train(spec: TrainingSpec, data: Split, device: torch.device, *, progress: bo
         for start in range(0, x_tr.shape[0], spec.batch_size):
             idx = perm[start : start + spec.batch_size]
             optimiser.zero_grad(set_to_none=True)
-            _loss(spec.loss_kind, model(x_tr[idx]), y_tr[idx], data.classes).backward()
+            _loss(spec.loss, model(x_tr[idx]), y_tr[idx], data.classes).backward()
             optimiser.step()
         if epoch in marks:
             record(epoch)
@@ -184,5 +184,5 @@ def _save(model, spec, config_yaml: str, path):
 
 register_run(RunKind(
     name="classifier", doc="a sigmoid classifier trained with SGD, its layers' EI over training (training)",
-    stage="train", run=_run, save=_save, selected_by="training", uses_model=False,
+    stage="train", run=_run, save=_save, selected_by="training.kind", selected_value="classifier", uses_model=False,
 ))

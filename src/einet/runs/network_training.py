@@ -1,4 +1,4 @@
-"""The train stage's work for a ``training.network``: data, network, training, receptive fields.
+"""The train stage's work for ``training.kind: network``: data, network, training, receptive fields.
 
 Kept apart from the sigmoid-MLP path (:mod:`einet.runs.classifier`) so
 that each module has one model; the stage (:func:`einet.stages.train`)
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from einet.config.training import TrainingSpec
+from einet.config.training import NetworkTrainingSpec
 from einet.datasets import load
 from einet.training.supervised import train_classifier
 from einet.network.layered import check_rules
@@ -52,7 +52,7 @@ def receptive_fields(network, units: int = RECEPTIVE_FIELDS) -> xr.Dataset:
     )
 
 
-def train_network(cfg: TrainingSpec, device: torch.device, *, checkpoint=None, tag: str = "",
+def train_network(cfg: NetworkTrainingSpec, device: torch.device, *, checkpoint=None, tag: str = "",
                   progress: bool = True, label: str = "train") -> tuple[xr.Dataset, object]:
     """Train ``cfg.network`` on ``cfg.dataset``; the history with receptive fields, and the network."""
     from einet.network.layered import LayeredNetwork
@@ -61,7 +61,7 @@ def train_network(cfg: TrainingSpec, device: torch.device, *, checkpoint=None, t
     torch.manual_seed(cfg.seed)
     network = LayeredNetwork(cfg.network_spec(), seed=cfg.seed).to(device)
     ds = train_classifier(network, data, epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
-                          loss=cfg.loss_kind, schedule=cfg.schedule, checkpoint=checkpoint,
+                          loss=cfg.loss, schedule=cfg.schedule, checkpoint=checkpoint,
                           checkpoint_every=cfg.checkpoint_every, checkpoint_tag=tag, progress=progress, label=label)
     fields = receptive_fields(network)
     ds = ds.merge(fields, combine_attrs="no_conflicts")
@@ -82,6 +82,6 @@ def _check(spec) -> None:
 
 
 register_run(RunKind(
-    name="network_training", doc="a layered network trained on a data set (training.network)", stage="train",
-    run=_run, save=_save, selected_by="training.network", uses_model=False, check=_check,
+    name="network_training", doc="a layered network trained on a data set (training.kind: network)", stage="train",
+    run=_run, save=_save, selected_by="training.kind", selected_value="network", uses_model=False, check=_check,
 ))

@@ -8,7 +8,7 @@ kind up here instead of asking which config sections are set, and
 Selection is data: a kind names the config path that selects it
 (``selected_by``, optionally with the value it must have); the default kind has
 none and runs when nothing else is selected. When several kinds are selected,
-the most specific path wins (``training.recurrent`` over ``training``); two
+the most specific path wins (``a.b`` over ``a``); two
 unrelated selections are a config error.
 """
 

@@ -1,4 +1,4 @@
-"""The train stage's work for ``training.recurrent``: build, evaluate, train, evaluate again.
+"""The train stage's work for ``training.kind: task``: build, evaluate, train, evaluate again.
 
 The trained file holds the training history over ``iteration`` and the same
 evaluation before and after training (dimension ``stage``), so a figure can
@@ -33,14 +33,14 @@ SAMPLES = 300
 
 
 def _objective(spec, network, population: int, dtype, device):
-    kind = AngleObjective if spec.training.recurrent.loss == "angle" else DecisionObjective
+    kind = AngleObjective if spec.training.loss == "angle" else DecisionObjective
     return kind(spec.task, population, network.population_names, network.sizes, spec.simulation.dt, dtype, device,
                 network.low_rank_vectors)
 
 
 def build_task_model(spec, batch: int, device) -> tuple[TaskModel, object]:
     """The experiment's network for ``batch`` trials with its trainable quantities, and the task objective."""
-    cfg = spec.training.recurrent
+    cfg = spec.training
     dtype = getattr(torch, spec.simulation.dtype)
     network = RateNetwork([spec.model] * batch, spec.simulation.dt, device=device, dtype=dtype,
                           seed=spec.simulation.seed, kernels=spec.simulation.kernels)
@@ -111,7 +111,7 @@ def evaluate_dual(model, objective) -> dict[str, np.ndarray]:
 
 def _evaluation_model(spec, model, device):
     """A copy of the trained model built for the evaluation batch (the same seed gives the same network)."""
-    cfg = spec.training.recurrent
+    cfg = spec.training
     batch = cfg.test_cues if cfg.loss == "angle" else 12
     copy, objective = build_task_model(spec, batch, device)
     copy.load_state_dict(model.state_dict())
@@ -120,8 +120,8 @@ def _evaluation_model(spec, model, device):
 
 def _evaluate(spec, model, device) -> dict:
     copy, objective = _evaluation_model(spec, model, device)
-    if spec.training.recurrent.loss == "angle":
-        return evaluate_odr(copy, objective, spec.training.recurrent)
+    if spec.training.loss == "angle":
+        return evaluate_odr(copy, objective, spec.training)
     return evaluate_dual(copy, objective)
 
 
@@ -129,7 +129,7 @@ def train_task(spec, device, *, checkpoint=None, tag: str = "", progress: bool =
                label: str = "train") -> tuple[xr.Dataset, TaskModel]:
     """Train the experiment's network on its task; the history and evaluations, and the trained model."""
     started = time.perf_counter()
-    cfg = spec.training.recurrent
+    cfg = spec.training
     torch.manual_seed(spec.training.seed)
     model, objective = build_task_model(spec, cfg.trials if cfg.loss == "angle" else cfg.trials * 12, device)
     before = _evaluate(spec, model, device)
@@ -231,28 +231,28 @@ def load_task_model(path, device="cpu", batch: int | None = None):
 
     payload = read_model_file(path, "rate_task")
     spec = parse_section(ExperimentSpec, yaml.safe_load(payload["config"]), "")
-    cfg = spec.training.recurrent
+    cfg = spec.training
     model, _ = build_task_model(spec, batch or cfg.trials, torch.device(device))
     model.load_state_dict(payload["state_dict"])
     return model, spec
 
 
 def check_task_training(spec) -> None:
-    """training.recurrent trains the model on its task: the task must fit the loss, and the parameters and
+    """training.kind task trains the model on its task: the task must fit the loss, and the parameters and
     decoded population must exist."""
-    cfg = spec.training.recurrent
+    cfg = spec.training
     kinds = {"angle": "odr", "decision": "dual"}
     if spec.task is None or spec.task.kind != kinds[cfg.loss]:
         raise ConfigError("task.kind", None if spec.task is None else spec.task.kind,
-                          f"{kinds[cfg.loss]} for training.recurrent.loss {cfg.loss}")
+                          f"{kinds[cfg.loss]} for training.loss {cfg.loss}")
     populations = list(spec.model.populations)
     known = [f"{p}.{s}" for p in spec.model.projections for s in ("weights", "J")]
     known += [f"{p}.{s}" for p in populations for s in ("m", "n", "drive")]
     for i, name in enumerate(cfg.parameters):
         if name not in known:
-            raise ConfigError(f"training.recurrent.parameters[{i}]", name, f"one of {', '.join(known)}")
+            raise ConfigError(f"training.parameters[{i}]", name, f"one of {', '.join(known)}")
     if cfg.population is not None and cfg.population not in populations:
-        raise ConfigError("training.recurrent.population", cfg.population, f"one of {', '.join(populations)}")
+        raise ConfigError("training.population", cfg.population, f"one of {', '.join(populations)}")
 
 
 def _run(spec, *, device, checkpoint=None, tag: str = "", progress: bool = True, label: str = "train"):
@@ -264,6 +264,6 @@ def _save(model, spec, config_yaml: str, path):
 
 
 register_run(RunKind(
-    name="task_training", doc="the model trained on its task by BPTT (training.recurrent)", stage="train",
-    run=_run, save=_save, selected_by="training.recurrent", check=check_task_training,
+    name="task_training", doc="the model trained on its task by BPTT (training.kind: task)", stage="train",
+    run=_run, save=_save, selected_by="training.kind", selected_value="task", check=check_task_training,
 ))

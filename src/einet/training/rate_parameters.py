@@ -134,10 +134,10 @@ def _check_names(network, names) -> None:
     known = parameter_names(network)
     for i, name in enumerate(names):
         if name not in known:
-            raise ConfigError(f"training.recurrent.parameters[{i}]", name,
+            raise ConfigError(f"training.parameters[{i}]", name,
                               f"one of {', '.join(known)}")
     if len(set(names)) != len(names):
-        raise ConfigError("training.recurrent.parameters", list(names), "distinct names")
+        raise ConfigError("training.parameters", list(names), "distinct names")
 
 
 def make_trainable(network, names) -> dict[str, torch.nn.Parameter]:
@@ -166,7 +166,7 @@ def make_trainable(network, names) -> dict[str, torch.nn.Parameter]:
             users = [p for p in network.spec.projections.values()
                      if p.low_rank != 0 and p.connectivity == "all_to_all" and getattr(p, end) == owner]
             if not users:
-                raise ConfigError(f"training.recurrent.parameters[{list(names).index(name)}]", name,
+                raise ConfigError(f"training.parameters[{list(names).index(name)}]", name,
                                   f"a vector of a population with an all_to_all low-rank projection "
                                   f"{'into' if what == 'm' else 'out of'} it")
             m, n = network.low_rank_vectors[owner]
@@ -190,7 +190,7 @@ def make_trainable(network, names) -> dict[str, torch.nn.Parameter]:
         if spec.low_rank == 0 or spec.connectivity != "all_to_all" or not ({m_name, n_name} & set(vectors)):
             continue
         if isinstance(proj.operator, TrainableDense):
-            raise ConfigError("training.recurrent.parameters", list(names),
+            raise ConfigError("training.parameters", list(names),
                               f"either {proj.name}.weights or the low-rank vectors of {proj.name}, not both")
         rectify = network.spec.populations[spec.source].type != "mixed"
         if rectify and not bool((proj.coefficient == proj.coefficient[:1]).all()):

@@ -3,7 +3,7 @@ r"""Train a rate network on a behavioural task by (truncated) backpropagation th
 RectiPy's ``fit_bptt`` and NeuroFlame's training on one interface (the loop is
 :func:`einet.training.bptt.fit_bptt`, shared with spiking networks; this module is its task objective): the
 experiment's :class:`~einet.network.rate.RateNetwork` with the quantities of
-``training.recurrent.parameters`` made trainable (:mod:`einet.training.rate_parameters`),
+``training.parameters`` made trainable (:mod:`einet.training.rate_parameters`),
 trials from the experiment's task drawn afresh every iteration, a loss on
 variables decoded from the rates, and any torch optimizer.
 
@@ -243,7 +243,7 @@ def run_trials(model, objective, task, targets, *, truncation: int = 0, rate_pen
         if pending is not None and (last or (truncation and (step + 1) % truncation == 0)):
             if not torch.isfinite(pending.detach()):
                 raise SimulationDiverged(f"training loss became {float(pending)} at step {step} (t = "
-                                         f"{(step + 1) * dt:g} ms of the trial): lower training.recurrent."
+                                         f"{(step + 1) * dt:g} ms of the trial): lower training."
                                          "learning_rate or add rate_penalty")
             if backward and pending.requires_grad:
                 pending.backward()
