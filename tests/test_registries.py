@@ -216,3 +216,25 @@ def test_every_spike_rule_keeps_its_weights_within_their_bounds_and_learns_from_
         assert weights.shape == start.shape and bool(torch.isfinite(weights).all())
         assert bool((weights >= rule.w_min - 1e-12).all() and (weights <= rule.w_max + 1e-12).all())
     assert not torch.equal(weights, start)
+
+
+# ----------------------------------------------------------------- transfer functions
+def test_every_rate_transfer_is_the_same_function_in_the_network_and_in_the_theory():
+    """One table of names; the torch form the networks step with and the NumPy form the mean-field
+    theory integrates agree to rounding on both sides of every kink, at batched parameters."""
+    import numpy as np
+    import torch
+
+    from einet.config.model import TRANSFER_NAMES
+    from einet.measures.meanfield import TRANSFER_FUNCTIONS, transfer_function
+    from einet.neurons.transfer import TRANSFERS
+
+    assert set(TRANSFERS.names()) == set(TRANSFER_FUNCTIONS) == set(TRANSFER_NAMES)
+    x = np.linspace(-4.0, 6.0, 2001)
+    th, g, r = np.array([[0.5], [-1.0]]), np.array([[1.5], [0.3]]), np.array([[4.0], [1.0]])
+    for name in TRANSFER_NAMES:
+        theory = transfer_function(name, x, threshold=th, gain=g, r_max=r)
+        network = TRANSFERS.get(name)(*(torch.as_tensor(a, dtype=torch.float64) for a in (x, th, g, r))).numpy()
+        assert theory.shape == network.shape == (2, x.size)
+        np.testing.assert_allclose(network, theory, rtol=1e-14, atol=1e-15, err_msg=name)
+        assert np.ptp(theory) > 0.5, name  # not vacuous: the functions move over this range

@@ -29,6 +29,8 @@ import numpy as np
 from numpy.polynomial.legendre import leggauss
 from scipy import optimize, special
 
+from einet.config.model import TRANSFER_NAMES
+
 __all__ = [
     "TRANSFER_FUNCTIONS",
     "MeanFieldSolution",
@@ -39,7 +41,8 @@ __all__ = [
     "transfer_function",
 ]
 
-TRANSFER_FUNCTIONS = ("brunel_hakim", "erf", "sigmoid", "threshold_linear")
+#: the transfer functions the theory knows: the same table of names as the rate neurons' (one list, in config)
+TRANSFER_FUNCTIONS = tuple(sorted(TRANSFER_NAMES))
 _TRANSFER_KEYS = frozenset({"name", "threshold", "gain", "r_max"})
 _SQRT2PI = np.sqrt(2.0 * np.pi)
 
@@ -64,8 +67,9 @@ def _check_name(name: str) -> str:
 def transfer_function(name: str, x, *, threshold=0.0, gain=1.0, r_max=1.0) -> np.ndarray:
     """Evaluate transfer function ``name`` at input ``x``.
 
-    Exposed so that simulations and tests use exactly the definitions the
-    theory assumes.  ``r_max`` only matters for ``sigmoid`` and ``erf``.
+    The theory's float64 NumPy form of :mod:`einet.neurons.transfer` (whose torch form the
+    networks step with); a contract test holds the two to rounding for every name.
+    ``r_max`` only matters for ``sigmoid`` and ``erf``.
     """
     key = _check_name(name)
     x = np.asarray(x, dtype=float)
