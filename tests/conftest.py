@@ -70,17 +70,18 @@ def run_through_cli(raw: dict, scale: dict, tmp_path) -> Path:
     import yaml
 
     from einet.cli import main
-    from einet.experiment import Experiment
+    from einet.experiment import Experiment, validate
+    from einet.runs import run_kind_of
 
     raw = dict(raw, scales={"test": scale})  # merged the way a user's scale is
     config = Path(tmp_path) / f"{raw['name']}.yaml"
-    config.write_text(yaml.safe_dump(raw))
+    config.write_text(yaml.safe_dump(raw, sort_keys=False))  # layer order is the mapping order
     analyses = []
     for job in Experiment(config, "test").job_names():
         job_file = Path(tmp_path) / "configs" / f"{job}.yaml"
         assert main(["-q", "expand", str(config), "--scale", "test", "--job", job, "--out", str(job_file)]) == 0
         run, analysis = Path(tmp_path) / "runs" / f"{job}.nc", Path(tmp_path) / "analysis" / f"{job}.nc"
-        if raw.get("training") is not None:  # rule train: history and evaluations instead of a run
+        if run_kind_of(validate(yaml.safe_load(job_file.read_text()))).stage == "train":  # history, not a run
             model = Path(tmp_path) / "models" / f"{job}.pt"
             assert main(["-q", "train", str(job_file), "--out", str(run), "--model", str(model),
                          "--device", "cpu"]) == 0

@@ -1,4 +1,8 @@
-"""Every shipped experiment file validates and runs end to end (shrunk) into its figures."""
+"""Every shipped experiment file validates and runs end to end (shrunk) into its figures.
+
+The shrunk experiments are also the registries' contract: together they use every run kind,
+every (run kind, analysis) pair a run kind accepts and every figure, and each file they write
+carries units on every variable and coordinate and the full provenance."""
 
 from __future__ import annotations
 
@@ -14,6 +18,44 @@ EXPERIMENTS = Path(__file__).resolve().parents[1] / "config" / "experiments"
 
 # small enough to run in seconds; the physics is tested elsewhere
 SHRINK = {
+    "balanced": {
+        "model": {"populations": {"E": {"size": 200}, "I": {"size": 200}}},
+        "simulation": {"duration": 60.0, "record": {"average_from": 40.0}},
+        "sweep": {"grid": {"model.K": [20, 40], "simulation.seed": [0]}, "batch": {"model.external.M0": [1.0, 2.0]}},
+    },
+    "balanced_fixed_point": {
+        "model": {"populations": {"E": {"size": 200}, "I": {"size": 200}}},
+        "sweep": {"grid": {"model.K": [20, 40], "simulation.seed": [0]}, "batch": {"model.external.M0": [1.0, 2.0]}},
+    },
+    "balanced_ei": {
+        "model": {"populations": {"E": {"size": 200}, "I": {"size": 200}}},
+        "simulation": {"duration": 100.0, "record": {"average_from": 60.0}},
+        "analysis": {"ei": {"neurons": 4, "samples": 512}},
+        "sweep": {"grid": {"model.K": [25, 50], "simulation.seed": [0]}},
+    },
+    "classifier_ei": {
+        "training": {"epochs": 4, "checkpoints": 2, "ei": {"samples": 512}},
+        "sweep": {"grid": {"training.dataset": ["iris", "digits"], "training.seed": [0]}},
+    },
+    "learning_rules": {
+        "training": {"epochs": 2, "checkpoint_every": 1, "schedule": {"kind": "constant"}},
+        "sweep": {"grid": {"training.dale": [True], "training.seed": [0]}},
+    },
+    "cuba": {
+        "spiking": {"populations": {"E": {"size": 800}, "I": {"size": 200}},
+                    "record": {"transient": 100.0, "raster_neurons": 20}},
+        "simulation": {"duration": 300.0},
+        "analysis": {"spiking": {"raster_window": 200.0}},
+    },
+    "reservoir": {"reservoir": {"n": 100, "train": 1000.0, "test": 400.0}, "simulation": {"duration": 1500.0}},
+    "serial_bias": {
+        "model": {"populations": {"E": {"size": 64}, "I": {"size": 16}}},
+        "task": {"sessions": 8, "trials": 4, "epochs": {"fixation": 50.0, "cue": 100.0, "delay": 200.0,
+                                                        "erase": 100.0, "iti": 100.0}},
+        "analysis": {"serial_bias": {"bootstrap": 50}},
+        "sweep": {"grid": {"iti": {"values": [100.0]}, "reset": {"values": [False]}},
+                  "batch": {"tau_fac": {"values": [1000.0]}}},
+    },
     "multistability": {
         "model": {"populations": {"R": {"size": 64}}},
         "simulation": {"duration": 300.0, "record": {"average_from": 250.0}},
@@ -73,9 +115,39 @@ def test_every_experiment_file_validates_at_every_scale():
             assert Experiment(path, scale).job_names(), f"{path.name} at scale {scale} has no jobs"
 
 
+def test_the_shrunk_experiments_cover_every_shipped_file_run_kind_analysis_pair_and_figure():
+    """A new run kind, analysis or figure is only registered once a shipped experiment exercises it."""
+    from einet.analysis import ANALYSES
+    from einet.figures import FIGURES
+    from einet.runs import RUNS, run_kind_of
+
+    assert set(SHRINK) == {p.stem for p in EXPERIMENTS.glob("*.yaml")}
+    specs = [Experiment(EXPERIMENTS / f"{name}.yaml", "quick").spec for name in SHRINK]
+    accepted = {(run, analysis) for run in RUNS.names() for analysis in ANALYSES.names()
+                if RUNS.get(run).accepts(ANALYSES.get(analysis))}
+    assert {(run_kind_of(s).name, s.analysis.kind) for s in specs} == accepted
+    assert {f.lower() for s in specs for f in s.figures} == set(FIGURES.names())
+
+
+def _check_units_and_provenance(path: Path) -> None:
+    import xarray as xr
+
+    from einet.io import read_provenance
+
+    with xr.open_dataset(path) as ds:
+        for name, var in {**ds.data_vars, **ds.coords}.items():
+            assert "units" in var.attrs, f"{path.name}: {name} has no units"
+    prov = read_provenance(path)
+    for key in ("config", "config_sha256", "einet_version", "torch_version", "device", "seed", "wall_time_s"):
+        assert key in prov, f"{path.name}: no provenance {key}"
+    assert prov["config_dict"] and prov["wall_time_s"] >= 0
+
+
 @pytest.mark.parametrize("name", sorted(SHRINK))
 def test_experiment_runs_into_its_figures(name, tmp_path):
     raw = yaml.safe_load((EXPERIMENTS / f"{name}.yaml").read_text())
     summary = run_through_cli(raw, SHRINK[name], tmp_path)
+    for path in [*sorted((tmp_path / "runs").glob("*.nc")), *sorted((tmp_path / "analysis").glob("*.nc")), summary]:
+        _check_units_and_provenance(path)
     for figure in raw["figures"]:
         draw_through_cli(figure, summary, tmp_path)

@@ -60,7 +60,7 @@ def load(name: str):
         log.info("building the einet kernel %s (once per machine; about a minute)", name)
         _modules[name] = build(
             name=module_name,
-            sources=[str(source)],
+            sources=[str(_stable_copy(source, module_name))],
             extra_cflags=CFLAGS,
             extra_ldflags=["-fopenmp"],
             verbose=False,
@@ -70,6 +70,24 @@ def load(name: str):
         _failed.add(name)
         return None
     return _modules[name]
+
+
+def _stable_copy(source: Path, module_name: str) -> Path:
+    """The source copied into the module's build directory, built from there.
+
+    torch decides whether to rebuild from the source *paths* as well as their contents, so two
+    checkouts (a worktree, a second virtual environment) would otherwise rebuild the same
+    kernel each time the other one ran it; the module name already fingerprints the contents.
+    """
+    from torch.utils.cpp_extension import _get_build_directory
+
+    copy = Path(_get_build_directory(module_name, False)) / source.name
+    text = source.read_text()
+    if not copy.is_file() or copy.read_text() != text:
+        tmp = copy.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        tmp.replace(copy)  # atomic: a concurrent build never reads half a file
+    return copy
 
 
 #: A build lock older than this was left by a build that died (a build takes about a minute).
