@@ -8,7 +8,9 @@ so the two trees are measured in interleaved rounds in one run:
 checks the commit out into a temporary worktree (without touching this one),
 runs ``benchmarks/<script>`` of each tree with that tree's ``src`` first on the
 path (the script's own arguments follow), and prints what each printed, round
-by round. Each script reports its own ratios; compare them across the two trees.
+by round. A script the earlier commit does not have yet (one written to measure
+the change) runs from this tree against both ``src`` folders. Each script reports
+its own ratios; compare them across the two trees.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ HERE = Path(__file__).resolve().parents[1]
 
 def run(tree: Path, script: str, args: list[str]) -> str:
     env = dict(os.environ, PYTHONPATH=str(tree / "src"))
-    done = subprocess.run([sys.executable, str(tree / "benchmarks" / script), *args], cwd=tree, env=env,
+    path = tree / "benchmarks" / script
+    if not path.is_file():
+        path = HERE / "benchmarks" / script
+    done = subprocess.run([sys.executable, str(path), *args], cwd=tree, env=env,
                           capture_output=True, text=True)
     return done.stdout + (f"\n[exit {done.returncode}]\n{done.stderr[-2000:]}" if done.returncode else "")
 

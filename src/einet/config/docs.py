@@ -26,6 +26,10 @@ Compute settings (cores, memory, GPUs, cluster) live in `profiles/`, never here.
 Times are in ms. Every value is validated before any compute starts; an error
 names the key path, the value and what was expected. Unknown keys are errors.
 
+`task`, `analysis` and `training` are tagged by their `kind`: a key marked
+"(kind a, b)" below belongs to those kinds only, and giving it to another kind
+is an error that names the kinds that have it.
+
 ### Sweeps
 
 `sweep.grid` and `sweep.batch` map a dotted path to a list of values

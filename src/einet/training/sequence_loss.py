@@ -49,6 +49,7 @@ class MeanSquaredError:
     """Readout against real targets: the mean of the squared error over trials, steps and readouts."""
 
     name = "mse"
+    has_metrics = False  # nothing beyond the loss itself
 
     def prepare(self, net: RSNN, inputs, targets):
         return _prepare(net, inputs, targets)
@@ -72,6 +73,7 @@ class CrossEntropy:
     """Readouts as logits against class labels (``-1``: no target at that step)."""
 
     name = "cross_entropy"
+    has_metrics = True  # accuracy
 
     def prepare(self, net: RSNN, inputs, targets):
         x, _ = _prepare(net, inputs)

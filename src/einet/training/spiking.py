@@ -91,9 +91,10 @@ def bptt_gradients(net: RSNN, inputs: torch.Tensor, targets: torch.Tensor,
                 grads[k] += g
         total += float(part.detach())
         counts += window_counts.detach()
-        outputs_all.append(window_outputs.detach())
+        if task.has_metrics:
+            outputs_all.append(window_outputs.detach())
     f, reg, _ = rate_terms(net, counts, batch * T, rate_target, rate_penalty)
-    metrics = task.metrics(torch.cat(outputs_all, 1), y_star)
+    metrics = task.metrics(torch.cat(outputs_all, 1), y_star) if task.has_metrics else {}
     return Gradients(total + float(reg), total, float(f.mean()), grads, metrics)
 
 
