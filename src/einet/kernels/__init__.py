@@ -84,9 +84,9 @@ def _stable_copy(source: Path, module_name: str) -> Path:
     copy = Path(_get_build_directory(module_name, False)) / source.name
     text = source.read_text()
     if not copy.is_file() or copy.read_text() != text:
-        tmp = copy.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text)
-        tmp.replace(copy)  # atomic: a concurrent build never reads half a file
+        from einet.io import atomic_write
+
+        atomic_write(copy, lambda tmp: tmp.write_text(text))  # a concurrent build never reads half a file
     return copy
 
 
