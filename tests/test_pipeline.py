@@ -121,3 +121,24 @@ def test_bad_pipeline_config_is_rejected_by_the_schema(tmp_path):
     result = snakemake(tmp_path, "-n")
     assert result.returncode != 0
     assert "scal" in result.stdout + result.stderr
+
+
+def test_a_scale_that_is_not_a_name_never_reaches_a_shell(tmp_path):
+    """The scale is spliced into the expand rule's command line: the schema allows a name only."""
+    (tmp_path / "config" / "experiments").mkdir(parents=True)
+    (tmp_path / "config" / "experiments" / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    (tmp_path / "config" / "config.yaml").write_text(
+        yaml.safe_dump({"experiments": ["tiny"], "scale": "quick; touch injected"}))
+    result = snakemake(tmp_path)
+    assert result.returncode != 0
+    assert "does not match" in result.stdout + result.stderr and "scale" in result.stdout + result.stderr
+    assert not (tmp_path / "injected").exists() and not (tmp_path / "results").exists()
+
+
+def test_the_pipeline_config_schema_is_read_without_a_warning(tmp_path):
+    (tmp_path / "config" / "experiments").mkdir(parents=True)
+    (tmp_path / "config" / "experiments" / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump({"experiments": ["tiny"], "scale": "quick"}))
+    result = snakemake(tmp_path, "-n")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "No validator found" not in result.stdout + result.stderr

@@ -54,6 +54,36 @@ def finite(value) -> str | None:
     return None if math.isfinite(value) else "a finite number"
 
 
+# ----------------------------------------------------------------- YAML
+def load_yaml(stream, where: str):
+    """Parse YAML safely (plain data only), refusing a key given twice in one mapping.
+
+    PyYAML keeps the last of two equal keys without a word, so a section repeated by
+    mistake would silently replace the first; here it is an error naming the key and line.
+    """
+    import yaml
+
+    class UniqueKeys(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            try:
+                repeated = key in seen
+            except TypeError:  # an unhashable key: construct_mapping reports it
+                break
+            if repeated:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"{where}: line {line}", key, "each key once per mapping (this one is repeated)")
+            seen.add(key)
+        return loader.construct_mapping(node, deep)
+
+    UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return yaml.load(stream, Loader=UniqueKeys)  # noqa: S506 (a SafeLoader subclass)
+
+
 # ----------------------------------------------------------------- parsing
 def _type_name(tp) -> str:
     origin = get_origin(tp)

@@ -255,3 +255,79 @@ def test_a_training_section_names_its_kind_and_takes_only_that_kinds_keys():
         parse_section(TrainingSpec, {"kind": "task", "parameters": ["EE.weights"], "dataset": "iris"}, "training")
     mlp = parse_section(TrainingSpec, {"kind": "classifier", "dataset": "iris"}, "training")
     assert (mlp.loss, mlp.hidden_sizes) == ("bce", [5, 5])  # each kind's own default loss
+
+
+# ------------------------------------------------------------------ sweeps and files that would mislead
+def _file(tmp_path, raw: dict):
+    path = tmp_path / "e.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "a/b", "K~1", "1K", "ok.dot", "with space"])
+def test_an_axis_name_that_is_not_a_plain_name_is_refused(tmp_path, name):
+    """Axis names become directories under results/ and netCDF dimensions: no path characters."""
+    raw = experiment(sweep={"grid": {name: {"path": "model.external.M0", "values": [1.0, 2.0]}}})
+    with pytest.raises(ConfigError, match="a dimension name of letters, digits and _") as err:
+        Experiment(_file(tmp_path, raw))
+    assert err.value.path == f"sweep.grid.{name}"
+
+
+@pytest.mark.parametrize("kind, name", [("batch", "time"), ("batch", "population"), ("grid", "trial")])
+def test_an_axis_named_like_a_dimension_of_einets_files_is_refused(tmp_path, kind, name):
+    raw = experiment(sweep={kind: {name: {"path": "model.external.M0", "values": [1.0, 2.0]}}})
+    with pytest.raises(ConfigError, match=r"a dimension name einet's files do not use already"):
+        Experiment(_file(tmp_path, raw))
+
+
+@pytest.mark.parametrize("values", [[10, 10.0], [10.0, 10.000001], [0.1, 0.1000000001]])
+def test_grid_values_that_would_share_a_job_name_are_refused_not_collapsed(tmp_path, values):
+    raw = experiment(sweep={"grid": {"model.external.M0": values}})
+    with pytest.raises(ConfigError, match=r"values that name distinct jobs: .* both give job 'M0~") as err:
+        Experiment(_file(tmp_path, raw))
+    assert err.value.path == "sweep.grid.M0"
+
+
+def test_a_key_given_twice_in_a_file_is_an_error_naming_it_and_its_line(tmp_path):
+    text = yaml.safe_dump(experiment(), sort_keys=False)
+    text += "simulation:\n  dt: 0.1\n"  # a second simulation section would silently replace the first
+    path = tmp_path / "e.yaml"
+    path.write_text(text)
+    line = text.count("\n") - 1
+    with pytest.raises(ConfigError, match=rf"e.yaml: line {line}: got 'simulation', expected each key once"):
+        Experiment(path)
+    nested = tmp_path / "n.yaml"
+    nested.write_text("name: n\nmodel:\n  K: 10\n  K: 20\n")
+    with pytest.raises(ConfigError, match=r"line 4: got 'K'"):
+        Experiment(nested)
+
+
+@pytest.mark.parametrize("simulation, key, words", [
+    ({"dt": 200.0}, "simulation.duration", "at least one step of dt = 200 ms"),
+    ({"duration": 0.2, "dt": 0.5}, "simulation.duration", "at least one step"),
+    ({"record": {"average_from": 150.0}}, "simulation.record.average_from", "at most 99 ms, the last sample"),
+    ({"record": {"every": 30.0, "average_from": 95.0}}, "simulation.record.average_from", "at most 90 ms"),
+])
+def test_a_run_that_would_record_nothing_to_average_is_refused(simulation, key, words):
+    """A run without a step, or an averaging window without a sample, used to exit 0 with rates of 0."""
+    raw = experiment()
+    for name, value in simulation.items():
+        if isinstance(value, dict):
+            raw["simulation"][name].update(value)
+        else:
+            raw["simulation"][name] = value
+    with pytest.raises(ConfigError, match=words) as err:
+        validate(raw)
+    assert err.value.path == key
+
+
+def test_a_task_shorter_than_the_averaging_window_is_refused_before_the_first_step():
+    """With a task the run lasts the task's epochs, known once the task is built: the recorder refuses it."""
+    import einet
+
+    raw = experiment(task={**ODR, "trials": 2})  # 30 ms of epochs
+    raw["analysis"] = {"kind": "ring"}
+    raw["simulation"]["record"]["average_from"] = 50.0
+    spec = validate(raw)
+    with pytest.raises(ConfigError, match=r"simulation.record.average_from.*the last sample of a 30 ms run"):
+        einet.simulate(spec, progress=False)

@@ -3,6 +3,7 @@
 from einet.experiment import Experiment
 from einet.runs import run_kind_of
 from einet.errors import ConfigError
+import shlex
 
 
 wildcard_constraints:
@@ -26,7 +27,8 @@ EXPERIMENTS = load_experiments()
 
 
 def scale_flag():
-    return f"--scale {config['scale']}" if config.get("scale") else ""
+    """The expand command's scale option, quoted (the schema allows letters, digits, _ and - only)."""
+    return f"--scale {shlex.quote(config['scale'])}" if config.get("scale") else ""
 
 
 def analysis_input(wildcards):

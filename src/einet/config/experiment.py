@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
+from einet.errors import ConfigError
 from einet.fields import non_negative, option, positive
 from einet.config.reservoir import ReservoirSpec
 from einet.config.spiking import SpikingSpec
@@ -52,6 +53,24 @@ class RecordSpec:
         unit="ms",
         check=non_negative,
     )
+
+
+def record_window_error(n_steps: int, dt: float, record: RecordSpec, duration: float) -> tuple[str, object, str] | None:
+    """Why a run of ``n_steps`` steps of ``dt`` would record nothing to report, as (key, value, expected), or None.
+
+    Samples are taken before steps 0, k, 2k, ... (k = ``record.every / dt``); per-neuron averages use the
+    samples from ``average_from`` on. A run without a step, or a window without a sample, would exit 0
+    with rates of 0, so it is refused before anything runs.
+    """
+    if n_steps < 1:
+        return "simulation.duration", duration, f"at least one step of dt = {dt:g} ms"
+    every = max(1, int(round(record.every / dt)))
+    last_sample = ((n_steps - 1) // every) * every
+    if int(round(record.average_from / dt)) > last_sample:
+        return ("simulation.record.average_from", record.average_from,
+                f"at most {last_sample * dt:g} ms, the last sample of a {duration:g} ms run (recorded every "
+                f"{every * dt:g} ms), so the averaging window holds at least one sample")
+    return None
 
 
 @dataclass(frozen=True)
@@ -124,3 +143,10 @@ class ExperimentSpec:
     job: dict[str, Any] = option(
         factory=dict, doc="set by expansion: the job name and its grid values (leave unset)"
     )
+
+    def _check(self, path: str) -> None:
+        sim = self.simulation
+        if self.model is not None and self.task is None and sim.method == "integrate":  # a task sets its own length
+            problem = record_window_error(int(round(sim.duration / sim.dt)), sim.dt, sim.record, sim.duration)
+            if problem:
+                raise ConfigError(*problem)

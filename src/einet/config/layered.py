@@ -31,7 +31,7 @@ from typing import Any, Literal, Optional
 import yaml
 
 from einet.errors import ConfigError
-from einet.fields import option, parse_section, positive, to_dict
+from einet.fields import load_yaml, option, parse_section, positive, to_dict
 
 __all__ = [
     "ACTIVATIONS", "RuleSpec", "LayerPopulationSpec", "LayerSpec", "LayeredProjectionSpec", "DynamicsSpec",
@@ -249,4 +249,4 @@ def spec_to_yaml(spec: LayeredNetworkSpec) -> str:
 
 
 def spec_from_yaml(text: str) -> LayeredNetworkSpec:
-    return parse_network(yaml.safe_load(text))
+    return parse_network(load_yaml(text, "network spec"))

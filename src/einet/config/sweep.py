@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from einet.config.experiment import ExperimentSpec
+from einet.fields import load_yaml as load_yaml_safely
 from einet.fields import parse_section, to_dict
 from einet.errors import ConfigError
 
@@ -36,6 +37,18 @@ BATCHABLE = (
     r"spiking\.projections\.[^.]+\.weight",
 )
 _JOB_VALUE = re.compile(r"^[A-Za-z0-9_.+-]+$")
+#: A dimension name: it becomes a directory name in results/ and a netCDF dimension, so no path characters.
+_AXIS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+#: Dimensions einet's run, analysis and summary files use themselves; a sweep axis of the same name
+#: would overwrite one of them.
+RESERVED_DIMENSIONS = frozenset({
+    "coherence_level", "condition", "cue", "cv_bin", "delay", "delay_time", "dependence", "distance_bin", "epoch",
+    "eval_time", "feature", "fit_distance", "group", "input", "iteration", "layer", "neuron", "offset",
+    "population", "projection", "quantile", "rank", "raster_neuron", "raster_time", "rate_bin", "rate_time",
+    "readout", "sample", "session", "signed_bin", "site", "spike", "stage", "steps", "stp_projection",
+    "stp_sample", "task_variant", "test_time", "time", "trial", "trial_time", "unit", "variant", "weight_bin",
+    "weight_time",
+})
 
 
 @dataclass(frozen=True)
@@ -58,7 +71,7 @@ def load_yaml(path: str | Path) -> dict:
         raise ConfigError("experiment file", str(path), "an existing YAML file")
     with path.open() as fh:
         try:
-            data = yaml.safe_load(fh)
+            data = load_yaml_safely(fh, str(path))
         except yaml.YAMLError as err:
             raise ConfigError(str(path), "<unparsable>", f"valid YAML ({err})") from None
     if not isinstance(data, dict):
@@ -105,6 +118,14 @@ def parse_axes(section: dict, kind: str) -> list[Axis]:
             name, path, values = key, spec["path"], spec["values"]
         else:
             name, path, values = key.rsplit(".", 1)[-1], key, spec
+        if not isinstance(name, str) or not _AXIS_NAME.match(name):
+            raise ConfigError(where, name, "a dimension name of letters, digits and _ starting with a letter (it "
+                              "names directories and netCDF dimensions); give the axis one with the long form "
+                              "{name: {path, values}}")
+        if name in RESERVED_DIMENSIONS:
+            raise ConfigError(where, name, "a dimension name einet's files do not use already (reserved: "
+                              f"{', '.join(sorted(RESERVED_DIMENSIONS))}); rename it with the long form "
+                              "{name: {path, values}}")
         labels: tuple = ()
         if isinstance(values, dict) and kind == "grid" and values:  # label -> value (a value may be a mapping)
             labels, values = tuple(values), list(values.values())
@@ -221,6 +242,13 @@ class Experiment:
             raw["sweep"] = {"grid": {}, "batch": raw.get("sweep", {}).get("batch", {})}
             labels = tuple(a.label(i) for a, i in zip(self.grid, indices))
             name = _job_name(self.grid, labels)
+            if name in jobs:
+                first = next(i for i in itertools.product(*(range(len(a.values)) for a in self.grid))
+                             if _job_name(self.grid, tuple(a.label(j) for a, j in zip(self.grid, i))) == name)
+                axis = next(a for a, i, j in zip(self.grid, first, indices) if i != j)
+                raise ConfigError(f"sweep.grid.{axis.name}", list(axis.values),
+                                  f"values that name distinct jobs: {axis.values[first[self.grid.index(axis)]]!r} "
+                                  f"and {axis.values[indices[self.grid.index(axis)]]!r} both give job {name!r}")
             raw["job"] = {
                 "name": name,
                 "grid": {a.name: v for a, v in zip(self.grid, labels)},

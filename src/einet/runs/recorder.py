@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from einet.measures.bump import decode
-from einet.config.experiment import RECORDABLE, RecordSpec
-from einet.errors import SimulationDiverged
+from einet.config.experiment import RECORDABLE, RecordSpec, record_window_error
+from einet.errors import ConfigError, SimulationDiverged
 
 
 def sample_indices(size: int, count: int) -> list[int]:
@@ -43,6 +43,9 @@ class Recorder:
 
     def __init__(self, network, record: RecordSpec, n_steps: int, max_rate: float, batch_labels=None):
         self.net = network
+        problem = record_window_error(n_steps, network.dt, record, n_steps * network.dt)
+        if problem:  # a task's schedule may be shorter than its window: refused before the first step
+            raise ConfigError(*problem)
         self.every = max(1, int(round(record.every / network.dt)))
         self.n_samples = (n_steps + self.every - 1) // self.every
         self.average_start = int(round(record.average_from / network.dt))
