@@ -107,3 +107,47 @@ def test_network_gives_the_same_numbers_with_and_without_kernels():
     for a in range(2):
         torch.testing.assert_close(states["auto"].rates[a], states["torch"].rates[a], rtol=1e-11, atol=1e-12)
     torch.testing.assert_close(states["auto"].plasticity[0].u, states["torch"].plasticity[0].u, rtol=1e-11, atol=1e-12)
+
+
+def _build_directory(name: str):
+    from pathlib import Path
+
+    from torch.utils.cpp_extension import _get_build_directory
+
+    return Path(_get_build_directory(kernels.module_name_of(name), False))
+
+
+def test_a_build_killed_part_way_never_makes_a_later_process_wait(tmp_path):
+    """A killed build leaves torch's lock file, fresh; a new process loads the kernel at once and removes it."""
+    import subprocess
+    import sys
+
+    if kernels.load("pattern_mm") is None:
+        pytest.skip("no C++ compiler here: the compiled kernels are optional")
+    lock = _build_directory("pattern_mm") / "lock"
+    lock.touch()  # as a build killed a moment ago leaves it
+    code = "from einet import kernels; import sys; sys.exit(0 if kernels.load('pattern_mm') is not None else 3)"
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert time.monotonic() - started < 60 and not lock.exists()
+    assert "did not finish" in done.stderr
+
+
+def test_a_live_builder_is_waited_for_a_bounded_time_then_plain_torch_is_used(monkeypatch):
+    import fcntl
+
+    if kernels.load("rate_step") is None:
+        pytest.skip("no C++ compiler here: the compiled kernels are optional")
+    monkeypatch.setattr(kernels, "_modules", {})
+    monkeypatch.setattr(kernels, "_failed", set())
+    monkeypatch.setattr(kernels, "BUILD_WAIT_S", 1.0)
+    path = _build_directory("rate_step") / "einet.lock"
+    with open(path, "a") as held:  # another live process building the same kernel
+        fcntl.flock(held, fcntl.LOCK_EX)
+        started = time.monotonic()
+        assert kernels.load("rate_step") is None
+        assert time.monotonic() - started < 10
+        fcntl.flock(held, fcntl.LOCK_UN)
+    monkeypatch.setattr(kernels, "_failed", set())
+    assert kernels.load("rate_step") is not None  # once the builder is done

@@ -42,6 +42,13 @@ def _cpu_flags() -> str:
     return flags
 
 
+def module_name_of(name: str) -> str:
+    """The extension's name: the kernel's, with a fingerprint of this CPU, the flags and the source."""
+    source = _HERE / f"{name}.cpp"
+    fingerprint = hashlib.sha256((_cpu_flags() + " ".join(CFLAGS) + source.read_text()).encode()).hexdigest()[:12]
+    return f"einet_{name}_{fingerprint}"
+
+
 def load(name: str):
     """The compiled module ``name``, or None if it cannot be built here."""
     if name in _modules:
@@ -51,20 +58,20 @@ def load(name: str):
     source = _HERE / f"{name}.cpp"
     if not source.is_file():
         raise KeyError(f"unknown kernel {name!r}; known: {', '.join(sorted(p.stem for p in _HERE.glob('*.cpp')))}")
-    fingerprint = hashlib.sha256((_cpu_flags() + " ".join(CFLAGS) + source.read_text()).encode()).hexdigest()[:12]
-    module_name = f"einet_{name}_{fingerprint}"
+    module_name = module_name_of(name)
     try:
         from torch.utils.cpp_extension import load as build
 
-        _clear_stale_lock(module_name)
-        log.info("building the einet kernel %s (once per machine; about a minute)", name)
-        _modules[name] = build(
-            name=module_name,
-            sources=[str(_stable_copy(source, module_name))],
-            extra_cflags=CFLAGS,
-            extra_ldflags=["-fopenmp"],
-            verbose=False,
-        )
+        with _builder_lock(module_name):
+            _clear_stale_lock(module_name, dead_builder=True)
+            log.info("loading the einet kernel %s (built once per machine; about a minute)", name)
+            _modules[name] = build(
+                name=module_name,
+                sources=[str(_stable_copy(source, module_name))],
+                extra_cflags=CFLAGS,
+                extra_ldflags=["-fopenmp"],
+                verbose=False,
+            )
     except Exception as err:  # no compiler, no headers, ...: fall back, but say so
         log.warning("einet kernel %s unavailable (%s); using plain torch", name, str(err).splitlines()[0][:200])
         _failed.add(name)
@@ -92,10 +99,55 @@ def _stable_copy(source: Path, module_name: str) -> Path:
 
 #: A build lock older than this was left by a build that died (a build takes about a minute).
 STALE_LOCK_S = 600.0
+#: How long a process waits for another live process building the same kernel before it gives up.
+BUILD_WAIT_S = 900.0
 
 
-def _clear_stale_lock(module_name: str) -> None:
-    """Remove a lock file left by a killed build, which would make every later build wait forever."""
+class _builder_lock:
+    """An exclusive ``flock`` on ``<build dir>/einet.lock`` around a kernel's load.
+
+    torch's own build lock is a plain file: a build killed part-way leaves it behind and every
+    later process waits on it forever. A ``flock`` is released by the operating system when its
+    holder dies, so whoever holds this one knows that any torch lock it finds was left by a dead
+    build and may remove it; a live builder is waited for at most ``BUILD_WAIT_S`` seconds, then
+    the kernel is reported unavailable (plain torch is used) instead of hanging.
+    """
+
+    def __init__(self, module_name: str):
+        from torch.utils.cpp_extension import _get_build_directory
+
+        self.path = Path(_get_build_directory(module_name, False)) / "einet.lock"
+        self.handle = None
+
+    def __enter__(self):
+        import fcntl
+        import time
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.path, "a")
+        deadline = time.monotonic() + BUILD_WAIT_S
+        while True:
+            try:
+                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    self.handle.close()
+                    raise TimeoutError(f"another process has been building this kernel for over {BUILD_WAIT_S:.0f} s "
+                                       f"(lock {self.path})") from None
+                time.sleep(0.5)
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def _clear_stale_lock(module_name: str, dead_builder: bool = False) -> None:
+    """Remove torch's lock file when it was left by a killed build: always when ``dead_builder``
+    (the caller holds :class:`_builder_lock`, so no live einet build owns it), else once it is
+    older than ``STALE_LOCK_S`` (a build by something other than einet)."""
     import time
 
     try:
@@ -107,6 +159,6 @@ def _clear_stale_lock(module_name: str) -> None:
         age = time.time() - lock.stat().st_mtime
     except OSError:
         return
-    if age > STALE_LOCK_S:
-        log.warning("removing a stale kernel build lock (%.0f s old): %s", age, lock)
+    if dead_builder or age > STALE_LOCK_S:
+        log.warning("removing a kernel build lock left by a build that did not finish (%.0f s old): %s", age, lock)
         lock.unlink(missing_ok=True)
