@@ -68,6 +68,23 @@ def test_idx_header_is_the_mnist_layout_and_bad_files_are_refused(tmp_path):
         read_idx(path)
 
 
+@pytest.mark.parametrize("change, words", [
+    (lambda p: p.update(y_train=(np.arange(30) % 10 + 191).astype(np.uint8)),
+     r"train-labels-idx1-ubyte: label 191 \(30 in all\), expected digits 0-9"),
+    (lambda p: p.update(y_train=np.arange(29, dtype=np.uint8) % 10), r"29 labels for 30 images"),
+    (lambda p: p.update(x_test=np.zeros((10, 28, 27), np.uint8)), r"t10k-images-idx3-ubyte: images of shape \(28, 27\)"),
+])
+def test_mnist_files_that_do_not_fit_together_are_refused_naming_the_file(tmp_path, change, words):
+    """Labels out of range used to train a 201-class model; a missing label failed deep in torch."""
+    parts = {"x_train": np.zeros((30, 28, 28), np.uint8), "y_train": np.arange(30, dtype=np.uint8) % 10,
+             "x_test": np.zeros((10, 28, 28), np.uint8), "y_test": np.arange(10, dtype=np.uint8)}
+    change(parts)
+    for key, stem in MNIST_FILES.items():
+        write_idx(parts[key], tmp_path / stem)
+    with pytest.raises(ValueError, match=words):
+        load("mnist", mnist_path=tmp_path)
+
+
 def test_mnist_loads_from_a_directory_of_idx_files(tmp_path):
     rng = np.random.default_rng(0)
     parts = {"x_train": rng.integers(0, 256, (30, 28, 28), dtype=np.uint8),

@@ -107,6 +107,17 @@ def _mnist(directory: str | Path) -> tuple[np.ndarray, ...]:
     """Train and test images (flattened, 0..1) and labels from a directory of MNIST IDX files."""
     directory = Path(directory)
     parts = {key: read_idx(_idx_file(directory, stem)) for key, stem in MNIST_FILES.items()}
+    for part in ("train", "test"):
+        images, labels = parts[f"x_{part}"], parts[f"y_{part}"]
+        stem = MNIST_FILES[f"y_{part}"]
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise ValueError(f"{directory / MNIST_FILES[f'x_{part}']}: images of shape {images.shape[1:]}, "
+                             "expected [n, 28, 28]")
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise ValueError(f"{directory / stem}: {len(labels)} labels for {len(images)} images, expected one per image")
+        if len(labels) and (labels.min() < 0 or labels.max() > 9):
+            bad = labels[(labels < 0) | (labels > 9)]
+            raise ValueError(f"{directory / stem}: label {int(bad[0])} ({len(bad)} in all), expected digits 0-9")
     x_tr, x_te = (parts[k].reshape(len(parts[k]), -1).astype(np.float64) / 255.0 for k in ("x_train", "x_test"))
     return x_tr, x_te, parts["y_train"].astype(np.int64), parts["y_test"].astype(np.int64)
 
