@@ -89,7 +89,9 @@ def train(config: str | Path, out: str | Path, model_out: str | Path, *, device:
     prov = io.make_provenance(config_dict, device=str(dev), seed=cfg.seed, wall_time_s=wall)
     model_path = kind.save(model, spec, prov.config, model_out)
     nc_path = io.write_dataset(ds, out, provenance=prov)
-    checkpoint.unlink(missing_ok=True)
+    from einet.training.checkpoint import remove_checkpoint
+
+    remove_checkpoint(checkpoint)
     return nc_path, model_path
 
 

@@ -215,6 +215,52 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert resumed["loss"] == rows["loss"]
 
 
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "checksum_missing"])
+def test_a_damaged_checkpoint_is_ignored_and_training_resumes_from_the_previous_one(tmp_path, damage, caplog):
+    """Killed at iteration 8 of 9 with checkpoints at 3 and 6: the newest (6) is damaged, so the run resumes
+    from 3, warns, and still ends with the uninterrupted run's numbers."""
+    model = ring_model()
+    task_spec = parse_section(TaskSpec, ODR_TASK, "task")
+    spec = cfg(checkpoint_every=3, iterations=9)
+
+    def fresh():
+        network = RateNetwork([model] * 8, dt=2.0, seed=0, kernels="torch")
+        tm = TaskModel(network, ["EE.weights"])
+        return tm, AngleObjective(task_spec, 0, network.population_names, network.sizes, 2.0, torch.float32, "cpu")
+
+    tm, objective = fresh()
+    rows = train(tm, objective, spec, torch.Generator().manual_seed(0))
+    reference = tm.trained["EE.weights"].detach().clone()
+    ckpt = tmp_path / "c.ckpt"
+    tm, objective = fresh()
+    draws, original = {"n": 0}, objective.draw
+
+    def crash_on_eighth(*args):
+        draws["n"] += 1
+        if draws["n"] == 8:
+            raise KeyboardInterrupt("killed")
+        return original(*args)
+
+    objective.draw = crash_on_eighth
+    with pytest.raises(KeyboardInterrupt):
+        train(tm, objective, spec, torch.Generator().manual_seed(0), checkpoint=ckpt, checkpoint_tag="t")
+    assert torch.load(ckpt, weights_only=True)["iteration"] == 6
+    data = ckpt.read_bytes()
+    if damage == "truncate":
+        ckpt.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        ckpt.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    else:
+        (tmp_path / "c.ckpt.sha256").unlink()
+    tm, objective = fresh()
+    with caplog.at_level("WARNING", logger="einet"):
+        resumed = train(tm, objective, spec, torch.Generator().manual_seed(0), checkpoint=ckpt, checkpoint_tag="t")
+    assert "ignoring the damaged checkpoint" in caplog.text and "resuming from the previous checkpoint" in caplog.text
+    assert torch.equal(tm.trained["EE.weights"].detach(), reference)
+    assert resumed["loss"] == rows["loss"]
+
+
 def test_decision_objective_targets_follow_the_conditions():
     task_spec = parse_section(TaskSpec, {"kind": "dual", "population": "R", "epochs": {
         "fixation": 10.0, "sample": 10.0, "delay": 40.0, "distractor": 10.0, "test": 10.0, "response": 20.0}}, "task")

@@ -124,7 +124,7 @@ def fit_bptt(model, objective, *, iterations: int, optimizer: str = "adam", lear
     -------
     history : :class:`History`
     """
-    from einet.training.checkpoint import load_checkpoint, save_atomic
+    from einet.training.checkpoint import load_checkpoint, save_checkpoint
 
     _check_loop(iterations, learning_rate, lr_step_every, lr_gamma, grad_clip, checkpoint_every, label)
     params = list(objective.parameters(model))
@@ -166,7 +166,7 @@ def fit_bptt(model, objective, *, iterations: int, optimizer: str = "adam", lear
             callback(iteration, loss, metrics)
         if checkpoint is not None and checkpoint_every and (iteration % checkpoint_every == 0
                                                             or iteration == iterations):
-            save_atomic({"tag": checkpoint_tag, "iteration": iteration, "model": model.state_dict(),
+            save_checkpoint({"tag": checkpoint_tag, "iteration": iteration, "model": model.state_dict(),
                          "optimizer": opt.state_dict(),
                          "schedule": schedule.state_dict() if schedule is not None else {},
                          "random": objective.random_state(model), "torch_rng": torch.get_rng_state(),

@@ -13,12 +13,15 @@ state dict (weights, biases and the rules' state buffers).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["save_atomic", "load_checkpoint", "save_network", "load_network"]
+__all__ = ["save_atomic", "save_checkpoint", "load_checkpoint", "remove_checkpoint", "save_network", "load_network"]
+
+log = logging.getLogger("einet")
 
 
 def _cpu(value: Any) -> Any:
@@ -56,13 +59,72 @@ def read_model_file(path: str | Path, kind: str) -> dict:
     return payload
 
 
-def load_checkpoint(path: str | Path, tag: str) -> dict | None:
-    """The checkpoint at ``path`` if it exists and was written for ``tag`` (the job's config hash), else None."""
+def _files(path: Path) -> tuple[Path, Path]:
+    """The previous checkpoint kept beside ``path``, and the checksum file of a checkpoint."""
+    return path.with_name(path.name + ".prev"), path.with_name(path.name + ".sha256")
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def save_checkpoint(payload: dict, path: str | Path) -> Path:
+    """Save a resumable checkpoint with its sha256 beside it, keeping the previous one as ``<path>.prev``.
+
+    Each file is written atomically; a damaged or truncated checkpoint (a disk error, a copy cut
+    short, a kill between the file and its checksum) fails its checksum, and :func:`load_checkpoint`
+    falls back to the previous one.
+    """
+    from einet.io import atomic_write
+
     path = Path(path)
+    prev, _ = _files(path)
+    if path.is_file():
+        path.replace(prev)
+        if _files(path)[1].is_file():
+            _files(path)[1].replace(_files(prev)[1])
+    save_atomic(payload, path)
+    digest = _digest(path)
+    atomic_write(_files(path)[1], lambda tmp: tmp.write_text(digest + "\n"))
+    return path
+
+
+def _read_verified(path: Path, tag: str) -> dict | None:
+    """The checkpoint at ``path`` if its checksum holds and it was written for ``tag``; None (and a warning) if not."""
+    checksum = _files(path)[1]
     if not path.is_file():
         return None
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    return payload if payload.get("tag") == tag else None
+    try:
+        if not checksum.is_file() or checksum.read_text().strip() != _digest(path):
+            raise ValueError("its sha256 does not match")
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a damaged file, whatever torch makes of it
+        log.warning("ignoring the damaged checkpoint %s (%s)", path, str(err).splitlines()[0][:200])
+        return None
+    return payload if isinstance(payload, dict) and payload.get("tag") == tag else None
+
+
+def load_checkpoint(path: str | Path, tag: str) -> dict | None:
+    """The newest good checkpoint written for ``tag`` (the job's config hash): ``path``, else the previous
+    one kept beside it, else None (the training starts from the beginning)."""
+    path = Path(path)
+    for candidate in (path, _files(path)[0]):
+        payload = _read_verified(candidate, tag)
+        if payload is not None:
+            if candidate != path:
+                log.warning("resuming from the previous checkpoint %s", candidate)
+            return payload
+    return None
+
+
+def remove_checkpoint(path: str | Path) -> None:
+    """Remove a checkpoint, its checksum and the previous one (once the training's outputs exist)."""
+    path = Path(path)
+    prev, checksum = _files(path)
+    for file in (path, checksum, prev, _files(prev)[1]):
+        file.unlink(missing_ok=True)
 
 
 def save_network(network, config_yaml: str, path: str | Path) -> Path:

@@ -123,7 +123,7 @@ def train_classifier(network, split: Split, *, epochs: int = 20, batch_size: int
         ``weight_mean``, ``weight_std`` and ``weight_abs_max`` over ``epoch``
         and ``projection``.
     """
-    from einet.training.checkpoint import load_checkpoint, save_atomic
+    from einet.training.checkpoint import load_checkpoint, save_checkpoint
 
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; known: {', '.join(LOSSES)}")
@@ -175,7 +175,7 @@ def train_classifier(network, split: Split, *, epochs: int = 20, batch_size: int
         log.info("%s epoch %d: test accuracy %.3f, loss %.4f", label, epoch, rows["test_accuracy"][-1],
                  rows["test_loss"][-1])
         if checkpoint is not None and checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs):
-            save_atomic({"tag": checkpoint_tag, "epoch": epoch, "network": network.state_dict(),
+            save_checkpoint({"tag": checkpoint_tag, "epoch": epoch, "network": network.state_dict(),
                          "optimizers": [o.state_dict() for o in optimizers],
                          "schedulers": [s.state_dict() for s in scheds], "generator": gen.get_state(),
                          "torch_rng": torch.get_rng_state(), "rows": rows}, checkpoint)
