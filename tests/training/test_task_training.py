@@ -180,69 +180,56 @@ def test_odr_training_lowers_the_angle_loss():
     assert np.mean(rows["angle_error"][-5:]) < 45.0  # chance is 90 deg
 
 
-def test_resume_equals_uninterrupted(tmp_path):
-    model = ring_model()
+def _fresh_odr_model():
+    """The small ring trained by the resume tests, rebuilt identically each time (as a restarted job does)."""
+    network = RateNetwork([ring_model()] * 8, dt=2.0, seed=0, kernels="torch")
+    tm = TaskModel(network, ["EE.weights"])
     task_spec = parse_section(TaskSpec, ODR_TASK, "task")
-    spec = cfg(checkpoint_every=3)
+    return tm, AngleObjective(task_spec, 0, network.population_names, network.sizes, 2.0, torch.float32, "cpu")
 
-    def fresh():
-        network = RateNetwork([model] * 8, dt=2.0, seed=0, kernels="torch")
-        tm = TaskModel(network, ["EE.weights"])
-        return tm, AngleObjective(task_spec, 0, network.population_names, network.sizes, 2.0, torch.float32, "cpu")
 
-    tm, objective = fresh()
-    rows = train(tm, objective, spec, torch.Generator().manual_seed(0))
-    reference = tm.trained["EE.weights"].detach().clone()
+def _killed_at_draw(objective, n: int) -> None:
+    """Make ``objective`` raise as a killed job would, when it draws its ``n``-th batch."""
+    draws, original = {"n": 0}, objective.draw
 
-    tm, objective = fresh()
-    draws = {"n": 0}
-    original = objective.draw
-
-    def crash_on_fifth(*args):
+    def draw(*args):
         draws["n"] += 1
-        if draws["n"] == 5:
+        if draws["n"] == n:
             raise KeyboardInterrupt("killed")
         return original(*args)
 
-    objective.draw = crash_on_fifth
+    objective.draw = draw
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    spec = cfg(checkpoint_every=3)
+    tm, objective = _fresh_odr_model()
+    rows = train(tm, objective, spec, torch.Generator().manual_seed(0))
+    reference = tm.trained["EE.weights"].detach().clone()
+
+    tm, objective = _fresh_odr_model()
+    _killed_at_draw(objective, 5)
     with pytest.raises(KeyboardInterrupt):
         train(tm, objective, spec, torch.Generator().manual_seed(0), checkpoint=tmp_path / "c.ckpt",
-                 checkpoint_tag="t")
-    tm, objective = fresh()
+              checkpoint_tag="t")
+    tm, objective = _fresh_odr_model()
     resumed = train(tm, objective, spec, torch.Generator().manual_seed(0), checkpoint=tmp_path / "c.ckpt",
                     checkpoint_tag="t")
     assert torch.equal(tm.trained["EE.weights"].detach(), reference)
     assert resumed["loss"] == rows["loss"]
 
 
-
 @pytest.mark.parametrize("damage", ["truncate", "flip", "checksum_missing"])
 def test_a_damaged_checkpoint_is_ignored_and_training_resumes_from_the_previous_one(tmp_path, damage, caplog):
     """Killed at iteration 8 of 9 with checkpoints at 3 and 6: the newest (6) is damaged, so the run resumes
     from 3, warns, and still ends with the uninterrupted run's numbers."""
-    model = ring_model()
-    task_spec = parse_section(TaskSpec, ODR_TASK, "task")
     spec = cfg(checkpoint_every=3, iterations=9)
-
-    def fresh():
-        network = RateNetwork([model] * 8, dt=2.0, seed=0, kernels="torch")
-        tm = TaskModel(network, ["EE.weights"])
-        return tm, AngleObjective(task_spec, 0, network.population_names, network.sizes, 2.0, torch.float32, "cpu")
-
-    tm, objective = fresh()
+    tm, objective = _fresh_odr_model()
     rows = train(tm, objective, spec, torch.Generator().manual_seed(0))
     reference = tm.trained["EE.weights"].detach().clone()
     ckpt = tmp_path / "c.ckpt"
-    tm, objective = fresh()
-    draws, original = {"n": 0}, objective.draw
-
-    def crash_on_eighth(*args):
-        draws["n"] += 1
-        if draws["n"] == 8:
-            raise KeyboardInterrupt("killed")
-        return original(*args)
-
-    objective.draw = crash_on_eighth
+    tm, objective = _fresh_odr_model()
+    _killed_at_draw(objective, 8)
     with pytest.raises(KeyboardInterrupt):
         train(tm, objective, spec, torch.Generator().manual_seed(0), checkpoint=ckpt, checkpoint_tag="t")
     assert torch.load(ckpt, weights_only=True)["iteration"] == 6
@@ -253,7 +240,7 @@ def test_a_damaged_checkpoint_is_ignored_and_training_resumes_from_the_previous_
         ckpt.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
     else:
         (tmp_path / "c.ckpt.sha256").unlink()
-    tm, objective = fresh()
+    tm, objective = _fresh_odr_model()
     with caplog.at_level("WARNING", logger="einet"):
         resumed = train(tm, objective, spec, torch.Generator().manual_seed(0), checkpoint=ckpt, checkpoint_tag="t")
     assert "ignoring the damaged checkpoint" in caplog.text and "resuming from the previous checkpoint" in caplog.text

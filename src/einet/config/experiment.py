@@ -55,6 +55,11 @@ class RecordSpec:
     )
 
 
+def sample_stride(record: RecordSpec, dt: float) -> int:
+    """Steps between recorded samples (at least one)."""
+    return max(1, int(round(record.every / dt)))
+
+
 def record_window_error(n_steps: int, dt: float, record: RecordSpec, duration: float) -> tuple[str, object, str] | None:
     """Why a run of ``n_steps`` steps of ``dt`` would record nothing to report, as (key, value, expected), or None.
 
@@ -64,7 +69,7 @@ def record_window_error(n_steps: int, dt: float, record: RecordSpec, duration: f
     """
     if n_steps < 1:
         return "simulation.duration", duration, f"at least one step of dt = {dt:g} ms"
-    every = max(1, int(round(record.every / dt)))
+    every = sample_stride(record, dt)
     last_sample = ((n_steps - 1) // every) * every
     if int(round(record.average_from / dt)) > last_sample:
         return ("simulation.record.average_from", record.average_from,

@@ -234,7 +234,7 @@ class Experiment:
                 )
         for axis in self.grid:
             check_path(self.spec, axis.path, f"sweep.grid.{axis.name}")
-        jobs = {}
+        jobs, origin = {}, {}  # origin: job name -> the grid indices that gave it
         for indices in itertools.product(*(range(len(a.values)) for a in self.grid)):
             raw = copy.deepcopy(self._base)
             for axis, i in zip(self.grid, indices):
@@ -242,13 +242,11 @@ class Experiment:
             raw["sweep"] = {"grid": {}, "batch": raw.get("sweep", {}).get("batch", {})}
             labels = tuple(a.label(i) for a, i in zip(self.grid, indices))
             name = _job_name(self.grid, labels)
-            if name in jobs:
-                first = next(i for i in itertools.product(*(range(len(a.values)) for a in self.grid))
-                             if _job_name(self.grid, tuple(a.label(j) for a, j in zip(self.grid, i))) == name)
-                axis = next(a for a, i, j in zip(self.grid, first, indices) if i != j)
-                raise ConfigError(f"sweep.grid.{axis.name}", list(axis.values),
-                                  f"values that name distinct jobs: {axis.values[first[self.grid.index(axis)]]!r} "
-                                  f"and {axis.values[indices[self.grid.index(axis)]]!r} both give job {name!r}")
+            if name in origin:
+                axis, i, j = next((a, i, j) for a, i, j in zip(self.grid, origin[name], indices) if i != j)
+                raise ConfigError(f"sweep.grid.{axis.name}", list(axis.values), f"values that name distinct jobs: "
+                                  f"{axis.values[i]!r} and {axis.values[j]!r} both give job {name!r}")
+            origin[name] = indices
             raw["job"] = {
                 "name": name,
                 "grid": {a.name: v for a, v in zip(self.grid, labels)},

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from einet.measures.bump import decode
-from einet.config.experiment import RECORDABLE, RecordSpec, record_window_error
+from einet.config.experiment import RECORDABLE, RecordSpec, record_window_error, sample_stride
 from einet.errors import ConfigError, SimulationDiverged
 
 
@@ -46,7 +46,7 @@ class Recorder:
         problem = record_window_error(n_steps, network.dt, record, n_steps * network.dt)
         if problem:  # a task's schedule may be shorter than its window: refused before the first step
             raise ConfigError(*problem)
-        self.every = max(1, int(round(record.every / network.dt)))
+        self.every = sample_stride(record, network.dt)
         self.n_samples = (n_steps + self.every - 1) // self.every
         self.average_start = int(round(record.average_from / network.dt))
         self.traced = list(record.variables)

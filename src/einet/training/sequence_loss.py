@@ -23,7 +23,8 @@ import torch.nn.functional as F
 
 from einet.network.rsnn import RSNN, _prepare
 
-__all__ = ["LOSSES", "Gradients", "CrossEntropy", "MeanSquaredError", "check_rate", "loss_of", "rate_terms"]
+__all__ = ["LOSSES", "Gradients", "CrossEntropy", "MeanSquaredError", "check_rate", "check_truncation", "loss_of",
+           "rate_terms"]
 
 
 class Gradients(NamedTuple):
@@ -120,6 +121,11 @@ def loss_of(name: str):
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; known: {', '.join(LOSSES)}")
     return LOSSES[name]
+
+
+def check_truncation(truncation) -> None:
+    if truncation is not None and (int(truncation) != truncation or truncation < 1):
+        raise ValueError(f"truncation must be a whole number of steps >= 1 or None, got {truncation!r}")
 
 
 def check_rate(rate_target: float, rate_penalty: float) -> None:

@@ -25,7 +25,7 @@ import torch
 
 from einet.network.rsnn import RSNN, RSNNState, TRAINABLE, _advance, _check_trainable, _drive, rsnn_run
 from einet.training.eprop import eprop_gradients, resolve_feedback
-from einet.training.sequence_loss import LOSSES, Gradients, check_rate, loss_of, rate_terms
+from einet.training.sequence_loss import LOSSES, Gradients, check_rate, check_truncation, loss_of, rate_terms
 
 __all__ = ["LOSSES", "Gradients", "SequenceObjective", "bptt_gradients"]
 
@@ -49,8 +49,7 @@ def bptt_gradients(net: RSNN, inputs: torch.Tensor, targets: torch.Tensor,
     loss : a name of :data:`LOSSES`
     """
     params = net.parameter_groups(trainable)
-    if truncation is not None and (int(truncation) != truncation or truncation < 1):
-        raise ValueError(f"truncation must be a whole number of steps >= 1 or None, got {truncation!r}")
+    check_truncation(truncation)
     check_rate(rate_target, rate_penalty)
     task = loss_of(loss)
     x, y_star = task.prepare(net, inputs, targets)
@@ -120,8 +119,7 @@ class SequenceObjective:
             raise ValueError(f"unknown gradients {gradients!r}; known: bptt, eprop")
         if gradients == "eprop" and truncation is not None:
             raise ValueError("e-prop never looks back in time: truncation applies to gradients='bptt' only")
-        if truncation is not None and (int(truncation) != truncation or truncation < 1):
-            raise ValueError(f"truncation must be a whole number of steps >= 1 or None, got {truncation!r}")
+        check_truncation(truncation)
         self.inputs, self.targets = inputs, targets
         self.options = dict(rate_target=rate_target, rate_penalty=rate_penalty, loss=self.loss)
         self.gradients, self.truncation, self.feedback, self.seed = gradients, truncation, feedback, seed
