@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("script", help="a script of benchmarks/, e.g. bench_sparse_step.py")
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds of (before, after)")
     args, rest = parser.parse_known_args()
+    rest = [a for a in rest if a != "--"]  # `--` may separate the script's own options
     with tempfile.TemporaryDirectory(prefix="einet-before-") as tmp:
         before = Path(tmp) / "tree"
         subprocess.run(["git", "worktree", "add", "--detach", str(before), args.commit], cwd=HERE, check=True,

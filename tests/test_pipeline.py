@@ -51,8 +51,9 @@ def test_pipeline_writes_every_stage(pipeline):
     for job in jobs:
         for stage, ext in (("configs", "yaml"), ("runs", "nc"), ("analysis", "nc")):
             assert (pipeline / "results" / "tiny" / stage / f"{job}.{ext}").is_file()
-        for rule in ("expand", "simulate", "analyze"):
+        for rule in ("simulate", "analyze"):
             assert (pipeline / "results" / "tiny" / "logs" / rule / f"{job}.log").is_file()
+    assert "wrote results/tiny/configs/K~40/seed~1.yaml" in (pipeline / "results/tiny/logs/expand.log").read_text()
     for ext in ("pdf", "png"):
         figure = pipeline / "results" / "figures" / f"tiny-rates_vs_K.{ext}"
         assert figure.is_file() and figure.stat().st_size > 10_000

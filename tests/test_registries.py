@@ -71,7 +71,22 @@ def test_a_more_specific_section_selects_its_kind():
     assert run_kind_of(validate(raw)).name == "sessions"
     raw = experiment(task={"kind": "odr", "population": "E"})
     raw["analysis"] = {"kind": "ring"}
+    raw["simulation"]["record"]["bump"] = True
     assert run_kind_of(validate(raw)).name == "rate"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda raw: raw.pop("task"), r"^task.kind: got None, expected odr: the ring analysis reads the trials"),
+    (lambda raw: raw["task"].update(kind="serial_odr", trials=3), r"^analysis.kind: got 'ring', expected serial_bias"),
+    (lambda raw: raw["simulation"]["record"].update(bump=False), r"^simulation.record.bump: got False, expected true"),
+])
+def test_an_analysis_without_the_task_or_records_it_reads_is_refused_when_parsed(change, message):
+    raw = experiment(task={"kind": "odr", "population": "E"}, analysis={"kind": "ring"})
+    raw["simulation"]["record"]["bump"] = True
+    validate(copy.deepcopy(raw))
+    change(raw)
+    with pytest.raises(ConfigError, match=message):
+        validate(raw)
 
 
 def test_a_figure_of_another_analysis_is_refused_with_its_index():

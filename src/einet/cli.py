@@ -1,27 +1,45 @@
 """The command line the Snakemake rules call: ``python -m einet <stage> ...``.
 
-This is the only module that parses arguments. Errors that einet raises on
-purpose print one clear line and exit with status 2 (bad input) or 1.
+This is the only module that parses arguments, and the one exception boundary:
+any failure ends as one line naming the stage, the file and, for a bad config,
+the key (exit status 2 for bad input, 1 otherwise, 130 when interrupted). With
+``--log FILE`` (what the rules pass) everything the process prints, C++
+compilers and tracebacks included, goes to that file and only the one line to
+the terminal; without it ``--traceback`` shows where an unexpected error arose.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
+import traceback
 from pathlib import Path
 
 from einet import __version__
 from einet.errors import ConfigError, EinetError
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes, like every other failure, end as one line (``--help`` shows the usage)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: usage error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="einet",
         description="Excitatory-inhibitory network models: expand configs, simulate, analyse, collect, draw.",
     )
     parser.add_argument("--version", action="version", version=f"einet {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or info logs")
+    parser.add_argument("--log", type=Path, default=None,
+                        help="write all output (logs, progress, tracebacks) to this file; only the one-line "
+                        "verdict of a failure goes to the terminal")
+    parser.add_argument("--traceback", action="store_true", help="print the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("expand", help="validate an experiment and write resolved job configs",
@@ -117,19 +135,97 @@ def run(args: argparse.Namespace) -> None:
         sys.stdout.write(report_template())
 
 
+#: The file each stage reads first: what its error line names.
+_SUBJECT = {"expand": "experiment", "simulate": "config", "train": "config", "analyze": "run", "figure": "summary"}
+
+
+class Terminated(BaseException):
+    """SIGTERM (Snakemake stopping its jobs, a cluster's time limit): raised so that every ``finally`` and
+    :func:`einet.io.atomic_write` removes its temporary files before the process exits."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _route_output_to(path: Path):
+    """Point file descriptors 1 and 2 at ``path`` (Python, torch's C++ and compilers alike write there).
+
+    Returns a stream to the original stderr, for the one-line verdict, and a function that points the
+    descriptors back (for callers in the same process, such as tests)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    console = os.fdopen(os.dup(2), "w", buffering=1)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+    def restore():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for target, original in zip((1, 2), saved):
+            os.dup2(original, target)
+            os.close(original)
+
+    return console, restore
+
+
+def _subject(args: argparse.Namespace) -> str:
+    if args.command == "collect":
+        return f"{args.out} (from {len(args.analyses)} analyses)"
+    name = _SUBJECT.get(args.command)
+    return str(getattr(args, name)) if name else ""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    console, restore = _route_output_to(args.log) if args.log else (sys.stderr, None)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",
         stream=sys.stderr,
     )
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if _in_main_thread() else None
+    where = f"einet {args.command}: " + (f"{_subject(args)}: " if _subject(args) else "")
+    status, verdict = 0, None
     try:
         run(args)
     except ConfigError as err:
-        print(f"einet {args.command}: config error: {err}", file=sys.stderr)
-        return 2
+        status, verdict = 2, f"{where}config error: {_one_line(err)}"
     except EinetError as err:
-        print(f"einet {args.command}: {err}", file=sys.stderr)
-        return 1
-    return 0
+        status, verdict = 1, f"{where}{_one_line(err)}"
+    except (KeyboardInterrupt, Terminated):
+        status, verdict = 130, f"{where}interrupted; nothing was written under the output names"
+    except Exception as err:  # anything else: a bug, a broken file, the machine
+        detail = f"{type(err).__name__}: {_one_line(err)}" if str(err) else type(err).__name__
+        if args.log:
+            traceback.print_exc(file=sys.stderr)
+            status, verdict = 1, f"{where}{detail} (traceback in {args.log})"
+        else:
+            if args.traceback:
+                traceback.print_exc(file=sys.stderr)
+            status, verdict = 1, f"{where}{detail}" + ("" if args.traceback else " (--traceback shows where)")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if verdict:
+        if args.log:
+            print(verdict, file=sys.stderr, flush=True)  # the log holds the verdict too
+        print(verdict, file=console, flush=True)
+    if restore is not None:
+        restore()
+        console.close()
+    return status
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()

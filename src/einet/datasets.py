@@ -16,9 +16,14 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+from einet.errors import ConfigError
+
+if TYPE_CHECKING:  # torch is imported where tensors are made, so MNIST_FILES stays light
+    import torch
 
 __all__ = ["Split", "load", "read_idx", "write_idx", "DATASETS", "MNIST_FILES"]
 
@@ -29,6 +34,7 @@ MNIST_FILES = {
     "x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
     "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte",
 }
+
 
 # IDX type codes (third byte of the magic number) and their big-endian numpy types.
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -104,8 +110,18 @@ def _idx_file(directory: Path, stem: str) -> Path:
 
 
 def _mnist(directory: str | Path) -> tuple[np.ndarray, ...]:
-    """Train and test images (flattened, 0..1) and labels from a directory of MNIST IDX files."""
-    directory = Path(directory)
+    """Train and test images (flattened, 0..1) and labels from a directory of MNIST IDX files.
+
+    A missing, truncated, garbled or mismatched file is a :class:`ConfigError` of ``training.mnist_path``
+    naming the file, raised before any training starts."""
+    try:
+        return _read_mnist(Path(directory))
+    except (OSError, EOFError, ValueError) as err:  # gzip's BadGzipFile is an OSError
+        raise ConfigError("training.mnist_path", str(directory),
+                          f"a directory of valid MNIST IDX files ({' '.join(str(err).split())})") from None
+
+
+def _read_mnist(directory: Path) -> tuple[np.ndarray, ...]:
     parts = {key: read_idx(_idx_file(directory, stem)) for key, stem in MNIST_FILES.items()}
     for part in ("train", "test"):
         images, labels = parts[f"x_{part}"], parts[f"y_{part}"]
@@ -142,5 +158,7 @@ def load(name: str, *, test_fraction: float = 0.25, seed: int = 0, mnist_path: s
     mean = x_tr.mean(axis=0)
     std = x_tr.std(axis=0)
     std[std == 0] = 1.0  # constant pixels (digits' borders) stay 0 instead of dividing by 0
+    import torch  # here, so that the workflow can read MNIST_FILES without loading torch
+
     as_x = lambda a: torch.as_tensor((a - mean) / std, dtype=torch.float32)  # noqa: E731
     return Split(name, as_x(x_tr), torch.as_tensor(y_tr), as_x(x_te), torch.as_tensor(y_te), int(y.max()) + 1)

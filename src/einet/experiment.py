@@ -43,6 +43,9 @@ def check(spec: ExperimentSpec) -> ExperimentSpec:
     if not kind.accepts(ANALYSES.get(analysis)):
         accepted = [name for name in ANALYSES.names() if kind.accepts(ANALYSES.get(name))]
         raise ConfigError("analysis.kind", analysis, f"{' or '.join(accepted)} for a {kind.name} run ({kind.doc})")
+    lacking = ANALYSES.get(analysis).requirement(spec)
+    if lacking:
+        raise ConfigError(*lacking)
     for i, name in enumerate(spec.figures):
         if name not in FIGURES:
             raise ConfigError(f"figures[{i}]", name, f"one of the figures {', '.join(FIGURES.names())}")
@@ -66,8 +69,23 @@ def _check_task(task) -> None:
 
 
 def validate(raw: dict) -> ExperimentSpec:
-    """Validate a raw experiment mapping (one job's worth, or the whole file) and cross-check it."""
+    """Validate a raw experiment mapping (one job's worth, or the whole file) and cross-check it.
+
+    The kinds of the tagged sections come first: a misspelt ``analysis.kind`` is reported as such, not as
+    an option that the (unknown) kind lacks."""
+    _check_kinds(raw)
     return check(validate_schema(raw))
+
+
+def _check_kinds(raw: dict) -> None:
+    from einet.analysis import ANALYSES
+    from einet.tasks import TASKS
+
+    for section, registry in (("analysis", ANALYSES), ("task", TASKS)):
+        kind = raw.get(section).get("kind") if isinstance(raw.get(section), dict) else None
+        if isinstance(kind, str) and kind not in registry:
+            raise ConfigError(f"{section}.kind", kind, f"one of the registered {registry.kind} kinds "
+                              f"{', '.join(map(repr, registry.names()))}")
 
 
 def load_job(path: str | Path) -> ExperimentSpec:

@@ -13,10 +13,12 @@ expanding configurations, stay fast.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import hashlib
 import importlib.metadata
 import os
 import platform
+import re
 import secrets
 import socket
 import subprocess
@@ -479,6 +481,29 @@ def write_dataset(
     )
 
 
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+
+
+def _remove_orphaned_temporaries(path: Path) -> None:
+    """Remove temporary files of ``path`` left by writers that were killed (SIGKILL, a node lost): their
+    process, on this host, no longer exists. A live writer's file, or one of another host, is kept."""
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.tmp-{_HOST}-(\d+)-[0-9a-f]+")
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.tmp-{_HOST}-*"):
+        match = pattern.match(stale.name)
+        if match and not _process_alive(int(match.group(1))):
+            stale.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
 def atomic_write(path: str | os.PathLike, write) -> Path:
     """Call ``write(tmp)`` on a temporary name beside ``path``, flush it to disk, then rename it to ``path``.
 
@@ -489,7 +514,8 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}{path.suffix}"
+    _remove_orphaned_temporaries(path)
+    tmp = path.parent / f".{path.name}.tmp-{_HOST}-{os.getpid()}-{secrets.token_hex(4)}{path.suffix}"
     try:
         write(tmp)
         # Flush to disk before the rename so that a power cut cannot leave the

@@ -57,20 +57,30 @@ def steps(duration: Scalar, dt: float) -> Scalar:
     return float(round(duration / dt))
 
 
+class ParameterError(ValueError):
+    """A neuron or synapse parameter out of its range; ``key`` names the parameter, so a config check can
+    report the config key it came from."""
+
+    def __init__(self, message: str, key: str, value, expected: str):
+        super().__init__(message)
+        self.key, self.value, self.expected = key, value, expected
+
+
 def check_positive(owner: str, **values: Scalar) -> None:
-    """Raise ``ValueError`` naming the field when a value is not > 0."""
+    """Raise :class:`ParameterError` naming the field when a value is not > 0."""
     for name, value in values.items():
         ok = bool((value > 0).all()) if isinstance(value, torch.Tensor) else value > 0
         if not ok:
-            raise ValueError(f"{owner}.{name} must be > 0, got {value!r}")
+            raise ParameterError(f"{owner}.{name} must be > 0, got {value!r}", name, value, "a number > 0")
 
 
 def check_order(owner: str, low: str, high: str, lo: Scalar, hi: Scalar) -> None:
-    """Raise ``ValueError`` unless ``lo < hi`` everywhere."""
+    """Raise :class:`ParameterError` (naming ``low``) unless ``lo < hi`` everywhere."""
     diff = hi - lo
     ok = bool((diff > 0).all()) if isinstance(diff, torch.Tensor) else diff > 0
     if not ok:
-        raise ValueError(f"{owner}: {low} must be below {high}, got {low}={lo!r}, {high}={hi!r}")
+        raise ParameterError(f"{owner}: {low} must be below {high}, got {low}={lo!r}, {high}={hi!r}", low, lo,
+                             f"a value below {high} = {hi!r}")
 
 
 def ring_angles(n: int, dtype=torch.float64) -> torch.Tensor:

@@ -41,6 +41,14 @@ def expand(experiment: str | Path, scale: str | None, job: str | None, out: str 
     return [_write_yaml_atomic(exp.job_config(j), Path(out) / f"{j}.yaml") for j in exp.job_names()]
 
 
+def _input_digests(spec) -> dict:
+    """``{"inputs": "key: path sha256 ..."}`` for the files outside the config the job read, else {}."""
+    from einet.config.inputs import provenance_text
+
+    text = provenance_text(spec)
+    return {"inputs": text} if text else {}
+
+
 def simulate(config: str | Path, out: str | Path, *, device: str | None = None, progress: bool = True) -> Path:
     """Run one job config of a simulate-stage kind (see :data:`einet.runs.RUNS`) and write ``runs/<job>.nc``."""
     from einet import io
@@ -50,11 +58,12 @@ def simulate(config: str | Path, out: str | Path, *, device: str | None = None, 
 
     spec = load_job(config)
     kind = run_kind_for_stage(spec, "simulate")
-    dev = resolve_device(device or spec.simulation.device)
+    dev = resolve_device(device or spec.simulation.device, "--device" if device else "simulation.device")
     log.info("simulating %s (%s run) on %s", spec.job.get("name", spec.name), kind.name, dev)
     ds = kind.run(spec, progress=progress, device=dev)
     wall = ds.attrs.pop("wall_time_s")
-    prov = io.make_provenance(to_dict(spec), device=str(dev), seed=spec.simulation.seed, wall_time_s=wall)
+    prov = io.make_provenance(to_dict(spec), device=str(dev), seed=spec.simulation.seed, wall_time_s=wall,
+                              extra=_input_digests(spec))
     return io.write_dataset(ds, out, provenance=prov)
 
 
@@ -76,7 +85,7 @@ def train(config: str | Path, out: str | Path, model_out: str | Path, *, device:
     spec = load_job(config)
     kind = run_kind_for_stage(spec, "train")
     cfg = spec.training
-    dev = resolve_device(device or cfg.device)
+    dev = resolve_device(device or cfg.device, "--device" if device else "training.device")
     job = spec.job.get("name", spec.name)
     log.info("training %s (%s run, %s) on %s", job, kind.name, getattr(cfg, "dataset", None) or f"task {spec.task.kind}", dev)
     config_dict = to_dict(spec)
@@ -86,7 +95,8 @@ def train(config: str | Path, out: str | Path, model_out: str | Path, *, device:
     ds = ds.assign_coords(sweep_coords(spec, []))  # scalar grid coordinates, for collect
     ds.attrs.update({"experiment": spec.name, "job": job, "dataset": getattr(cfg, "dataset", None) or "none"})
     wall = ds.attrs.pop("wall_time_s")
-    prov = io.make_provenance(config_dict, device=str(dev), seed=cfg.seed, wall_time_s=wall)
+    prov = io.make_provenance(config_dict, device=str(dev), seed=cfg.seed, wall_time_s=wall,
+                              extra=_input_digests(spec))
     model_path = kind.save(model, spec, prov.config, model_out)
     nc_path = io.write_dataset(ds, out, provenance=prov)
     from einet.training.checkpoint import remove_checkpoint
@@ -114,6 +124,7 @@ def analyze(run_path: str | Path, out: str | Path) -> Path:
             "simulation_device": prov.get("device", "unknown"),
             "simulation_wall_time_s": prov.get("wall_time_s", 0.0),
             "simulation_git_commit": prov.get("git_commit", "unknown"),
+            **({"inputs": prov["inputs"]} if prov.get("inputs") else {}),
         },
     )
     return io.write_dataset(ds, out, provenance=new)

@@ -327,7 +327,7 @@ def test_a_task_shorter_than_the_averaging_window_is_refused_before_the_first_st
 
     raw = experiment(task={**ODR, "trials": 2})  # 30 ms of epochs
     raw["analysis"] = {"kind": "ring"}
-    raw["simulation"]["record"]["average_from"] = 50.0
+    raw["simulation"]["record"].update(average_from=50.0, bump=True)
     spec = validate(raw)
     with pytest.raises(ConfigError, match=r"simulation.record.average_from.*the last sample of a 30 ms run"):
         einet.simulate(spec, progress=False)

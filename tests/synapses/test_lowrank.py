@@ -80,7 +80,7 @@ def test_linear_rank_one_fixed_point():
 
 
 def test_sign_changing_all_to_all_weights_break_dale_unless_mixed():
-    with pytest.raises(ConfigError, match="batch element 0"):
+    with pytest.raises(ConfigError, match=r"low_rank: got 3.0, .*Dale.s law"):
         RateNetwork(spec(strength=3.0), 1.0)  # m.n takes both signs, so some 1 + 3 m.n < 0
     small = spec(strength=1e-3, cov=[[0.1, 0.0], [0.0, 0.1]], mean=(0.0, 0.0))
     RateNetwork(small, 1.0)  # |m.n| stays far below 1000 for 400 neurons: every weight keeps its sign

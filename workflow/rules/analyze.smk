@@ -14,7 +14,7 @@ rule analyze:
         mem_mb=4000,
         runtime=30,
     shell:
-        "python -m einet analyze '{input.run}' --out '{output}' > '{log}' 2>&1"
+        "python -m einet --log {log:q} analyze {input.run:q} --out {output:q}"
 
 
 rule collect:
@@ -33,4 +33,4 @@ rule collect:
         mem_mb=4000,
         runtime=30,
     shell:
-        "python -m einet collect {input:q} --out '{output}' > '{log}' 2>&1"
+        "python -m einet --log {log:q} collect {input:q} --out {output:q}"

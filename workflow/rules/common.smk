@@ -4,6 +4,7 @@ from einet.experiment import Experiment
 from einet.runs import run_kind_of
 from einet.errors import ConfigError
 import shlex
+from pathlib import Path
 
 
 wildcard_constraints:
@@ -24,6 +25,24 @@ def load_experiments():
 
 
 EXPERIMENTS = load_experiments()
+
+
+JOB_CONFIG = "results/{exp}/configs/{job}.yaml"
+
+
+def job_config_paths(name, experiment):
+    """Every job's resolved config file: the outputs of the experiment's expansion rule."""
+    return [JOB_CONFIG.format(exp=name, job=job) for job in experiment.job_names()]
+
+
+def external_inputs(wildcards):
+    """Files outside the config that the job reads (model.low_rank.file, the MNIST files): a change reruns it."""
+    return EXPERIMENTS[wildcards.exp].external_files(wildcards.job)
+
+
+def configs_directory(wildcards, output):
+    """The directory the expansion writes into: results/<exp>/configs of its first output."""
+    return str(Path(*Path(output[0]).parts[:3]))
 
 
 def scale_flag():

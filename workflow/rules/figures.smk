@@ -23,4 +23,4 @@ rule figure:
         mem_mb=2000,
         runtime=10,
     shell:
-        "python -m einet figure {wildcards.figure} '{input.summary}' --pdf '{output.pdf}' --png '{output.png}' > '{log}' 2>&1"
+        "python -m einet --log {log:q} figure {wildcards.figure} {input.summary:q} --pdf {output.pdf:q} --png {output.png:q}"

@@ -1,6 +1,7 @@
 rule train:
     input:
-        config=rules.expand_config.output[0],
+        config=JOB_CONFIG,
+        external=external_inputs,
     output:
         nc="results/{exp}/trained/{job}.nc",
         model="results/{exp}/models/{job}.pt",
@@ -18,4 +19,4 @@ rule train:
         runtime=60,
         gpu=0,
     shell:
-        "python -m einet train '{input.config}' --threads {threads} --out '{output.nc}' --model '{output.model}' > '{log}' 2>&1"
+        "python -m einet --log {log:q} train {input.config:q} --threads {threads} --out {output.nc:q} --model {output.model:q}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
 from einet.errors import ConfigError
-from einet.fields import non_negative, option, positive
+from einet.fields import non_negative, option, positive, seed_value
 from einet.config.reservoir import ReservoirSpec
 from einet.config.spiking import SpikingSpec
 from einet.config.stdp import StdpSpec
@@ -87,7 +87,7 @@ class SimulationSpec:
     device: Literal["auto", "cpu", "cuda"] = option("auto", doc="auto picks cuda when available")
     dtype: Literal["float32", "float64"] = option("float32", doc="floating point precision")
     method: Literal["integrate", "fixed_point"] = option("integrate", doc="integrate over duration, or fixed_point: step the noise-free network until its rates stop changing (at most duration; einet.runs.fixed_point)")
-    seed: int = option(0, doc="seed of connectivity, noise and sampling", check=non_negative)
+    seed: int = option(0, doc="seed of connectivity, noise and sampling", check=seed_value)
     kernels: Literal["auto", "torch"] = option(
         "auto",
         doc="auto: on the CPU, use einet's compiled kernels when a C++ compiler is available (built once per "

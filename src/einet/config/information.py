@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from einet.errors import ConfigError
-from einet.fields import non_negative, option, positive
+from einet.fields import option, positive, seed_value
 
 BiasCorrection = Literal["none", "miller_madow"]
 
@@ -27,7 +27,7 @@ class EISpec:
         "[-2, 2] covers about 95% of every feature; later layers use their input's sigmoid range (0, 1)",
     )
     bias_correction: BiasCorrection = option("none", doc="none (plug-in MI) or miller_madow")
-    seed: int = option(0, doc="seed of the input draws (the same at every checkpoint)", check=non_negative)
+    seed: int = option(0, doc="seed of the input draws (the same at every checkpoint)", check=seed_value)
 
     def _check(self, path: str) -> None:
         if len(self.in_range) != 2 or not self.in_range[1] > self.in_range[0]:
@@ -56,7 +56,7 @@ class RecurrentEISpec:
         factory=dict, doc="explicit rate range [lo, hi] per population, overriding the above",
     )
     bias_correction: BiasCorrection = option("none", doc="none (plug-in MI) or miller_madow")
-    seed: int = option(0, doc="seed of the input draws", check=non_negative)
+    seed: int = option(0, doc="seed of the input draws", check=seed_value)
 
     def _check(self, path: str) -> None:
         for pop, value in self.ranges.items():

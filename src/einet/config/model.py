@@ -102,7 +102,8 @@ class ProjectionSpec:
     concentration: Optional[float] = option(
         None, doc="concentration of the von_mises profile", check=positive
     )
-    width: Optional[float] = option(None, doc="standard deviation of the gaussian profile", unit="rad", check=positive)
+    width: Optional[float] = option(None, doc="standard deviation of the gaussian profile", unit="rad",
+                                    check=lambda w: None if w >= 1e-6 else "a width >= 1e-6 rad")
     low_rank: float = option(
         0.0,
         doc="kappa of a low-rank structure: weights (all_to_all) or synaptic values (sparse) times "
@@ -199,6 +200,11 @@ class ModelSpec:
                         f"{ppath}.{end}", pop, f"one of the populations {', '.join(self.populations)}"
                     )
             check_dale(self.populations[proj.source].type, proj.J, f"{ppath}.J", proj.source)
+            for key, profile in (("concentration", "von_mises"), ("width", "gaussian")):
+                if (getattr(proj, key) is None) == (proj.profile == profile):
+                    expected = f"a value for the {profile} profile" if proj.profile == profile else (
+                        f"no {key} unless profile is {profile}")
+                    raise ConfigError(f"{ppath}.{key}", getattr(proj, key), expected)
             n_source = self.populations[proj.source].size
             if proj.connectivity == "sparse":
                 K = self.in_degree(proj)
@@ -235,11 +241,6 @@ class ModelSpec:
                 )
             if proj.profile != "cosine" and proj.kappa != 0:
                 raise ConfigError(f"{ppath}.kappa", proj.kappa, "0 unless profile is cosine")
-            for key, profile in (("concentration", "von_mises"), ("width", "gaussian")):
-                if (getattr(proj, key) is None) == (proj.profile == profile):
-                    expected = f"a value for the {profile} profile" if proj.profile == profile else (
-                        f"no {key} unless profile is {profile}")
-                    raise ConfigError(f"{ppath}.{key}", getattr(proj, key), expected)
         if self.low_rank is not None and self.low_rank.file is not None:
             check_low_rank_file(self.low_rank, {n: p.size for n, p in self.populations.items()},
                                 f"{base}low_rank.file")
@@ -271,19 +272,18 @@ def profile_peak(proj: ProjectionSpec) -> float:
     if proj.profile == "cosine":
         return 1.0 + abs(proj.kappa)
     if proj.profile == "von_mises":
-        c = proj.concentration
-        return math.exp(c) / _bessel_i0(c)
+        return 1.0 / _bessel_i0e(proj.concentration)  # exp(c) / I0(c), without overflowing exp(c)
     if proj.profile == "gaussian":
         w = proj.width
         return math.sqrt(2 * math.pi) / w * sum(math.exp(-((2 * math.pi * k) ** 2) / (2 * w * w)) for k in range(-4, 5))
     return 1.0
 
 
-def _bessel_i0(x: float) -> float:
-    """Modified Bessel function I0 (scipy is not imported here to keep configs light)."""
-    from scipy.special import i0
+def _bessel_i0e(x: float) -> float:
+    """The scaled modified Bessel function exp(-x) I0(x) (scipy is imported here only, to keep configs light)."""
+    from scipy.special import i0e
 
-    return float(i0(x))
+    return float(i0e(x))
 
 
 def check_dale(source_type: str, J: float, path: str, source: str) -> None:
@@ -299,11 +299,18 @@ def check_low_rank_file(spec: LowRankSpec, sizes: dict[str, int], where: str) ->
     every population A; returns the arrays by name."""
     import numpy as np
 
+    import zipfile
+
     try:
-        with np.load(spec.file) as data:
+        data = np.load(spec.file, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):  # a .npy holds one array, not named vectors
+            raise ValueError(f"a single array of shape {getattr(data, 'shape', '?')}, not an archive of named arrays")
+        with data:
             arrays = {key: np.asarray(data[key], dtype=float) for key in data.files}
-    except (OSError, ValueError) as err:
-        raise ConfigError(where, spec.file, f"a readable .npz file ({err})") from None
+    except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile) as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise ConfigError(where, spec.file, f"a readable .npz file of arrays m_<population>, n_<population> "
+                          f"({reason})") from None
     for pop, size in sizes.items():
         for kind in ("m", "n"):
             key = f"{kind}_{pop}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from einet.errors import ConfigError
-from einet.fields import non_negative, option, positive
+from einet.fields import option, positive, seed_value
 
 
 def _at_least_two(value) -> str | None:
@@ -25,7 +25,7 @@ class SerialBiasSpec:
     bootstrap: int = option(1000, doc="bootstrap resamples of whole sessions for the confidence intervals",
                             check=positive)
     confidence: float = option(0.95, doc="level of the percentile bootstrap intervals", check=_fraction)
-    seed: int = option(0, doc="seed of the bootstrap resampling", check=non_negative)
+    seed: int = option(0, doc="seed of the bootstrap resampling", check=seed_value)
     width_range: list[float] = option(
         factory=lambda: [10.0, 150.0],
         doc="range [lo, hi] searched for the fit's width (the location of the peak bias), in steps of "

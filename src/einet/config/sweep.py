@@ -8,17 +8,19 @@ every axis is validated here, before any compute starts.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
-from einet.config.experiment import ExperimentSpec
+from einet.config.experiment import ExperimentSpec, SweepSpec
+from einet.config.inputs import external_files
 from einet.fields import load_yaml as load_yaml_safely
-from einet.fields import parse_section, to_dict
+from einet.fields import PathSetter, parse_section, to_dict
 from einet.errors import ConfigError
 
 #: Parameters a batch axis may vary: they change numbers, never the connectivity.
@@ -69,11 +71,17 @@ def load_yaml(path: str | Path) -> dict:
     path = Path(path)
     if not path.exists():
         raise ConfigError("experiment file", str(path), "an existing YAML file")
-    with path.open() as fh:
-        try:
-            data = load_yaml_safely(fh, str(path))
-        except yaml.YAMLError as err:
-            raise ConfigError(str(path), "<unparsable>", f"valid YAML ({err})") from None
+    if not path.is_file():
+        raise ConfigError("experiment file", str(path), "a YAML file, not a directory")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(str(path), f"<byte {err.object[err.start]:#04x} at offset {err.start}>",
+                          "UTF-8 text (a YAML file)") from None
+    try:
+        data = load_yaml_safely(text, str(path))
+    except yaml.YAMLError as err:
+        raise ConfigError(str(path), "<unparsable>", f"valid YAML ({' '.join(str(err).split())})") from None
     if not isinstance(data, dict):
         raise ConfigError(str(path), data, "a mapping at the top level")
     data.setdefault("name", path.stem)
@@ -81,11 +89,11 @@ def load_yaml(path: str | Path) -> dict:
 
 
 def apply_scale(raw: dict, scale: str | None) -> dict:
-    """Deep-merge ``scales[scale]`` into the experiment; ``None`` keeps it as written."""
-    raw = copy.deepcopy(raw)
+    """Deep-merge ``scales[scale]`` into the experiment; ``None`` keeps it as written. The result shares the
+    unchanged parts with ``raw``."""
     scales = raw.get("scales") or {}
     if scale is None:
-        return raw
+        return dict(raw)
     if scale not in scales:
         raise ConfigError("scale", scale, f"one of the scales defined in the experiment: {', '.join(scales) or '(none)'}")
     return _deep_merge(raw, scales[scale])
@@ -159,15 +167,23 @@ def check_path(spec: ExperimentSpec, path: str, where: str) -> None:
             raise ConfigError(where, path, "a dotted path to an existing setting (e.g. model.K)")
 
 
-def set_path(raw: dict, path: str, value: Any, where: str) -> None:
-    """Set a dotted path inside ``raw`` (checked beforehand with :func:`check_path`)."""
+def set_path(raw: dict, path: str, value: Any, where: str) -> dict:
+    """A copy of ``raw`` with the dotted ``path`` set (checked beforehand with :func:`check_path`).
+
+    Only the mappings along the path are copied; the rest is shared with ``raw``, which parsing never
+    changes, so a job costs the size of its path rather than of the whole file.
+    """
     parts = path.split(".")
-    target = raw
+    out = dict(raw)
+    target = out
     for part in parts[:-1]:
-        target = target.setdefault(part, {})
-        if not isinstance(target, dict):  # e.g. a shorthand transfer: sigmoid
+        child = target.get(part, {})
+        if not isinstance(child, dict):  # e.g. a shorthand transfer: sigmoid
             raise ConfigError(where, path, "a path through mappings; write the section out in full")
+        target[part] = dict(child)
+        target = target[part]
     target[parts[-1]] = value
+    return out
 
 
 def _job_name(axes: list[Axis], values: tuple) -> str:
@@ -200,6 +216,7 @@ class Experiment:
         self.grid = parse_axes(self.spec.sweep.grid, "grid")
         self.batch = parse_axes(self.spec.sweep.batch, "batch")
         self._base = raw
+        self._external: dict[str, dict[str, list[Path]]] = {}
         self._jobs = self._expand()
 
     @staticmethod
@@ -214,6 +231,12 @@ class Experiment:
 
     def job_names(self) -> list[str]:
         return list(self._jobs)
+
+    def external_files(self, job: str | None = None) -> list[Path]:
+        """The files outside the experiment that one job (default: any job) reads, such as model.low_rank.file
+        (see :mod:`einet.config.inputs`): the workflow declares them as the job's inputs."""
+        jobs = [job] if job is not None else list(self._jobs)
+        return sorted({path for name in jobs for paths in self._external[name].values() for path in paths})
 
     def job_config(self, job: str) -> dict:
         """The resolved config of one job, as a plain mapping ready for YAML."""
@@ -236,10 +259,10 @@ class Experiment:
             check_path(self.spec, axis.path, f"sweep.grid.{axis.name}")
         jobs, origin = {}, {}  # origin: job name -> the grid indices that gave it
         for indices in itertools.product(*(range(len(a.values)) for a in self.grid)):
-            raw = copy.deepcopy(self._base)
+            raw = self._base
             for axis, i in zip(self.grid, indices):
-                set_path(raw, axis.path, copy.deepcopy(axis.values[i]), f"sweep.grid.{axis.name}")
-            raw["sweep"] = {"grid": {}, "batch": raw.get("sweep", {}).get("batch", {})}
+                raw = set_path(raw, axis.path, axis.values[i], f"sweep.grid.{axis.name}")
+            raw = {**raw, "sweep": {"grid": {}, "batch": raw.get("sweep", {}).get("batch", {})}}
             labels = tuple(a.label(i) for a, i in zip(self.grid, indices))
             name = _job_name(self.grid, labels)
             if name in origin:
@@ -253,8 +276,10 @@ class Experiment:
                 "paths": {a.name: a.path for a in self.grid},
             }
             spec = self.validate(raw)
-            batch_elements(spec)  # every batch value must be valid too
+            for _ in iter_batch_elements(spec):  # every batch value must be valid too
+                pass
             jobs[name] = to_dict(spec)
+            self._external[name] = external_files(spec)
         return jobs
 
 
@@ -263,20 +288,24 @@ def batch_axes(spec: ExperimentSpec) -> list[Axis]:
 
 
 def batch_elements(spec: ExperimentSpec) -> list[ExperimentSpec]:
-    """One validated spec per batch element, in C order over the batch axes."""
+    """One validated spec per batch element, in C order over the batch axes (see :func:`iter_batch_elements`)."""
+    return list(iter_batch_elements(spec))
+
+
+def iter_batch_elements(spec: ExperimentSpec) -> Iterator[ExperimentSpec]:
+    """The batch elements one at a time: each is the job's spec with the batch values set by
+    :class:`einet.fields.PathSetter`, which checks them as a full parse of the element would."""
     axes = batch_axes(spec)
     for axis in axes:
         check_path(spec, axis.path, f"sweep.batch.{axis.name}")
-    base = to_dict(spec)
-    base["sweep"] = {"grid": {}, "batch": {}}
-    out = []
+    base = dataclasses.replace(spec, sweep=SweepSpec())
+    setters = [PathSetter(base, axis.path, f"sweep.batch.{axis.name}") for axis in axes]
     for values in itertools.product(*(a.values for a in axes)):
-        raw = copy.deepcopy(base)
-        for axis, value in zip(axes, values):
-            set_path(raw, axis.path, value, f"sweep.batch.{axis.name}")
+        element = base
         try:
-            out.append(validate(raw))
+            for setter, value in zip(setters, values):
+                element = setter(value, element)
         except ConfigError as err:
             label = ", ".join(f"{a.name}={v}" for a, v in zip(axes, values))
             raise ConfigError(err.path, err.value, f"{err.expected} (in batch element {label})") from None
-    return out
+        yield element

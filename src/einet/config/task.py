@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from einet.errors import ConfigError
-from einet.fields import finite as finite_number
+from einet.fields import finite as finite_number, seed_value
 from einet.fields import non_negative, option, positive
 
 #: neurogym's PerceptualDecisionMaking coherences [%]
@@ -42,7 +42,7 @@ class TaskSpec:
         unit="ms",
     )
     seed: int = option(0, doc="seed of the random stimulus patterns (dual, go_nogo), cue angles (serial_odr) or "
-                       "evidence noise (perceptual_decision)", check=non_negative)
+                       "evidence noise (perceptual_decision)", check=seed_value)
 
     def _check(self, path: str) -> None:
         for name, duration in self.epochs.items():

@@ -25,7 +25,7 @@ from typing import Literal, Optional
 from einet.config.information import EISpec
 from einet.config.layered import LayeredNetworkSpec
 from einet.errors import ConfigError
-from einet.fields import non_negative, option, positive
+from einet.fields import non_negative, option, positive, seed_value
 
 #: Hidden layer sizes used when ``training.hidden`` is left unset (Marrow et al. 2020 for Iris).
 DEFAULT_HIDDEN = {"iris": [5, 5], "digits": [32, 16], "mnist": [128, 64]}
@@ -62,7 +62,7 @@ class TrainingSpec:
         "population network on a data set, each projection with its learning rule; task: the experiment's rate "
         "network (model) trained on its task by backpropagation through time")
     seed: int = option(0, doc="seed of the initial weights and of the data split and batch order or the trials",
-                       check=non_negative)
+                       check=seed_value)
     device: Literal["auto", "cpu", "cuda"] = option("auto", doc="auto picks cuda when available")
 
 

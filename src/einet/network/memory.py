@@ -66,3 +66,11 @@ def check_fits(spec: ModelSpec, batch_size: int, dtype: torch.dtype, device: tor
                 "reduce population sizes, K or the batch, or use float32"
             )
     return need
+
+
+def require(bytes_needed: int, device: torch.device, what: str, advice: str) -> None:
+    """Raise :class:`InsufficientMemory` if ``bytes_needed`` for ``what`` exceed the headroom of ``device``."""
+    have = available_bytes(device)
+    if bytes_needed > HEADROOM * have:
+        raise InsufficientMemory(f"{what} needs about {bytes_needed / 2**30:.2f} GiB on {device} but only "
+                                 f"{have / 2**30:.2f} GiB is available; {advice}")

@@ -242,14 +242,7 @@ class RateNetwork(torch.nn.Module):
         if vectors is None:
             return op, None
         if self.spec.populations[p0.source].type != "mixed":  # Dale: 1 + s m_i.n_j >= 0 for every pair
-            low, high = connectivity.extreme_products(*vectors)
-            for i, p in enumerate(projs):
-                if 1.0 + min(p.low_rank * low, p.low_rank * high) < 0:
-                    raise ConfigError(
-                        f"model.projections.{name}.low_rank", p.low_rank,
-                        f"a strength that keeps every weight's sign (Dale's law) in batch element {i}: "
-                        f"1 + strength * m.n ranges over m.n in [{low:.3g}, {high:.3g}]",
-                    )
+            connectivity.check_low_rank_signs(name, vectors, [p.low_rank for p in projs])
         return op, self._column([p.low_rank for p in projs])
 
     def _vectors(self, proj):

@@ -40,7 +40,7 @@ def train(spec, *, device=None, checkpoint=None, tag: str = "", progress: bool =
     from einet.runs.base import resolve_device
 
     kind = run_kind_for_stage(spec, "train")
-    return kind.run(spec, device=device or resolve_device(spec.training.device), checkpoint=checkpoint, tag=tag,
+    return kind.run(spec, device=device or resolve_device(spec.training.device, "training.device"), checkpoint=checkpoint, tag=tag,
                     progress=progress, label=label)
 
 

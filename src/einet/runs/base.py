@@ -9,15 +9,16 @@ import torch
 
 from einet.config.experiment import ExperimentSpec
 from einet.config.sweep import Axis
+from einet.errors import ConfigError
 from einet.fields import field_info
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> cuda when available, else cpu; an unavailable cuda is an error."""
+def resolve_device(name: str, key: str = "simulation.device") -> torch.device:
+    """``auto`` -> cuda when available, else cpu; an unavailable cuda is a config error naming ``key``."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("simulation.device is 'cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+        raise ConfigError(key, name, "auto or cpu: no CUDA device is available on this machine")
     return torch.device(name)
 
 

@@ -12,8 +12,10 @@ from tqdm import tqdm
 
 from einet.config.experiment import ExperimentSpec
 from einet.errors import ConfigError
-from einet.config.sweep import Axis, batch_axes, batch_elements
+from einet.config.sweep import Axis, batch_axes, batch_elements, iter_batch_elements
 from einet.network.rate import RateNetwork
+from einet.synapses import connectivity
+from einet.synapses.connectivity import network_low_rank_vectors
 from einet.runs.base import batch_labels, resolve_device, sweep_coords, tile_stimulus
 from einet.runs.recorder import Recorder
 from einet.runs.registry import RunKind, register_run
@@ -219,6 +221,28 @@ def check_rate(spec: ExperimentSpec) -> None:
             raise ConfigError(
                 f"model.projections.{name}.tau_syn", proj.tau_syn, f"greater than dt = {sim.dt} ms (or 0)"
             )
+    check_low_rank_signs(spec)
+
+
+def check_low_rank_signs(spec: ExperimentSpec) -> None:
+    """Dale's law for all-to-all low-rank projections, before anything runs: the vectors are drawn (or read)
+    exactly as the network will draw them, and every batch element's strength is checked against every
+    pair. (A sparse projection's check needs its sampled synapses and runs when the network is built.)"""
+    model = spec.model
+    checked = [name for name, proj in model.projections.items()
+               if proj.connectivity == "all_to_all" and model.populations[proj.source].type != "mixed"
+               and model.low_rank is not None]
+    strengths = {name: [] for name in checked}
+    for element in iter_batch_elements(spec) if checked else ():
+        for name in checked:
+            strengths[name].append(element.model.projections[name].low_rank)
+    checked = [name for name in checked if any(s != 0 for s in strengths[name])]
+    if not checked:
+        return
+    vectors = network_low_rank_vectors(model, spec.simulation.seed)
+    for name in checked:
+        proj = model.projections[name]
+        connectivity.check_low_rank_signs(name, (vectors[proj.target][0], vectors[proj.source][1]), strengths[name])
 
 
 def _run(spec: ExperimentSpec, *, device: torch.device, progress: bool = True) -> xr.Dataset:

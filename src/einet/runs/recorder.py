@@ -17,6 +17,7 @@ import torch
 from einet.measures.bump import decode
 from einet.config.experiment import RECORDABLE, RecordSpec, record_window_error, sample_stride
 from einet.errors import ConfigError, SimulationDiverged
+from einet.network.memory import require
 
 
 def sample_indices(size: int, count: int) -> list[int]:
@@ -54,8 +55,9 @@ class Recorder:
         self.batch_labels = batch_labels or [str(i) for i in range(network.batch_size)]
         B, P = network.batch_size, len(network.sizes)
         kw = dict(dtype=network.dtype, device=network.device)
-        self.means = {v: torch.zeros(self.n_samples, B, P, **kw) for v in RECORDABLE}
         self.samples = [sample_indices(n, record.neurons) for n in network.sizes]
+        self._check_fits(record)
+        self.means = {v: torch.zeros(self.n_samples, B, P, **kw) for v in RECORDABLE}
         n_traced = sum(len(s) for s in self.samples)
         self.traces = {v: torch.zeros(self.n_samples, B, n_traced, **kw) for v in self.traced}
         self.sums = {v: [torch.zeros(B, n, **kw) for n in network.sizes] for v in RECORDABLE}
@@ -79,6 +81,29 @@ class Recorder:
         self._sample_index = [torch.tensor(s, dtype=torch.long, device=network.device) for s in self.samples]
         self.times = np.arange(self.n_samples) * self.every * network.dt
         self._k = 0
+
+    def _check_fits(self, record: RecordSpec) -> None:
+        """Refuse, before anything is allocated, a record that would not fit: every buffer below grows with
+        the number of samples (duration / record.every), and the run file holds a host copy of each."""
+        net = self.net
+        B, P = net.batch_size, len(net.sizes)
+        n_traced = sum(len(s) for s in self.samples)
+        n_stp = sum(net.has_stp(name) for name in net.projection_names)
+        width = max((len(self.samples[net.source_index(name)]) for name in net.projection_names
+                     if net.has_stp(name)), default=0)
+        rank = net.low_rank_vectors[net.population_names[0]][0].shape[1] if record.overlaps else 0
+        per_sample = B * (P * len(RECORDABLE) + n_traced * len(record.variables) + 3 * P * record.bump
+                          + 2 * n_stp * (1 + width) + P * rank)
+        itemsize = torch.empty((), dtype=net.dtype).element_size()
+        buffers = self.n_samples * per_sample * itemsize
+        advice = (f"record fewer samples ({self.n_samples} now: raise simulation.record.every or shorten "
+                  "simulation.duration) or trace fewer neurons (simulation.record.neurons)")
+        what = f"recording {self.n_samples} samples"
+        if net.device.type == "cpu":
+            require(2 * buffers, net.device, what, advice)
+        else:
+            require(buffers, net.device, what, advice)
+            require(buffers, torch.device("cpu"), f"{what} (the host copy)", advice)
 
     def wants(self, step: int) -> bool:
         return step % self.every == 0

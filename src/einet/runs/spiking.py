@@ -22,8 +22,10 @@ from einet.network.spiking import SpikingNetwork
 from einet.network.spike_events import run_network
 from einet.runs.base import batch_labels, sweep_coords
 from einet.config.spiking import check_spiking
+from einet.config.sweep import iter_batch_elements
 from einet.errors import ConfigError
 from einet.neurons import NEURONS
+from einet.numeric import ParameterError
 from einet.runs.registry import RunKind, register_run
 
 log = logging.getLogger("einet")
@@ -125,6 +127,14 @@ def check_spiking_models(spec) -> None:
             if key not in fields:
                 raise ConfigError(f"spiking.populations.{name}.params.{key}", pop.params[key],
                                   f"a parameter of {net.neuron}: {', '.join(sorted(fields))}")
+    for element in iter_batch_elements(spec):  # the model's own ranges (v_reset below v_th, ...), per element
+        for name, pop in element.spiking.populations.items():
+            try:
+                model.params(**pop.params)
+            except ParameterError as err:
+                label = " (in one of the batch elements)" if spec.sweep.batch else ""
+                raise ConfigError(f"spiking.populations.{name}.params.{err.key}", err.value,
+                                  f"{err.expected}{label}") from None
     for name, proj in net.projections.items():
         if proj.synapse != "conductance":
             continue

@@ -24,6 +24,7 @@ from einet.training.bptt import fit_bptt
 from einet.training.task_training import AngleObjective, DecisionObjective, TaskModel, TaskTrials
 from einet.network.rate import RateNetwork
 from einet.errors import ConfigError
+from einet.runs.rate import check_low_rank_signs
 from einet.runs.registry import RunKind, register_run
 
 __all__ = ["build_task_model", "train_task", "save_task_model", "load_task_model"]
@@ -253,6 +254,7 @@ def check_task_training(spec) -> None:
             raise ConfigError(f"training.parameters[{i}]", name, f"one of {', '.join(known)}")
     if cfg.population is not None and cfg.population not in populations:
         raise ConfigError("training.population", cfg.population, f"one of {', '.join(populations)}")
+    check_low_rank_signs(spec)
 
 
 def _run(spec, *, device, checkpoint=None, tag: str = "", progress: bool = True, label: str = "train"):

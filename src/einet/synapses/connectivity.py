@@ -286,6 +286,22 @@ def extreme_products(m: torch.Tensor, n: torch.Tensor, chunk: int = 1024) -> tup
     return low, high
 
 
+def check_low_rank_signs(name: str, vectors: tuple[torch.Tensor, torch.Tensor], strengths: list[float]) -> None:
+    """Dale's law for an all-to-all low-rank projection: ``1 + s m_i . n_j >= 0`` for every pair and every
+    batch element's strength ``s``; raises :class:`ConfigError` naming the projection's ``low_rank`` key."""
+    from einet.errors import ConfigError
+
+    low, high = extreme_products(*vectors)
+    for i, s in enumerate(strengths):
+        if 1.0 + min(s * low, s * high) < 0:
+            element = f" in batch element {i}" if len(strengths) > 1 else ""
+            raise ConfigError(
+                f"model.projections.{name}.low_rank", s,
+                f"a strength that keeps every weight's sign (Dale's law){element}: "
+                f"1 + strength * m.n ranges over m.n in [{low:.3g}, {high:.3g}]",
+            )
+
+
 def draw_low_rank(spec, sizes: dict[str, int], generator: torch.Generator) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Vectors (m, n), each ``[N_A, rank]``, of every population: i.i.d. Gaussian per neuron, or read
     from ``spec.file`` when the vectors are given explicitly."""

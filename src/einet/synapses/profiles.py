@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
-from scipy.special import i0
+from scipy.special import i0e
 
 from einet.config.model import ProjectionSpec, profile_peak
 
@@ -30,9 +30,13 @@ def _cosine(proj: ProjectionSpec):
 
 
 def _von_mises(proj: ProjectionSpec):
-    """``exp(c cos delta) / I0(c)``: its mean cos(delta) is I1(c)/I0(c)."""
-    norm = float(i0(proj.concentration))
-    return lambda d: torch.exp(proj.concentration * torch.cos(d)) / norm
+    """``exp(c cos delta) / I0(c)``: its mean cos(delta) is I1(c)/I0(c).
+
+    Computed as ``exp(c (cos delta - 1)) / i0e(c)`` (``i0e(c) = exp(-c) I0(c)``), which never overflows:
+    exp(c) alone does for c > 88 in float32 and c > 709 in float64."""
+    c = proj.concentration
+    norm = float(i0e(c))
+    return lambda d: torch.exp(c * (torch.cos(d) - 1.0)) / norm
 
 
 def _gaussian(proj: ProjectionSpec):
