@@ -267,6 +267,14 @@ SWEEP_CASES = [
     ("batch value a word", {("sweep", "batch", "model.external.M0"): [1.0, "x"]}, r"model.external.M0"),
     ("batch value breaks Dale", {("sweep", "batch", "model.projections.EE.J"): [0.5, -0.5]},
      r"model.projections.EE.J"),
+    ("grid name an analysis variable", {("sweep", "grid", "rate_meanfield"): {"path": "model.K", "values": [10, 20]}},
+     r"sweep.grid.rate_meanfield"),
+    ("grid name a run variable", {("sweep", "grid", "rate_trace"): {"path": "model.K", "values": [10, 20]}},
+     r"sweep.grid.rate_trace"),
+    ("batch name an analysis variable", {("sweep", "batch", "rate"): {"path": "model.external.M0", "values": [1.0]}},
+     r"sweep.batch.rate"),
+    ("grid and batch axes share a name", {("sweep", "grid", "M0"): {"path": "model.K", "values": [10, 20]}},
+     r"sweep.batch.M0"),
     ("two axes one name", {("sweep", "grid", "model.K"): [10], ("sweep", "grid", "model.projections.EE.K"): [10]},
      r"sweep.grid"),
 ]
@@ -441,6 +449,10 @@ USAGE_CASES = [
         apply(base("balanced"), {"simulation.duration": 1e10, "model.populations.E.size": 100,
                                  "model.populations.I.size": 100, "model.K": 10})).encode())),
         "--out", str(t / "out/x.nc")], 1, r"recording \d+ samples needs about .* GiB .*simulation.record.every"),
+    ("spikes beyond memory", lambda t: ["-q", "simulate", str(_config_file(t, yaml.safe_dump(
+        apply(base("cuba"), {"simulation.duration": 1e10, "spiking.populations.E.size": 400,
+                             "spiking.populations.I.size": 100})).encode())),
+        "--out", str(t / "out/x.nc")], 1, r"keeping the spikes of \d+ steps .* needs about .* GiB"),
 ]
 
 

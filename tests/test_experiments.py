@@ -143,11 +143,37 @@ def _check_units_and_provenance(path: Path) -> None:
     assert prov["config_dict"] and prov["wall_time_s"] >= 0
 
 
+def _check_names_are_declared(path: Path, declared: tuple[str, ...], owner: str) -> None:
+    """Every variable and dimension is one the registry declares (``writes``) or a sweep axis: the list a
+    sweep axis name is checked against when an experiment is parsed."""
+    from fnmatch import fnmatchcase
+
+    from einet.config.sweep import batch_axes, validate
+    from einet.io import read_dataset, read_provenance
+
+    config = read_provenance(path)["config_dict"]
+    axes = set(config.get("job", {}).get("grid", {})) | {a.name for a in batch_axes(validate(config))}
+    undeclared = [n for n in read_dataset(path).variables
+                  if n not in axes and not any(fnmatchcase(n, d) for d in declared)]
+    assert not undeclared, f"{path.name}: {owner} writes {undeclared}, not in its registry entry's writes"
+
+
 @pytest.mark.parametrize("name", sorted(SHRINK))
 def test_experiment_runs_into_its_figures(name, tmp_path):
+    from einet.analysis import ANALYSES
+    from einet.runs import run_kind_of
+
     raw = yaml.safe_load((EXPERIMENTS / f"{name}.yaml").read_text())
     summary = run_through_cli(raw, SHRINK[name], tmp_path)
-    for path in [*sorted((tmp_path / "runs").glob("*.nc")), *sorted((tmp_path / "analysis").glob("*.nc")), summary]:
+    runs, analyses = sorted((tmp_path / "runs").rglob("*.nc")), sorted((tmp_path / "analysis").rglob("*.nc"))
+    assert runs and analyses
+    for path in [*runs, *analyses, summary]:
         _check_units_and_provenance(path)
+    spec = Experiment(tmp_path / f"{name}.yaml", "test").spec
+    kind, analysis = run_kind_of(spec), ANALYSES.get(spec.analysis.kind)
+    for path in runs:
+        _check_names_are_declared(path, kind.writes, f"the {kind.name} run")
+    for path in analyses:
+        _check_names_are_declared(path, analysis.writes, f"the {analysis.name} analysis")
     for figure in raw["figures"]:
         draw_through_cli(figure, summary, tmp_path)

@@ -143,3 +143,35 @@ def test_the_pipeline_config_schema_is_read_without_a_warning(tmp_path):
     result = snakemake(tmp_path, "-n")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "No validator found" not in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_a_file_the_config_points_to_is_an_input_with_its_sha256_in_provenance(tmp_path):
+    """Changing model.low_rank.file reruns the job that reads it; the run file records the file's sha256."""
+    import hashlib
+
+    raw = yaml.safe_load((REPO / "config" / "experiments" / "dual_task.yaml").read_text())
+    raw.update(name="vectors", scales={"quick": {}}, figures=[])
+    raw["model"]["populations"]["R"]["size"] = 100
+    raw["model"]["low_rank"] = {"rank": 2, "file": "vectors.npz"}
+    raw["task"].update(trials=1, epochs={"fixation": 20.0, "sample": 20.0, "delay": 50.0, "distractor": 20.0,
+                                         "test": 20.0, "response": 20.0})
+    (tmp_path / "config" / "experiments").mkdir(parents=True)
+    (tmp_path / "config" / "experiments" / "vectors.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    (tmp_path / "config" / "config.yaml").write_text("experiments: [vectors]\n")
+    rng = np.random.default_rng(0)
+
+    def write_vectors():
+        np.savez(tmp_path / "vectors.npz", m_R=rng.standard_normal((100, 2)), n_R=rng.standard_normal((100, 2)))
+
+    write_vectors()
+    run = "results/vectors/runs/default.nc"
+    done = snakemake(tmp_path, run)
+    assert done.returncode == 0, done.stderr[-3000:]
+    digest = hashlib.sha256((tmp_path / "vectors.npz").read_bytes()).hexdigest()
+    assert io.read_provenance(io.read_dataset(tmp_path / run))["inputs"] == (
+        f"model.low_rank.file: vectors.npz {digest}")
+    assert "Nothing to be done" in snakemake(tmp_path, "-n", run).stdout + snakemake(tmp_path, "-n", run).stderr
+    write_vectors()  # other vectors under the same name
+    plan = snakemake(tmp_path, "-n", run)
+    assert plan.returncode == 0 and "simulate" in plan.stdout and "vectors.npz" in plan.stdout

@@ -52,9 +52,31 @@ def check(spec: ExperimentSpec) -> ExperimentSpec:
         if analysis not in FIGURES.get(name).analyses:
             drawable = [f for f in FIGURES.names() if analysis in FIGURES.get(f).analyses]
             raise ConfigError(f"figures[{i}]", name, f"a figure of the {analysis} analysis: {', '.join(drawable)}")
+    _check_axis_names(spec, kind, ANALYSES.get(analysis))
     if kind.check is not None:
         kind.check(spec)
     return spec
+
+
+def _check_axis_names(spec: ExperimentSpec, kind, analysis) -> None:
+    """A sweep axis becomes a dimension of the run and analysis files, so it may not take a name the run kind
+    or the analysis writes already (it would fail, or overwrite data, after the simulation)."""
+    from fnmatch import fnmatchcase
+
+    from einet.config.sweep import parse_axes
+
+    axes = [("grid", a.name) for a in parse_axes(spec.sweep.grid, "grid")]
+    axes += [("grid", name) for name in spec.job.get("grid", {})]
+    axes += [("batch", a.name) for a in parse_axes(spec.sweep.batch, "batch")]
+    for section, name in axes:
+        for owner, names in ((f"the {kind.name} run", kind.writes), (f"the {analysis.name} analysis", analysis.writes)):
+            taken = next((n for n in names if fnmatchcase(name, n)), None)
+            if taken is not None:
+                key = next((k for k in getattr(spec.sweep, section) if k == name or k.rsplit(".", 1)[-1] == name),
+                           name)
+                raise ConfigError(f"sweep.{section}.{key}", name, f"a dimension name that {owner} does not write "
+                                  f"already (it writes {taken!r}); rename the axis with the long form "
+                                  "{name: {path, values}}")
 
 
 def _check_task(task) -> None:

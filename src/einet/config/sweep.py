@@ -215,6 +215,11 @@ class Experiment:
         self.spec = self.validate(raw)
         self.grid = parse_axes(self.spec.sweep.grid, "grid")
         self.batch = parse_axes(self.spec.sweep.batch, "batch")
+        for axis in self.batch:
+            if axis.name in {a.name for a in self.grid}:
+                raise ConfigError(f"sweep.batch.{axis.name}", axis.name, "a dimension name that no grid axis has "
+                                  "(both become dimensions of the same files); rename one with the long form "
+                                  "{name: {path, values}}")
         self._base = raw
         self._external: dict[str, dict[str, list[Path]]] = {}
         self._jobs = self._expand()

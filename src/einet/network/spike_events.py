@@ -31,6 +31,7 @@ def run_network(net, n_steps: int, *, progress: bool = False, label: str = "simu
     """Integrate ``n_steps`` steps from ``state`` (default: the initial state); returns ``(events, state)``."""
     state = net.initial_state() if state is None else state
     steps, indices, counts = [], [], []
+    stored = 0
     bar = tqdm(total=n_steps, desc=label, unit="step", disable=not progress, mininterval=5.0, file=sys.stderr)
     with torch.inference_mode():
         for step in range(n_steps):
@@ -39,13 +40,35 @@ def run_network(net, n_steps: int, *, progress: bool = False, label: str = "simu
             if j.numel():
                 steps.append((step, j.numel()))
                 indices.append((b, j))
+                stored += j.numel()
                 if count is not None:
                     counts.append(count)
+            if step % CHECK_EVERY == CHECK_EVERY - 1:
+                _check_event_memory(stored, step + 1, n_steps, state.neuron.v.device)
             bar.update(1)
         bar.close()
         if not bool(torch.isfinite(state.neuron.v).all()):
             raise SimulationDiverged(f"non-finite membrane potentials after {n_steps} steps")
     return _events(steps, indices, counts), state
+
+
+#: Steps between extrapolations of the event list's final size.
+CHECK_EVERY = 2_000
+#: Bytes an event costs while the run lasts (its tensors) and once gathered (four int64 arrays).
+_EVENT_BYTES = 2 * 8 + 4 * 8
+
+
+def _check_event_memory(stored: int, done: int, n_steps: int, device: torch.device) -> None:
+    """Stop a run whose spikes, at the rate so far, would not fit in memory by its end: better now, with the
+    numbers, than an out-of-memory kill hours later."""
+    from einet.network.memory import require
+
+    events = stored / done * n_steps
+    what = f"keeping the spikes of {n_steps} steps (about {stored / done:.3g} spikes per step so far)"
+    advice = "shorten simulation.duration or shrink the populations"
+    if device.type != "cpu":  # the events stay on the device until the run ends
+        require(int(events * 2 * 8), device, what, advice)
+    require(int(events * _EVENT_BYTES), torch.device("cpu"), what, advice)
 
 
 def _events(steps, indices, counts) -> SpikeEvents:

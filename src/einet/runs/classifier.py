@@ -185,4 +185,8 @@ def _save(model, spec, config_yaml: str, path):
 register_run(RunKind(
     name="classifier", doc="a sigmoid classifier trained with SGD, its layers' EI over training (training)",
     stage="train", run=_run, save=_save, selected_by="training.kind", selected_value="classifier", uses_model=False,
+    writes=tuple((
+        "accuracy_test accuracy_train degeneracy ei ei_parts epoch layer layer_inputs layer_outputs "
+        "loss_test loss_train sensitivity"
+    ).split()),
 ))

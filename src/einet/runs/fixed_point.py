@@ -121,4 +121,8 @@ register_run(RunKind(
     name="fixed_point", doc="the steady state of a rate network, stepped until it stops changing",
     stage="simulate", run=_run, selected_by="simulation.method", selected_value="fixed_point",
     check=check_fixed_point, analyses=("balance",),
+    writes=tuple((
+        "converged current_exc_avg current_ext_avg current_inh_avg neuron neuron_population "
+        "population population_size rate_avg residual steps"
+    ).split()),
 ))

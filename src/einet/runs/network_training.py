@@ -84,4 +84,8 @@ def _check(spec) -> None:
 register_run(RunKind(
     name="network_training", doc="a layered network trained on a data set (training.kind: network)", stage="train",
     run=_run, save=_save, selected_by="training.kind", selected_value="network", uses_model=False, check=_check,
+    writes=tuple((
+        "epoch feature projection receptive_field sign_violations test_accuracy test_loss "
+        "train_accuracy train_loss unit weight_abs_max weight_mean weight_std"
+    ).split()),
 ))

@@ -252,4 +252,11 @@ def _run(spec: ExperimentSpec, *, device: torch.device, progress: bool = True) -
 register_run(RunKind(
     name="rate", doc="a rate network (model) integrated over simulation.duration or its task's trials",
     stage="simulate", run=_run, check=check_rate,
+    writes=tuple((
+        "bump_m0 bump_m1 bump_phase choice coherence cue_angle current_exc_avg current_exc_mean "
+        "current_ext_avg current_ext_mean current_inh_avg current_inh_mean epoch neuron "
+        "neuron_population overlap paired population population_size rank rate_avg rate_mean "
+        "rate_trace sample sample_neuron stp_projection stp_sample_neuron task test time trial "
+        "stp_u_* stp_x_*"
+    ).split()),
 ))

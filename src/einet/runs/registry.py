@@ -33,7 +33,9 @@ class RunKind:
     (simulate stage) or ``(dataset, model)`` (train stage; ``save(model, spec,
     config_yaml, path)`` then writes the model file). ``check(spec)`` raises
     :class:`~einet.errors.ConfigError` for what this kind needs across sections. ``analyses`` names existing
-    analyses that read this kind's runs (besides those that name the kind themselves).
+    analyses that read this kind's runs (besides those that name the kind themselves). ``writes`` lists the
+    variable and dimension names of its run files (``*`` matches any text): a sweep axis may not take one
+    (tests/test_experiments.py checks the list against the files).
     """
 
     name: str
@@ -46,6 +48,7 @@ class RunKind:
     save: Optional[Callable[..., Any]] = None
     check: Optional[Callable[[Any], None]] = None
     analyses: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
 
     def accepts(self, analysis) -> bool:
         """Whether ``analysis`` (an :class:`einet.analysis.Analysis`) reads this kind's runs: the analysis names

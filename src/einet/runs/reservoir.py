@@ -77,4 +77,7 @@ def _run(spec, *, device: torch.device, progress: bool = True) -> xr.Dataset:
 register_run(RunKind(
     name="reservoir", doc="a reservoir trained with ridge and FORCE readouts (the reservoir section)",
     stage="simulate", run=_run, selected_by="reservoir", uses_model=False,
+    writes=tuple((
+        "output phase r2 readout target time"
+    ).split()),
 ))

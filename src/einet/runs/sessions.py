@@ -145,4 +145,8 @@ def _run(spec, *, device: torch.device, progress: bool = True) -> xr.Dataset:
 register_run(RunKind(
     name="sessions", doc="sessions of serial_odr trials whose network state carries over from trial to trial",
     stage="simulate", run=_run, selected_by="task.kind", selected_value="serial_odr", check=check_sessions,
+    writes=tuple((
+        "bump_m0 bump_m1 cue_angle previous_cue_distance report session stp_projection trial "
+        "stp_u_* stp_x_*"
+    ).split()),
 ))

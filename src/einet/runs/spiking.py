@@ -157,4 +157,8 @@ def _run(spec, *, device: torch.device, progress: bool = True) -> xr.Dataset:
 register_run(RunKind(
     name="spiking", doc="a network of spiking neurons (the spiking section)", stage="simulate", run=_run,
     selected_by="spiking", uses_model=False, check=check_spiking_models,
+    writes=tuple((
+        "in_raster isi_cv isi_mean neuron neuron_population population population_rate "
+        "population_size rate spike_count spike_element spike_neuron spike_time time"
+    ).split()),
 ))

@@ -118,4 +118,7 @@ def _run(spec, *, device: torch.device, progress: bool = True) -> xr.Dataset:
 register_run(RunKind(
     name="stdp", doc="one LIF neuron whose Poisson inputs learn by STDP (the stdp section)", stage="simulate",
     run=_run, selected_by="stdp", uses_model=False, check=_check,
+    writes=tuple((
+        "dependence group input input_rate post_rate rate_time weight weight_time"
+    ).split()),
 ))

@@ -268,4 +268,9 @@ def _save(model, spec, config_yaml: str, path):
 register_run(RunKind(
     name="task_training", doc="the model trained on its task by BPTT (training.kind: task)", stage="train",
     run=_run, save=_save, selected_by="training.kind", selected_value="task", check=check_task_training,
+    writes=tuple((
+        "angle_error choice_correct condition cue decoded_angle decoded_phase delay dpa_accuracy "
+        "epoch epoch_start epoch_stop eval_time go_accuracy grad_norm iteration learning_rate "
+        "lick_probability loss mean_rate paired persistence readout sign_violations stage task"
+    ).split()),
 ))
