@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -76,3 +77,36 @@ def test_missing_config_is_a_config_error(tmp_path, capsys):
     assert main(["simulate", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "x.nc")]) == 2
     err = capsys.readouterr().err
     assert "nope.yaml" in err and "existing YAML file" in err
+
+
+def test_with_a_log_the_terminal_gets_one_line_and_the_log_the_traceback(tmp_path, capfd, monkeypatch):
+    """What the rules do: --log takes everything, C-level output included; the verdict goes to both."""
+    import einet.stages
+
+    def broken(run, out):
+        os.write(2, b"a C library complains\n")
+        return 1 / 0
+
+    monkeypatch.setattr(einet.stages, "analyze", broken)
+    garbage = tmp_path / "run.nc"
+    log = tmp_path / "logs" / "analyze.log"
+    assert main(["--log", str(log), "analyze", str(garbage), "--out", str(tmp_path / "out.nc")]) == 1
+    terminal = capfd.readouterr().err.strip().splitlines()
+    assert len(terminal) == 1 and terminal[0].startswith(f"einet analyze: {garbage}: ")
+    assert terminal[0].endswith(f"(traceback in {log})")
+    text = log.read_text()
+    assert "ZeroDivisionError" in terminal[0] and "a C library complains" in text
+    assert "Traceback (most recent call last)" in text and text.strip().endswith(terminal[0])
+    assert not (tmp_path / "out.nc").exists()
+
+
+def test_with_a_log_a_config_error_has_no_traceback(tmp_path, capfd):
+    raw = experiment()
+    raw["model"]["K"] = -1.0
+    config = tmp_path / "job.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    log = tmp_path / "simulate.log"
+    assert main(["--log", str(log), "simulate", str(config), "--out", str(tmp_path / "run.nc")]) == 2
+    line = f"einet simulate: {config}: config error: model.K: got -1.0, expected a number > 0"
+    assert capfd.readouterr().err.strip() == line
+    assert "Traceback" not in log.read_text() and log.read_text().strip().endswith(line)

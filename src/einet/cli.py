@@ -162,10 +162,14 @@ def _route_output_to(path: Path):
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
+    streams = sys.stdout, sys.stderr  # Python-level writers too, whatever they were (a test's capture)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
 
     def restore():
         sys.stdout.flush()
         sys.stderr.flush()
+        sys.stdout, sys.stderr = streams
         for target, original in zip((1, 2), saved):
             os.dup2(original, target)
             os.close(original)
