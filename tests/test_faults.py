@@ -169,16 +169,32 @@ def test_a_training_killed_while_writing_a_checkpoint_resumes_from_the_previous_
 
 
 # ----------------------------------------------------------------- kernel build
+#: A seeded sparse-pattern product through the compiled kernel, printed as the sha256 of its bytes.
+PRODUCT = """
+import hashlib, sys, torch
+from einet import kernels
+kernel = kernels.load("pattern_mm")
+if kernel is None:
+    sys.exit(3)
+g = torch.Generator().manual_seed(0)
+m = (torch.rand(50, 80, generator=g) < 0.2).double().to_sparse_csr()
+x = torch.rand(3, 80, generator=g, dtype=torch.float64)
+w = torch.rand(3, generator=g, dtype=torch.float64)
+rows, cols = m.crow_indices().int(), m.col_indices().int()
+print(hashlib.sha256(kernel.pattern_mm(rows, cols, x, w).numpy().tobytes()).hexdigest())
+"""
+
 def test_a_kernel_build_killed_at_a_random_moment_never_blocks_the_next_process(tmp_path):
     """A fresh build directory, a build killed part-way (seeded moment), then a process that must load the
-    kernel (rebuilding it) within the bounded wait, leaving no lock behind. That the kernel computes what
-    plain torch computes is tests/test_kernels.py's job."""
+    kernel (rebuilding it) within the bounded wait, leaving no lock behind, and whose kernel computes the
+    same bytes as the one built without interruption. (That it computes what plain torch computes is
+    tests/test_kernels.py's job.)"""
     from einet import kernels
 
     if kernels.load("pattern_mm") is None:
         pytest.skip("no C++ compiler here: the compiled kernels are optional")
     env = dict(ENV, TORCH_EXTENSIONS_DIR=str(tmp_path / "extensions"))
-    code = "import sys; from einet import kernels; sys.exit(0 if kernels.load('pattern_mm') is not None else 3)"
+    code = PRODUCT
     builder = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     moment = random.Random(7).uniform(3.0, 12.0)  # after the imports, while ninja compiles
@@ -189,3 +205,6 @@ def test_a_kernel_build_killed_at_a_random_moment_never_blocks_the_next_process(
     assert done.returncode == 0, done.stderr[-3000:]
     assert time.monotonic() - started < kernels.BUILD_WAIT_S
     assert not list((tmp_path / "extensions").rglob("lock"))
+    uninterrupted = subprocess.run([sys.executable, "-c", PRODUCT], env=ENV, capture_output=True, text=True,
+                                   timeout=900)
+    assert done.stdout.split() == uninterrupted.stdout.split() and len(done.stdout.split()) == 1
