@@ -16,6 +16,7 @@ Documented subpackages with their own ``__all__``: :mod:`einet.measures`
 :mod:`einet.tasks`, :mod:`einet.runs`.
 """
 
+import os as _os
 from importlib import import_module as _import_module
 from importlib.metadata import PackageNotFoundError, version
 
@@ -23,6 +24,9 @@ try:
     __version__ = version("einet")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
+
+# Before MKL's first call: matrix products whose bits do not depend on the thread count (einet.threads).
+_os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 
 #: public name -> module that defines it
 _PUBLIC = {

@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output netCDF file")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None,
                    help="override simulation.device (the config's value by default)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: simulation.threads, else torch's choice)")
 
     p = sub.add_parser("train", help="train one job's classifier or task network; write its history netCDF and model",
                        description="Train the model of one resolved job config (training section): a classifier on "
@@ -108,11 +109,7 @@ def run(args: argparse.Namespace) -> None:
         for path in stages.expand(args.experiment, args.scale, args.job, args.out, cross_check=not args.schema_only):
             logging.getLogger("einet").info("wrote %s", path)
     elif args.command == "simulate":
-        if args.threads:
-            import torch
-
-            torch.set_num_threads(args.threads)
-        stages.simulate(args.config, args.out, device=args.device, progress=not args.quiet)
+        stages.simulate(args.config, args.out, device=args.device, progress=not args.quiet, threads=args.threads)
     elif args.command == "train":
         if args.threads:
             import torch

@@ -49,14 +49,22 @@ def _input_digests(spec) -> dict:
     return {"inputs": text} if text else {}
 
 
-def simulate(config: str | Path, out: str | Path, *, device: str | None = None, progress: bool = True) -> Path:
-    """Run one job config of a simulate-stage kind (see :data:`einet.runs.RUNS`) and write ``runs/<job>.nc``."""
+def simulate(config: str | Path, out: str | Path, *, device: str | None = None, progress: bool = True,
+             threads: int | None = None) -> Path:
+    """Run one job config of a simulate-stage kind (see :data:`einet.runs.RUNS`) and write ``runs/<job>.nc``.
+
+    ``threads`` (default: ``simulation.threads``, else torch's choice) sets torch's CPU threads."""
     from einet import io
     from einet.fields import to_dict
     from einet.runs import run_kind_for_stage
     from einet.runs.base import resolve_device
 
     spec = load_job(config)
+    threads = threads or spec.simulation.threads
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     kind = run_kind_for_stage(spec, "simulate")
     dev = resolve_device(device or spec.simulation.device, "--device" if device else "simulation.device")
     log.info("simulating %s (%s run) on %s", spec.job.get("name", spec.name), kind.name, dev)

@@ -40,6 +40,12 @@ def external_inputs(wildcards):
     return EXPERIMENTS[wildcards.exp].external_files(wildcards.job)
 
 
+def simulation_threads(wildcards):
+    """The job's simulation.threads, else 2: what Snakemake reserves for it and what torch uses."""
+    job = EXPERIMENTS[wildcards.exp].job_config(wildcards.job)
+    return (job.get("simulation") or {}).get("threads") or 2
+
+
 def configs_directory(wildcards, output):
     """The directory the expansion writes into: results/<exp>/configs of its first output."""
     return str(Path(*Path(output[0]).parts[:3]))

@@ -41,7 +41,7 @@ rule simulate:
         "results/{exp}/benchmarks/simulate/{job}.tsv"
     conda:
         "../envs/einet.yaml"
-    threads: 2
+    threads: simulation_threads
     resources:
         mem_mb=8000,
         runtime=120,

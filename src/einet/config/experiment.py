@@ -98,6 +98,11 @@ class SimulationSpec:
     max_rate: float = option(
         1e6, doc="a rate above this (or NaN/inf) stops the run as diverged", check=positive
     )
+    threads: Optional[int] = option(
+        None, doc="CPU threads of the job: the simulate rule's threads (what Snakemake reserves) and torch's "
+        "intra-op threads; null: the rule's default of 2, and torch's choice outside the workflow. A run's "
+        "numbers do not depend on it", check=positive,
+    )
     record: RecordSpec = option(factory=RecordSpec, doc="recorder settings")
 
 

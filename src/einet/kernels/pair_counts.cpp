@@ -11,6 +11,12 @@
 // written to its own slice of the output, and integer counts are exact, so
 // results are deterministic and equal to bincount's.
 //
+// pair_information fuses the counting with the plug-in mutual information of each
+// pair's table while the table is still in L1: marginals from the table, then one
+// logarithm per occupied cell, c log2(c n / (cx cy)), in double as torch's path
+// (histogram.mi_from_counts) computes it, so the [blk, n_out, in_bins, out_bins]
+// int64 tables and their float64 copies are never written.
+//
 // y arrives as the keys of count_pairs: y[j, s] + j * in_bins * out_bins
 // (histogram.output_keys), int32 or int64, shared by all inputs ([1, n_out, S])
 // or one experiment per input ([n_in, n_out, S]).
@@ -19,6 +25,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <vector>
 
 namespace {
@@ -69,9 +76,10 @@ bool count_pair_masked(const int32_t* xr, const key_t* yr, const bool* vr, int64
   return true;
 }
 
-template <typename key_t, typename cnt_t>
-bool count_all(const int32_t* x, const key_t* y, const bool* valid, int64_t blk, int64_t n_out, int64_t S,
-               bool y_shared, int64_t ib, int64_t ob, int64_t* out) {
+// Every pair's table (t0 + t1, [ib, ob]) handed to sink(p, t0, t1) while it is still in cache.
+template <typename key_t, typename cnt_t, typename Sink>
+bool each_pair_table(const int32_t* x, const key_t* y, const bool* valid, int64_t blk, int64_t n_out, int64_t S,
+                     bool y_shared, int64_t ib, int64_t ob, const Sink& sink) {
   const int64_t cells = ib * ob;
   std::atomic<bool> ok{true};
   // x rows are checked once here so that the pair loop only checks y.
@@ -85,9 +93,8 @@ bool count_all(const int32_t* x, const key_t* y, const bool* valid, int64_t blk,
                      }
                    });
   if (!ok) return false;
-  // A task of about 4M increments is worth a thread; fewer pairs run inline,
-  // so callers that already spread inputs over threads are not oversubscribed.
-  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 22) / std::max<int64_t>(S, 1));
+  // A task of about 1M increments (a millisecond) is worth a thread.
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(S, 1));
   at::parallel_for(0, blk * n_out, grain, [&](int64_t begin, int64_t end) {
     std::vector<cnt_t> tables(2 * cells);
     for (int64_t p = begin; p < end && ok; ++p) {
@@ -106,17 +113,84 @@ bool count_all(const int32_t* x, const key_t* y, const bool* valid, int64_t blk,
         ok = false;
         break;
       }
-      int64_t* o = out + p * cells;
-      for (int64_t c = 0; c < cells; ++c) o[c] = static_cast<int64_t>(tables[c]) + tables[cells + c];
+      sink(p, tables.data(), tables.data() + cells);
     }
   });
   return ok;
 }
 
+template <typename key_t, typename cnt_t>
+bool count_all(const int32_t* x, const key_t* y, const bool* valid, int64_t blk, int64_t n_out, int64_t S,
+               bool y_shared, int64_t ib, int64_t ob, int64_t* out) {
+  const int64_t cells = ib * ob;
+  return each_pair_table<key_t, cnt_t>(x, y, valid, blk, n_out, S, y_shared, ib, ob,
+                                       [&](int64_t p, const cnt_t* t0, const cnt_t* t1) {
+                                         int64_t* o = out + p * cells;
+                                         for (int64_t c = 0; c < cells; ++c) o[c] = static_cast<int64_t>(t0[c]) + t1[c];
+                                       });
+}
+
+// Plug-in MI in bits of the table t0 + t1 ([ib, ob]), with the Miller-Madow term when asked;
+// an empty table gives 0, and a negative estimate is clamped to 0, as in mi_from_counts.
+template <typename cnt_t>
+double table_information(const cnt_t* t0, const cnt_t* t1, int64_t ib, int64_t ob, bool miller_madow,
+                         std::vector<double>& cx, std::vector<double>& cy) {
+  std::fill(cx.begin(), cx.end(), 0.0);
+  std::fill(cy.begin(), cy.end(), 0.0);
+  for (int64_t a = 0; a < ib; ++a) {
+    const cnt_t* r0 = t0 + a * ob;
+    const cnt_t* r1 = t1 + a * ob;
+    int64_t row = 0;
+    for (int64_t b = 0; b < ob; ++b) {
+      const int64_t c = static_cast<int64_t>(r0[b]) + r1[b];
+      row += c;
+      cy[b] += static_cast<double>(c);
+    }
+    cx[a] = static_cast<double>(row);
+  }
+  double n = 0.0;
+  for (int64_t a = 0; a < ib; ++a) n += cx[a];
+  if (n == 0.0) return 0.0;
+  double sum = 0.0;
+  int64_t occupied = 0;
+  for (int64_t a = 0; a < ib; ++a) {
+    if (cx[a] == 0.0) continue;
+    const cnt_t* r0 = t0 + a * ob;
+    const cnt_t* r1 = t1 + a * ob;
+    for (int64_t b = 0; b < ob; ++b) {
+      const int64_t c = static_cast<int64_t>(r0[b]) + r1[b];
+      if (c == 0) continue;
+      const double cd = static_cast<double>(c);
+      sum += cd * std::log2((cd * n) / (cx[a] * cy[b]));
+      ++occupied;
+    }
+  }
+  double mi = sum / n;
+  if (miller_madow) {
+    int64_t kx = 0, ky = 0;
+    for (int64_t a = 0; a < ib; ++a) kx += cx[a] > 0.0;
+    for (int64_t b = 0; b < ob; ++b) ky += cy[b] > 0.0;
+    mi += static_cast<double>(kx + ky - occupied - 1) / (2.0 * n * std::log(2.0));
+  }
+  return std::max(mi, 0.0);
+}
+
+// count_all with each pair's table reduced to its information on the spot: out[p] in bits.
+template <typename key_t, typename cnt_t>
+bool inform_all(const int32_t* x, const key_t* y, const bool* valid, int64_t blk, int64_t n_out, int64_t S,
+                bool y_shared, int64_t ib, int64_t ob, bool miller_madow, double* out) {
+  return each_pair_table<key_t, cnt_t>(x, y, valid, blk, n_out, S, y_shared, ib, ob,
+                                       [&](int64_t p, const cnt_t* t0, const cnt_t* t1) {
+                                         std::vector<double> cx(ib), cy(ob);
+                                         out[p] = table_information<cnt_t>(t0, t1, ib, ob, miller_madow, cx, cy);
+                                       });
+}
+
 }  // namespace
 
-torch::Tensor pair_counts(torch::Tensor x_bins, torch::Tensor y_keys, c10::optional<torch::Tensor> valid,
-                          int64_t in_bins, int64_t out_bins) {
+// The arguments' shapes and types, checked once for both entry points; the valid mask's data or null.
+const bool* check_inputs(const torch::Tensor& x_bins, const torch::Tensor& y_keys,
+                         const c10::optional<torch::Tensor>& valid, int64_t in_bins, int64_t out_bins) {
   TORCH_CHECK(x_bins.device().is_cpu() && y_keys.device().is_cpu(), "pair_counts: CPU tensors expected");
   TORCH_CHECK(x_bins.dim() == 2 && x_bins.scalar_type() == torch::kInt32 && x_bins.is_contiguous(),
               "pair_counts: contiguous int32 x_bins [blk, S] expected");
@@ -124,24 +198,27 @@ torch::Tensor pair_counts(torch::Tensor x_bins, torch::Tensor y_keys, c10::optio
                   (y_keys.scalar_type() == torch::kInt32 || y_keys.scalar_type() == torch::kInt64),
               "pair_counts: contiguous int32/int64 y_keys [1 or blk, n_out, S] expected");
   TORCH_CHECK(in_bins >= 1 && out_bins >= 1, "pair_counts: in_bins and out_bins must be >= 1");
-  const int64_t blk = x_bins.size(0), S = x_bins.size(1), n_out = y_keys.size(1);
+  const int64_t blk = x_bins.size(0), S = x_bins.size(1);
   TORCH_CHECK(y_keys.size(2) == S && (y_keys.size(0) == 1 || y_keys.size(0) == blk),
               "pair_counts: y_keys must be [1 or ", blk, ", n_out, ", S, "], got ", y_keys.sizes());
-  const bool* vp = nullptr;
-  torch::Tensor v;
-  if (valid.has_value() && valid->defined()) {
-    v = *valid;
-    TORCH_CHECK(v.device().is_cpu() && v.scalar_type() == torch::kBool && v.is_contiguous() && v.dim() == 2 &&
-                    v.size(0) == blk && v.size(1) == S,
-                "pair_counts: contiguous bool valid [blk, S] expected");
-    vp = v.data_ptr<bool>();
-  }
+  if (!valid.has_value() || !valid->defined()) return nullptr;
+  const torch::Tensor& v = *valid;
+  TORCH_CHECK(v.device().is_cpu() && v.scalar_type() == torch::kBool && v.is_contiguous() && v.dim() == 2 &&
+                  v.size(0) == blk && v.size(1) == S,
+              "pair_counts: contiguous bool valid [blk, S] expected");
+  return v.data_ptr<bool>();
+}
+
+torch::Tensor pair_counts(torch::Tensor x_bins, torch::Tensor y_keys, c10::optional<torch::Tensor> valid,
+                          int64_t in_bins, int64_t out_bins) {
+  const bool* vp = check_inputs(x_bins, y_keys, valid, in_bins, out_bins);
+  const int64_t blk = x_bins.size(0), S = x_bins.size(1), n_out = y_keys.size(1);
   auto out = torch::zeros({blk, n_out, in_bins, out_bins}, x_bins.options().dtype(torch::kInt64));
   if (blk == 0 || n_out == 0 || S == 0) return out;
   const bool y_shared = y_keys.size(0) == 1 && blk > 1;
   bool ok = true;
   {
-    pybind11::gil_scoped_release no_gil;  // callers count several inputs from a thread pool
+    pybind11::gil_scoped_release no_gil;
     AT_DISPATCH_INDEX_TYPES(y_keys.scalar_type(), "pair_counts", [&] {
       // int32 tables while no cell can reach 2**31 (two tables split the samples)
       if (S < (int64_t(1) << 31))
@@ -156,7 +233,34 @@ torch::Tensor pair_counts(torch::Tensor x_bins, torch::Tensor y_keys, c10::optio
   return out;
 }
 
+// The plug-in MI of every pair's joint histogram (pair_counts then mi_from_counts, fused): [blk, n_out] float64.
+torch::Tensor pair_information(torch::Tensor x_bins, torch::Tensor y_keys, c10::optional<torch::Tensor> valid,
+                               int64_t in_bins, int64_t out_bins, bool miller_madow) {
+  const bool* vp = check_inputs(x_bins, y_keys, valid, in_bins, out_bins);
+  const int64_t blk = x_bins.size(0), S = x_bins.size(1), n_out = y_keys.size(1);
+  auto out = torch::zeros({blk, n_out}, x_bins.options().dtype(torch::kFloat64));
+  if (blk == 0 || n_out == 0 || S == 0) return out;
+  const bool y_shared = y_keys.size(0) == 1 && blk > 1;
+  bool ok = true;
+  {
+    pybind11::gil_scoped_release no_gil;
+    AT_DISPATCH_INDEX_TYPES(y_keys.scalar_type(), "pair_information", [&] {
+      if (S < (int64_t(1) << 31))
+        ok = inform_all<index_t, int32_t>(x_bins.data_ptr<int32_t>(), y_keys.data_ptr<index_t>(), vp, blk, n_out, S,
+                                          y_shared, in_bins, out_bins, miller_madow, out.data_ptr<double>());
+      else
+        ok = inform_all<index_t, int64_t>(x_bins.data_ptr<int32_t>(), y_keys.data_ptr<index_t>(), vp, blk, n_out, S,
+                                          y_shared, in_bins, out_bins, miller_madow, out.data_ptr<double>());
+    });
+  }
+  TORCH_CHECK(ok, "pair_information: a bin index lies outside [0, in_bins) x [0, out_bins) of its pair");
+  return out;
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("pair_counts", &pair_counts, "joint histograms of every (input, output) pair", pybind11::arg("x_bins"),
         pybind11::arg("y_keys"), pybind11::arg("valid"), pybind11::arg("in_bins"), pybind11::arg("out_bins"));
+  m.def("pair_information", &pair_information, "plug-in mutual information of every (input, output) pair, in bits",
+        pybind11::arg("x_bins"), pybind11::arg("y_keys"), pybind11::arg("valid"), pybind11::arg("in_bins"),
+        pybind11::arg("out_bins"), pybind11::arg("miller_madow"));
 }

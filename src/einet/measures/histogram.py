@@ -179,6 +179,40 @@ def count_pairs(
     return _count_pairs_torch(x_bins, y_keys, in_bins, out_bins, valid, batch_size)
 
 
+def pair_information(
+    x_bins: torch.Tensor,
+    y_bins: torch.Tensor,
+    in_bins: int,
+    out_bins: int,
+    valid: torch.Tensor | None = None,
+    miller_madow: bool = False,
+    batch_size: int | None = None,
+) -> torch.Tensor:
+    """``mi_from_counts(pair_counts(...))``: the plug-in MI of every (input i, output j) pair, ``[blk, n_out]``.
+
+    On CPU the compiled kernel reduces each pair's table to its information while the table is in L1
+    (logarithms once per occupied cell), so the ``blk * n_out * in_bins * out_bins`` counts never reach
+    memory; elsewhere one input's tables at a time go through ``pair_counts`` and ``mi_from_counts``.
+    Arguments as for ``pair_counts``; the two paths agree to float64 summation order.
+    """
+    blk = x_bins.shape[0]
+    kernel = _pair_kernel() if x_bins.device.type == "cpu" and y_bins.device.type == "cpu" else None
+    if kernel is not None:
+        y_keys = output_keys(y_bins, in_bins, out_bins, 1)
+        if valid is not None:
+            valid = valid.to(torch.bool).expand(blk, x_bins.shape[1]).contiguous()
+        return kernel.pair_information(x_bins.to(torch.int32).contiguous(), y_keys.contiguous(), valid, in_bins,
+                                       out_bins, miller_madow).to(torch.float64)
+    y_keys = output_keys(y_bins, in_bins, out_bins, 1)
+    rows = []
+    for i in range(blk):
+        y_i = y_keys if y_keys.shape[0] == 1 else y_keys[i : i + 1]
+        v_i = None if valid is None else valid.expand(blk, x_bins.shape[1])[i : i + 1]
+        rows.append(mi_from_counts(count_pairs(x_bins[i : i + 1], y_i, in_bins, out_bins, v_i, batch_size),
+                                   miller_madow))
+    return torch.cat(rows) if rows else torch.zeros(0, y_bins.shape[1], dtype=torch.float64, device=x_bins.device)
+
+
 _kernel_lock = threading.Lock()
 
 

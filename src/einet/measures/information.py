@@ -19,22 +19,13 @@ to get an ``Estimate`` with the sample count and dropped-sample count.
 from __future__ import annotations
 
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
 import torch
 from torch import nn
 
-from einet.measures.histogram import (
-    bin_index,
-    count_pairs,
-    mi_from_counts,
-    mi_from_keys,
-    output_keys,
-    pair_counts,
-    vector_keys,
-)
+from einet.measures.histogram import bin_index, mi_from_keys, pair_information, vector_keys
 from einet.measures.topology import (
     LayerInfo,
     Range,
@@ -63,6 +54,7 @@ __all__ = [
 MIN_SAMPLES = 2**14
 MAX_SAMPLES = 2**20
 _EPS = 1e-12
+_BLOCK_BYTES = 1 << 27
 
 
 class OutOfRangeWarning(UserWarning):
@@ -173,24 +165,6 @@ def _report_drops(dropped: int, total: int, what: str) -> None:
         )
 
 
-def _threads(device: torch.device) -> int:
-    return max(1, torch.get_num_threads()) if device.type == "cpu" else 1
-
-
-def _map_inputs(fn: Callable[[int], Any], n_in: int, device: torch.device) -> list:
-    """``[fn(i) for i in range(n_in)]``, spread over threads on CPU.
-
-    Each call counts one input against all outputs; one input per call keeps
-    the count table small enough for the cache, and torch kernels release
-    the GIL, so a thread pool uses all cores. Calls share no mutable state.
-    """
-    workers = _threads(device)
-    if workers == 1:
-        return [fn(i) for i in range(n_in)]
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(fn, range(n_in)))
-
-
 # ---------------------------------------------------------------- fixed-size estimators
 
 
@@ -215,14 +189,9 @@ def _parts_fixed(setup: _Setup, n: int, seed: int, miller_madow: bool, batch_siz
     if setup.drop:
         dropped = int((~inside).sum())
         x_bins, y_bins = x_bins[inside], y_bins[inside]
-    xt = x_bins.T.contiguous()
-    y_keys = output_keys(y_bins.T.contiguous()[None], setup.in_bins, setup.out_bins, 1)  # shifted once
-
-    def one_input(i: int) -> torch.Tensor:
-        counts = count_pairs(xt[i : i + 1], y_keys, setup.in_bins, setup.out_bins, None, batch_size)
-        return mi_from_counts(counts, miller_madow)
-
-    return torch.cat(_map_inputs(one_input, x.shape[1], setup.device)), dropped
+    parts = pair_information(x_bins.T.contiguous(), y_bins.T.contiguous()[None], setup.in_bins, setup.out_bins,
+                             None, miller_madow, batch_size)
+    return parts, dropped
 
 
 def _sensitivity_fixed(setup: _Setup, n: int, seed: int, miller_madow: bool, batch_size: int | None, rest: float):
@@ -235,17 +204,21 @@ def _sensitivity_fixed(setup: _Setup, n: int, seed: int, miller_madow: bool, bat
     x_bins, _ = bin_index(x, *setup.in_range, setup.in_bins)
     xt, dx = x_bins.T.contiguous(), (x - rest).T.contiguous()
     at_rest = setup.weight.sum(dim=1) * rest + setup.bias  # [n_out]
-
-    def one_input(i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        pre = setup.weight[:, i, None] * dx[i][None, :] + at_rest[:, None]  # [n_out, S]
-        y_bins, inside = _bin_outputs(setup, pre.T)  # [S, n_out], [S]
-        valid = inside[None] if setup.drop else None
-        yt = y_bins.T.contiguous()[None]
-        counts = pair_counts(xt[i : i + 1], yt, setup.in_bins, setup.out_bins, valid, batch_size)
-        return mi_from_counts(counts, miller_madow), (~inside).sum() if setup.drop else inside.new_zeros(())
-
-    rows, drops = zip(*_map_inputs(one_input, x.shape[1], setup.device))
-    return torch.cat(rows), int(sum(int(d) for d in drops))
+    n_in, n_out = setup.weight.shape[1], setup.weight.shape[0]
+    # experiments at a time: pre-activations, outputs, bins and keys take about 24 bytes a value; 128 MiB in all
+    block = max(1, _BLOCK_BYTES // max(1, 24 * n_out * n))
+    rows, dropped = [], 0
+    for start in range(0, n_in, block):
+        inputs = slice(start, min(start + block, n_in))
+        # [blk, n_out, S]: experiment i's pre-activations
+        pre = setup.weight.T[inputs, :, None] * dx[inputs, None, :] + at_rest[None, :, None]
+        y_bins, inside = bin_index(setup.fn(pre), *setup.out_range, setup.out_bins)
+        inside = inside.all(dim=1)  # [blk, S]: every output of the sample within out_range
+        rows.append(pair_information(xt[inputs], y_bins, setup.in_bins, setup.out_bins,
+                                     inside if setup.drop else None, miller_madow, batch_size))
+        if setup.drop:
+            dropped += int((~inside).sum())
+    return torch.cat(rows), dropped
 
 
 # ---------------------------------------------------------------- sample-size control

@@ -29,7 +29,7 @@ from typing import Callable
 
 import torch
 
-from einet.measures.histogram import bin_index, mi_from_counts, mi_from_keys, pair_counts, vector_keys
+from einet.measures.histogram import bin_index, mi_from_keys, pair_information, vector_keys
 
 __all__ = ["MapMeasures", "map_measures", "uniform_inputs"]
 
@@ -120,7 +120,7 @@ def map_measures(
 
     ei = mi_from_keys(vector_keys(x_bins, in_bins), vector_keys(y_bins, out_bins), mm)
     xt = x_bins.T.contiguous()
-    parts = mi_from_counts(pair_counts(xt, y_bins.T.contiguous()[None], in_bins, out_bins), mm)  # [n_in, n_out]
+    parts = pair_information(xt, y_bins.T.contiguous()[None], in_bins, out_bins, None, mm)  # [n_in, n_out]
 
     rest_row = torch.as_tensor(rest, dtype=x.dtype, device=device).expand(n_in)
     rows = []
@@ -130,7 +130,6 @@ def map_measures(
         with torch.no_grad():
             yi = fn(probe).to(torch.float64)
         bins_i, _ = bin_index(yi, out_lo, out_hi, out_bins)
-        counts = pair_counts(xt[i : i + 1], bins_i.T.contiguous()[None], in_bins, out_bins)
-        rows.append(mi_from_counts(counts, mm))
+        rows.append(pair_information(xt[i : i + 1], bins_i.T.contiguous()[None], in_bins, out_bins, None, mm))
     sens = torch.cat(rows) if rows else parts.new_zeros(0, n_out)
     return MapMeasures(ei, float(parts.sum()), float(sens.sum()), parts.cpu(), sens.cpu(), clipped)

@@ -16,6 +16,7 @@ import torch
 from tqdm import tqdm
 
 from einet.errors import SimulationDiverged
+from einet.threads import governed
 
 
 class SpikeEvents(NamedTuple):
@@ -33,9 +34,10 @@ def run_network(net, n_steps: int, *, progress: bool = False, label: str = "simu
     steps, indices, counts = [], [], []
     stored = 0
     bar = tqdm(total=n_steps, desc=label, unit="step", disable=not progress, mininterval=5.0, file=sys.stderr)
-    with torch.inference_mode():
+    with torch.inference_mode(), governed(state.neuron.v.device) as governor:
         for step in range(n_steps):
             _, state, _ = net.step(state, arrivals=False)
+            governor.tick()
             b, j, count = state.history[-1]
             if j.numel():
                 steps.append((step, j.numel()))

@@ -49,6 +49,7 @@ from einet.neurons.lif import LIFParams, lif_initial, lif_step
 from einet.plasticity.spiking import SynapseActivity, plasticity_initial, plasticity_step
 from einet.synapses.poisson import correlated_poisson, poisson_spikes
 from einet.synapses.projection import DenseSynapses
+from einet.threads import governed
 
 
 def expected_drift(rate_pre: float, rate_post: float, a_plus: float, a_minus: float, tau_plus: float,
@@ -190,7 +191,7 @@ def run_stdp_neuron(rules: Sequence, inputs: PoissonInputs, neuron: LIFParams, w
     counts, bins = torch.zeros(batch, 1, dtype=dtype, device=device), []
     sent = torch.zeros(batch, n, dtype=dtype, device=device)
     bar = tqdm(total=n_steps, desc=label, unit="step", disable=not progress, mininterval=5.0, file=sys.stderr)
-    with torch.inference_mode():
+    with torch.inference_mode(), governed(device) as governor:
         for start in range(0, n_steps, block):
             k = min(block, n_steps - start)
             exc, inh = inputs.draw(k, batch, dt, generator, dtype, device)
@@ -204,6 +205,7 @@ def run_stdp_neuron(rules: Sequence, inputs: PoissonInputs, neuron: LIFParams, w
                 post, state = lif_step(0.0, state, neuron, dt, arriving)
                 w, plastic = plasticity_step(rule, w, plastic, x, post, synapses, dt)
                 counts += post
+                governor.tick()
                 step = start + s + 1
                 if step % bin_steps == 0:
                     bins.append(counts.clone())

@@ -28,6 +28,7 @@ from einet.runs.base import batch_labels, sweep_coords
 from einet.runs.rate import LONG_NAMES, build_network
 from einet.runs.recorder import check_finite
 from einet.runs.registry import RunKind, register_run
+from einet.threads import governed
 
 #: a step that changes no rate by more than this fraction of the element's largest rate ends the search
 TOLERANCE = {"float64": 1e-9, "float32": 1e-5}
@@ -48,9 +49,10 @@ def find_fixed_point(spec, *, device: torch.device, progress: bool = True) -> xr
     residual = torch.full((net.batch_size,), float("inf"), dtype=torch.float64, device=net.device)
     bar = tqdm(total=n_steps, desc=f"fixed point {spec.job.get('name', spec.name)}", unit="step",
                disable=not progress, mininterval=5.0, file=sys.stderr)
-    with torch.inference_mode():
+    with torch.inference_mode(), governed(net.device) as governor:
         for step in range(n_steps):
             new_state, currents = net.step(state)
+            governor.tick()
             change = torch.stack([(n - o).abs().amax(dim=1) for n, o in zip(new_state.rates, state.rates)]).amax(0)
             scale = torch.stack([r.abs().amax(dim=1) for r in new_state.rates]).amax(0).clamp(min=1.0)
             relative = (change / scale).double()

@@ -20,6 +20,7 @@ from einet.runs.base import batch_labels, resolve_device, sweep_coords, tile_sti
 from einet.runs.recorder import Recorder
 from einet.runs.registry import RunKind, register_run
 from einet.tasks import TASKS
+from einet.threads import governed
 
 LONG_NAMES = {
     "rate": ("rate", "1"),
@@ -75,7 +76,7 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
     state = net.initial_state()
     bar = tqdm(total=n_steps, desc=f"simulate {spec.job.get('name', spec.name)}", unit="step",
                disable=not progress, mininterval=5.0, file=sys.stderr)
-    with torch.inference_mode():
+    with torch.inference_mode(), governed(net.device) as governor:
         for step in range(n_steps):
             stimulus = tile_stimulus(task.stimulus(step, net.dt), repeats) if task is not None else None
             new_state, currents = net.step(state, stimulus)
@@ -83,6 +84,7 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
                 recorder.observe(step, state, currents)
                 bar.update(recorder.every)
             state = new_state
+            governor.tick()
         recorder.check_finite(n_steps, state.rates)
     bar.close()
     ds = to_dataset(spec, net, recorder, axes)

@@ -25,6 +25,7 @@ from einet.errors import ConfigError
 from einet.runs.rate import build_network, check_rate
 from einet.runs.registry import RunKind, register_run
 from einet.runs.recorder import check_finite
+from einet.threads import governed
 
 
 def run_sessions(net, task, *, max_rate: float = 1e6, batch_labels=None, progress: bool = False,
@@ -52,7 +53,7 @@ def run_sessions(net, task, *, max_rate: float = 1e6, batch_labels=None, progres
 
     bar = tqdm(total=trials * steps, desc=label, unit="step", disable=not progress, mininterval=5.0, file=sys.stderr)
     state = net.initial_state()
-    with torch.inference_mode():
+    with torch.inference_mode(), governed(net.device) as governor:
         for trial in range(trials):
             if task.reset and trial > 0:
                 state = net.initial_state()
@@ -67,6 +68,7 @@ def run_sessions(net, task, *, max_rate: float = 1e6, batch_labels=None, progres
                     break
                 stimulus = tile_stimulus(task.stimulus(trial * steps + local, dt), repeats)
                 state, _ = net.step(state, stimulus)
+                governor.tick()
             out["u_iti_end"][trial] = mean_u(state)
             check_finite(net, state.rates, (trial + 1) * steps, max_rate, labels)
             bar.update(steps)
