@@ -381,3 +381,22 @@ def test_estimators_same_with_and_without_kernel(monkeypatch):
         without = (ei_parts_matrix(layer, **kw), sensitivity_matrix(layer, **kw))
     for a, b in zip(with_kernel, without):  # the fused kernel sums the cells in another order
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_bin_index_is_the_floor_of_the_scaled_value_clipped_to_the_edge_bins(dtype):
+    """Clamping before the integer cast must give numpy's floor-then-clip on every value, edges included."""
+    from einet.measures.histogram import bin_index
+
+    lo, hi, bins = -0.5, 1.5, 7
+    gen = torch.Generator().manual_seed(3)
+    values = torch.cat([torch.rand(10_000, generator=gen, dtype=dtype) * 4 - 1.5,
+                        torch.tensor([lo, hi, -1e-8 + lo, hi + 1e-7, -1e30, 1e30, 0.0], dtype=dtype)])
+    got, inside = bin_index(values, lo, hi, bins)
+    v = values.numpy()
+    scaled = (v - v.dtype.type(lo)) * v.dtype.type(bins / (hi - lo))
+    expected = np.clip(np.floor(scaled), 0, bins - 1).astype(np.int32)
+    assert got.dtype == torch.int32
+    np.testing.assert_array_equal(got.numpy(), expected)
+    np.testing.assert_array_equal(inside.numpy(), (v >= lo) & (v <= hi))
+    assert bin_index(values, lo, hi, bins, mask=False)[1] is None

@@ -76,7 +76,38 @@ bool count_pair_masked(const int32_t* xr, const key_t* yr, const bool* vr, int64
   return true;
 }
 
-// Every pair's table (t0 + t1, [ib, ob]) handed to sink(p, t0, t1) while it is still in cache.
+// G outputs against one input row at a time: x[s] is loaded once for G increments into G
+// independent tables (no store waits on the previous one), kept as uint16 in L1 (G x 8 KB for
+// 64 x 64 bins) and added into the cnt_t tables every 65,535 samples, before a cell could wrap.
+// The rows were range-checked once beforehand (each_pair_table), so the loop has no branch.
+template <int G, typename key_t, typename cnt_t>
+void count_group(const int32_t* xr, const key_t* const* yr, const int64_t* base, int64_t S, int64_t ob,
+                 int64_t cells, uint16_t* stage, cnt_t* tables) {
+  std::fill(tables, tables + G * cells, cnt_t(0));
+  constexpr int64_t chunk = 65535;
+  for (int64_t s0 = 0; s0 < S; s0 += chunk) {
+    const int64_t s1 = std::min(S, s0 + chunk);
+    std::fill(stage, stage + G * cells, uint16_t(0));
+    for (int64_t s = s0; s < s1; ++s) {
+      const int64_t row = static_cast<int64_t>(xr[s]) * ob;
+      for (int k = 0; k < G; ++k) ++stage[k * cells + row + (static_cast<int64_t>(yr[k][s]) - base[k])];
+    }
+    for (int64_t c = 0; c < G * cells; ++c) tables[c] += stage[c];
+  }
+}
+
+template <typename key_t, typename cnt_t>
+void count_group_any(int g, const int32_t* xr, const key_t* const* yr, const int64_t* base, int64_t S, int64_t ob,
+                     int64_t cells, uint16_t* stage, cnt_t* tables) {
+  switch (g) {
+    case 4: return count_group<4, key_t, cnt_t>(xr, yr, base, S, ob, cells, stage, tables);
+    case 3: return count_group<3, key_t, cnt_t>(xr, yr, base, S, ob, cells, stage, tables);
+    case 2: return count_group<2, key_t, cnt_t>(xr, yr, base, S, ob, cells, stage, tables);
+    default: return count_group<1, key_t, cnt_t>(xr, yr, base, S, ob, cells, stage, tables);
+  }
+}
+
+// Every pair's table ([ib, ob]) handed to sink(p, table) while it is still in cache.
 template <typename key_t, typename cnt_t, typename Sink>
 bool each_pair_table(const int32_t* x, const key_t* y, const bool* valid, int64_t blk, int64_t n_out, int64_t S,
                      bool y_shared, int64_t ib, int64_t ob, const Sink& sink) {
@@ -95,6 +126,42 @@ bool each_pair_table(const int32_t* x, const key_t* y, const bool* valid, int64_
   if (!ok) return false;
   // A task of about 1M increments (a millisecond) is worth a thread.
   const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(S, 1));
+  // Unmasked pairs with tables small enough go in groups of up to four outputs per input (count_group).
+  const int group = valid == nullptr && cells * 2 * 4 <= (int64_t(32) << 10) ? 4 : 1;
+  if (group > 1) {
+    // every y row once: its keys within its pair's block [j cells, j cells + ob)
+    const int64_t y_rows = (y_shared ? 1 : blk) * n_out;
+    at::parallel_for(0, y_rows, std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(S, 1)),
+                     [&](int64_t begin, int64_t end) {
+                       for (int64_t r = begin; r < end; ++r) {
+                         const key_t* yr = y + r * S;
+                         const int64_t base = (r % n_out) * cells;
+                         bool row_ok = true;
+                         for (int64_t s = 0; s < S; ++s)
+                           row_ok &= static_cast<uint64_t>(static_cast<int64_t>(yr[s]) - base) < static_cast<uint64_t>(ob);
+                         if (!row_ok) ok = false;
+                       }
+                     });
+    if (!ok) return false;
+    const int64_t groups = (n_out + group - 1) / group;
+    at::parallel_for(0, blk * groups, std::max<int64_t>(1, grain / group), [&](int64_t begin, int64_t end) {
+      std::vector<uint16_t> stage(group * cells);
+      std::vector<cnt_t> tables(group * cells);
+      for (int64_t q = begin; q < end; ++q) {
+        const int64_t i = q / groups, j0 = (q % groups) * group;
+        const int g = static_cast<int>(std::min<int64_t>(group, n_out - j0));
+        const key_t* yr[4];
+        int64_t base[4];
+        for (int k = 0; k < g; ++k) {
+          yr[k] = y + ((y_shared ? 0 : i) * n_out + j0 + k) * S;
+          base[k] = (j0 + k) * cells;
+        }
+        count_group_any<key_t, cnt_t>(g, x + i * S, yr, base, S, ob, cells, stage.data(), tables.data());
+        for (int k = 0; k < g; ++k) sink(i * n_out + j0 + k, tables.data() + k * cells);
+      }
+    });
+    return ok;
+  }
   at::parallel_for(0, blk * n_out, grain, [&](int64_t begin, int64_t end) {
     std::vector<cnt_t> tables(2 * cells);
     for (int64_t p = begin; p < end && ok; ++p) {
@@ -113,7 +180,8 @@ bool each_pair_table(const int32_t* x, const key_t* y, const bool* valid, int64_
         ok = false;
         break;
       }
-      sink(p, tables.data(), tables.data() + cells);
+      for (int64_t c = 0; c < cells; ++c) tables[c] += tables[cells + c];
+      sink(p, tables.data());
     }
   });
   return ok;
@@ -124,27 +192,24 @@ bool count_all(const int32_t* x, const key_t* y, const bool* valid, int64_t blk,
                bool y_shared, int64_t ib, int64_t ob, int64_t* out) {
   const int64_t cells = ib * ob;
   return each_pair_table<key_t, cnt_t>(x, y, valid, blk, n_out, S, y_shared, ib, ob,
-                                       [&](int64_t p, const cnt_t* t0, const cnt_t* t1) {
+                                       [&](int64_t p, const cnt_t* table) {
                                          int64_t* o = out + p * cells;
-                                         for (int64_t c = 0; c < cells; ++c) o[c] = static_cast<int64_t>(t0[c]) + t1[c];
+                                         for (int64_t c = 0; c < cells; ++c) o[c] = static_cast<int64_t>(table[c]);
                                        });
 }
 
-// Plug-in MI in bits of the table t0 + t1 ([ib, ob]), with the Miller-Madow term when asked;
-// an empty table gives 0, and a negative estimate is clamped to 0, as in mi_from_counts.
+// Plug-in MI in bits of the table ([ib, ob]), with the Miller-Madow term when asked; an empty
+// table gives 0, and a negative estimate is clamped to 0, as in mi_from_counts.
 template <typename cnt_t>
-double table_information(const cnt_t* t0, const cnt_t* t1, int64_t ib, int64_t ob, bool miller_madow,
-                         std::vector<double>& cx, std::vector<double>& cy) {
-  std::fill(cx.begin(), cx.end(), 0.0);
+double table_information(const cnt_t* t, int64_t ib, int64_t ob, bool miller_madow, std::vector<double>& cx,
+                         std::vector<double>& cy) {
   std::fill(cy.begin(), cy.end(), 0.0);
   for (int64_t a = 0; a < ib; ++a) {
-    const cnt_t* r0 = t0 + a * ob;
-    const cnt_t* r1 = t1 + a * ob;
+    const cnt_t* r = t + a * ob;
     int64_t row = 0;
     for (int64_t b = 0; b < ob; ++b) {
-      const int64_t c = static_cast<int64_t>(r0[b]) + r1[b];
-      row += c;
-      cy[b] += static_cast<double>(c);
+      row += r[b];
+      cy[b] += static_cast<double>(r[b]);
     }
     cx[a] = static_cast<double>(row);
   }
@@ -155,13 +220,11 @@ double table_information(const cnt_t* t0, const cnt_t* t1, int64_t ib, int64_t o
   int64_t occupied = 0;
   for (int64_t a = 0; a < ib; ++a) {
     if (cx[a] == 0.0) continue;
-    const cnt_t* r0 = t0 + a * ob;
-    const cnt_t* r1 = t1 + a * ob;
+    const cnt_t* r = t + a * ob;
     for (int64_t b = 0; b < ob; ++b) {
-      const int64_t c = static_cast<int64_t>(r0[b]) + r1[b];
-      if (c == 0) continue;
-      const double cd = static_cast<double>(c);
-      sum += cd * std::log2((cd * n) / (cx[a] * cy[b]));
+      if (r[b] == 0) continue;
+      const double c = static_cast<double>(r[b]);
+      sum += c * std::log2((c * n) / (cx[a] * cy[b]));
       ++occupied;
     }
   }
@@ -180,9 +243,9 @@ template <typename key_t, typename cnt_t>
 bool inform_all(const int32_t* x, const key_t* y, const bool* valid, int64_t blk, int64_t n_out, int64_t S,
                 bool y_shared, int64_t ib, int64_t ob, bool miller_madow, double* out) {
   return each_pair_table<key_t, cnt_t>(x, y, valid, blk, n_out, S, y_shared, ib, ob,
-                                       [&](int64_t p, const cnt_t* t0, const cnt_t* t1) {
+                                       [&](int64_t p, const cnt_t* table) {
                                          std::vector<double> cx(ib), cy(ob);
-                                         out[p] = table_information<cnt_t>(t0, t1, ib, ob, miller_madow, cx, cy);
+                                         out[p] = table_information<cnt_t>(table, ib, ob, miller_madow, cx, cy);
                                        });
 }
 

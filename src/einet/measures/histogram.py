@@ -20,16 +20,19 @@ _CHUNK_BYTES = 1 << 26
 _PRIMES = (2_147_483_647, 2_147_483_629)
 
 
-def bin_index(values: torch.Tensor, lo: float, hi: float, bins: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Equal-width int32 bin of each value over [lo, hi], and whether it lay inside.
+def bin_index(values: torch.Tensor, lo, hi, bins: int, *, mask: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Equal-width int32 bin of each value over [lo, hi], and whether it lay inside (None with ``mask=False``).
 
     Values outside the range land in the edge bins (the ``clip`` policy); the
     returned mask lets a caller drop them instead. ``hi`` itself belongs to
-    the last bin, so a closed range loses nothing.
+    the last bin, so a closed range loses nothing. Clamping to [0, bins - 1]
+    before the integer cast makes the cast's truncation a floor; the work is
+    done in place on one temporary (these arrays hold 1e7 values).
     """
-    scaled = (values - lo) * (bins / (hi - lo))
-    idx = scaled.floor_().clamp_(0, bins - 1).to(torch.int32)
-    inside = (values >= lo) & (values <= hi)
+    scaled = values - lo
+    scaled.mul_(bins / (hi - lo))
+    idx = scaled.clamp_(0, bins - 1).to(torch.int32)
+    inside = (values >= lo) & (values <= hi) if mask else None
     return idx, inside
 
 

@@ -110,7 +110,7 @@ def map_measures(
     mm = bias_correction == "miller_madow"
     in_lo, in_hi = _bounds(in_range[0], in_range[1], n_in, device)
     x = uniform_inputs(in_lo, in_hi, int(samples), seed)
-    x_bins, _ = bin_index(x, in_lo, in_hi, in_bins)
+    x_bins, _ = bin_index(x, in_lo, in_hi, in_bins, mask=False)
     with torch.no_grad():
         y = fn(x)
     n_out = y.shape[1]
@@ -129,7 +129,7 @@ def map_measures(
         probe[:, i] = x[:, i]
         with torch.no_grad():
             yi = fn(probe).to(torch.float64)
-        bins_i, _ = bin_index(yi, out_lo, out_hi, out_bins)
+        bins_i, _ = bin_index(yi, out_lo, out_hi, out_bins, mask=False)
         rows.append(pair_information(xt[i : i + 1], bins_i.T.contiguous()[None], in_bins, out_bins, None, mm))
     sens = torch.cat(rows) if rows else parts.new_zeros(0, n_out)
     return MapMeasures(ei, float(parts.sum()), float(sens.sum()), parts.cpu(), sens.cpu(), clipped)
