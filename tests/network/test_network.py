@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from conftest import experiment, two_population_model
+from einet import kernels
 from einet.experiment import validate
 from einet.errors import ConfigError, InsufficientMemory, SimulationDiverged
 from einet.fields import parse_section
@@ -189,6 +190,9 @@ def test_memory_estimate_is_close_to_what_is_allocated():
     spec = model_spec(raw)
     net = RateNetwork(spec, 0.5)
     assert 0.95 < net.weight_bytes() / estimate(spec, 1, torch.float32)["weights"] < 1.001
+    if kernels.load("pattern_mm") is not None:  # after a step the compiled kernel's segmented copy exists too
+        net.step(net.initial_state())
+        assert 0.95 < net.weight_bytes() / estimate(spec, 1, torch.float32, segmented=True)["weights"] < 1.001
 
 
 @pytest.mark.parametrize("connectivity", ["sparse", "all_to_all"])

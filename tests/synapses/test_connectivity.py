@@ -103,22 +103,61 @@ def test_same_seed_same_pattern():
     assert not torch.equal(a.col[:100], c.col[:100])
 
 
-@pytest.mark.parametrize("batch", [2, 3, 16, 17, 40])  # one chunk, a partial one, several
+@pytest.mark.parametrize("batch", [1, 2, 3, 16, 17, 40, 64])  # one vector; one chunk, a partial one, several
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_compiled_pattern_kernel_matches_torch_sparse(batch, dtype):
+@pytest.mark.parametrize("segment", [None, 37, 400])  # the machine's choice, many ragged segments, one whole one
+@pytest.mark.parametrize("profile", ["uniform", "von_mises"])  # a random pattern and a ring-thinned one
+def test_compiled_pattern_kernel_matches_torch_sparse(batch, dtype, segment, profile, monkeypatch):
     from einet import kernels
 
     if kernels.load("pattern_mm") is None:
         pytest.skip("no C++ compiler here: the compiled kernel is optional")
-    proj = ProjectionSpec(source="E", target="I", J=1.0, connectivity="sparse", K=40.0)
+    extra = {"concentration": 2.0} if profile == "von_mises" else {}
+    proj = ProjectionSpec(source="E", target="I", J=1.0, connectivity="sparse", K=40.0, profile=profile, **extra)
     fast = connectivity.sparse(proj, 500, 400, 40.0, torch.Generator().manual_seed(6), dtype, "cpu", "auto")
     slow = connectivity.sparse(proj, 500, 400, 40.0, torch.Generator().manual_seed(6), dtype, "cpu", "torch")
+    if segment is not None:
+        monkeypatch.setattr(connectivity.SparseOperator, "segment_length", lambda self, b, size: segment)
     assert fast._use_pattern_kernel(torch.zeros(batch, 400, dtype=dtype))
     x = torch.rand(batch, 400, dtype=dtype)
     expected = x @ slow.to_dense().t()
     tol = 1e-5 if dtype == torch.float32 else 1e-12
     torch.testing.assert_close(fast.apply(x), expected, rtol=tol, atol=tol)
     torch.testing.assert_close(slow.apply(x), expected, rtol=tol, atol=tol)
+    scale = torch.rand(batch, 1, dtype=dtype) + 0.5
+    torch.testing.assert_close(fast.apply_scaled(x, None, scale), expected * scale, rtol=tol, atol=tol)
+    assert fast.segmented(segment or fast.segment_length(batch, x.element_size()))[1].numel() == slow.nnz
+
+
+def test_low_rank_scaled_sparse_projection_keeps_its_values_and_torchs_product():
+    """Synapses of different values cannot go through the pattern kernel: torch's CSR product, exactly."""
+    proj = ProjectionSpec(source="E", target="E", J=1.0, connectivity="sparse", K=40.0, low_rank=0.5)
+    m, n = torch.randn(400, 1, dtype=torch.float64), torch.randn(400, 1, dtype=torch.float64)
+    op = connectivity.sparse(proj, 400, 400, 40.0, torch.Generator().manual_seed(2), torch.float64, "cpu", "auto",
+                             (m, n))
+    x = torch.rand(3, 400, dtype=torch.float64)
+    assert not op._use_pattern_kernel(x)
+    dense = op.to_dense()
+    pattern = dense != 0
+    expected = torch.where(pattern, (1.0 + 0.5 * m @ n.T) / math.sqrt(40.0), torch.zeros_like(dense))
+    torch.testing.assert_close(dense, expected, rtol=1e-12, atol=0)
+    torch.testing.assert_close(op.apply(x), x @ expected.T, rtol=1e-12, atol=1e-14)
+
+
+def test_segmented_pattern_rejects_a_wrong_segmentation():
+    from einet import kernels
+
+    kernel = kernels.load("pattern_mm")
+    if kernel is None:
+        pytest.skip("no C++ compiler here: the compiled kernel is optional")
+    pat = _pattern(50, 300, 10, seed=1)
+    crow, col = pat.crow.to(torch.int32), pat.col.to(torch.int32)
+    seg_crow, local = kernel.segment_pattern(crow, col, 300, 64)
+    assert seg_crow.shape == (5, 51) and int(seg_crow[-1, -1]) == pat.col.numel()
+    with pytest.raises(RuntimeError, match="segments"):
+        kernel.segmented_mv(seg_crow, local, torch.rand(300), 1.0, 128)
+    with pytest.raises(RuntimeError, match="outside"):
+        kernel.segment_pattern(crow, col, 100, 64)  # columns beyond the stated sources
 
 
 @pytest.mark.parametrize("profile, params, mean_cos", [

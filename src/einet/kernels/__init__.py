@@ -162,3 +162,28 @@ def _clear_stale_lock(module_name: str, dead_builder: bool = False) -> None:
     if dead_builder or age > STALE_LOCK_S:
         log.warning("removing a kernel build lock left by a build that did not finish (%.0f s old): %s", age, lock)
         lock.unlink(missing_ok=True)
+
+
+#: Cache sizes assumed where the machine does not say (sysfs unreadable): a small, common CPU.
+_FALLBACK_CACHE = {1: 32 << 10, 2: 512 << 10}
+_cache_sizes: dict[int, int] = {}
+
+
+def cache_bytes(level: int) -> int:
+    """The data (or unified) cache of ``level`` on CPU 0, in bytes, as Linux reports it; a small
+    common size where it does not (logged once)."""
+    if not _cache_sizes:
+        for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+            try:
+                kind = (index / "type").read_text().strip()
+                size = (index / "size").read_text().strip()
+                lvl = int((index / "level").read_text())
+            except (OSError, ValueError):
+                continue
+            if kind in ("Data", "Unified") and size[:-1].isdigit():
+                scale = {"K": 1 << 10, "M": 1 << 20}.get(size[-1], 1)
+                _cache_sizes[lvl] = int(size[:-1]) * scale if size[-1] in "KM" else int(size)
+        if not _cache_sizes:
+            log.debug("cache sizes unreadable; assuming %s", _FALLBACK_CACHE)
+            _cache_sizes.update(_FALLBACK_CACHE)
+    return _cache_sizes.get(level, _FALLBACK_CACHE.get(level, 512 << 10))

@@ -12,8 +12,9 @@ from einet.config.model import ModelSpec
 HEADROOM = 0.8
 
 
-def estimate(spec: ModelSpec, batch_size: int, dtype: torch.dtype) -> dict[str, int]:
-    """Bytes needed on the device (weights, state) and on the host while sampling."""
+def estimate(spec: ModelSpec, batch_size: int, dtype: torch.dtype, segmented: bool = False) -> dict[str, int]:
+    """Bytes needed on the device (weights, state) and on the host while sampling; ``segmented``: sparse
+    patterns also get the compiled CPU kernel's segmented copy (2 bytes a synapse)."""
     itemsize = torch.empty((), dtype=dtype).element_size()
     sizes = {name: p.size for name, p in spec.populations.items()}
     weights = 0
@@ -21,7 +22,7 @@ def estimate(spec: ModelSpec, batch_size: int, dtype: torch.dtype) -> dict[str, 
     for proj in spec.projections.values():
         K = spec.in_degree(proj) if proj.connectivity == "sparse" else None
         n_t, n_s = sizes[proj.target], sizes[proj.source]
-        weights += connectivity.estimate_bytes(n_t, n_s, K, proj.connectivity, itemsize, proj.profile)
+        weights += connectivity.estimate_bytes(n_t, n_s, K, proj.connectivity, itemsize, proj.profile, segmented)
         host = max(host, connectivity.sampling_bytes(n_t, n_s, K))
     n = spec.size
     # rates, three current buffers, the transfer output and one temporary per projection
@@ -49,9 +50,10 @@ def available_bytes(device: torch.device) -> int:
         return 1 << 62
 
 
-def check_fits(spec: ModelSpec, batch_size: int, dtype: torch.dtype, device: torch.device) -> dict[str, int]:
+def check_fits(spec: ModelSpec, batch_size: int, dtype: torch.dtype, device: torch.device,
+               kernels: str = "auto") -> dict[str, int]:
     """Raise :class:`InsufficientMemory` if the network would not fit, with the numbers."""
-    need = estimate(spec, batch_size, dtype)
+    need = estimate(spec, batch_size, dtype, segmented=device.type == "cpu" and kernels == "auto")
     device_need = need["weights"] + need["state"]
     host_need = need["sampling"] + (device_need if device.type == "cpu" else need["weights"])
     checks = [(device, device_need)] if device.type != "cpu" else []

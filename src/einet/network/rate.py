@@ -136,7 +136,7 @@ class RateNetwork(torch.nn.Module):
         self.device = torch.device(device)
         self.dtype = dtype
         self.seed = int(seed)
-        check_fits(self.spec, self.batch_size, dtype, self.device)
+        check_fits(self.spec, self.batch_size, dtype, self.device, kernels)
         self.population_names = list(self.spec.populations)
         self._index = {name: a for a, name in enumerate(self.population_names)}
         self._pops = [self._build_population(name, specs) for name in self.population_names]
