@@ -5,8 +5,9 @@ Prints, side by side in one run, for each N and for 1 and 2 threads:
   * the step at batch 1 through torch's CSR product (reads a 4-byte index and a 4-byte value per
     synapse) and through einet's pattern kernel (the 2-byte segmented index only), each as the
     fraction of the read bandwidth its bytes would take (1.0 = streaming at the sum's speed);
-  * batch 16 and 64 through the kernel, against batch 1 (a batched step gathers a 64-byte line per
-    synapse and 16 elements, so its floor is the gather rate, not the index stream).
+  * batch 16 and 64 through the kernel, against batch 1, and as the fraction of the L2 bandwidth
+    (a sum over a half-L2 tensor, repeated) that its gathers take: a batched step gathers one
+    64-byte line per synapse and 16 batch elements, so its floor is the L2, not the index stream.
 
 Run: python benchmarks/bench_sparse_step.py [--n 10000 40000 160000] [--rounds 3]
 """
@@ -65,6 +66,27 @@ def step_time(net: RateNetwork, repeats: int) -> float:
     return time_it(one, net.device, repeats)
 
 
+def l2_bandwidth(threads: int, repeats: int = 200) -> float:
+    """Bytes per second of sums over a tensor of half this machine's L2 on one thread, times ``threads``
+    (each core has its own L2; torch's sum of so small a tensor does not split well across threads)."""
+    from einet import kernels
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    x = torch.rand(kernels.cache_bytes(2) // 2 // 4)
+    x.sum()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        x.sum()
+    seconds = time.perf_counter() - start
+    torch.set_num_threads(before)
+    return threads * repeats * x.numel() * 4 / seconds
+
+
+def synapses(net: RateNetwork) -> int:
+    return sum(net.projection_operator(name).nnz for name in net.spec.projections)
+
+
 def index_bytes(net: RateNetwork, kernel: bool) -> int:
     """Bytes of pattern a batch-1 step reads: the segmented copy (2 B a synapse + row pointers) through the
     kernel, the CSR (4 B index + 4 B value a synapse + row pointers) through torch."""
@@ -96,8 +118,8 @@ def main() -> None:
     print(f"device {device}, torch {torch.__version__}; caches L1d {kernels.cache_bytes(1) >> 10} KiB, "
           f"L2 {kernels.cache_bytes(2) >> 10} KiB, L3 {kernels.cache_bytes(3) >> 20} MiB")
     print(f"K = {args.K:g}, float32; medians over {args.rounds} interleaved rounds of {args.repeats} steps\n")
-    print(f"{'N':>7} {'thr':>3} {'bandwidth':>10} {'torch B=1':>16} {'kernel B=1':>16} "
-          + " ".join(f"{'B=' + str(b):>16}" for b in args.batches))
+    print(f"{'N':>7} {'thr':>3} {'mem, L2 bandwidth':>17} {'torch B=1':>16} {'kernel B=1':>16} "
+          + " ".join(f"{'B=' + str(b):>22}" for b in args.batches))
     for n in args.n:
         nets = {"torch": RateNetwork(balanced_spec(n, args.K), 0.5, device=device, seed=0, kernels="torch"),
                 "kernel": RateNetwork(balanced_spec(n, args.K), 0.5, device=device, seed=0)}
@@ -108,18 +130,22 @@ def main() -> None:
         needs = {"torch": index_bytes(nets["torch"], False), "kernel": index_bytes(nets["kernel"], True)}
         for threads in args.threads:
             torch.set_num_threads(threads)
-            rounds = {key: [] for key in ["bandwidth", *nets]}
+            rounds = {key: [] for key in ["bandwidth", "l2", *nets]}
             for _ in range(args.rounds):
                 rounds["bandwidth"].append(read_bandwidth(device, nbytes=1 << 29))
+                rounds["l2"].append(l2_bandwidth(threads))
                 for key, net in nets.items():
                     rounds[key].append(step_time(net, args.repeats))
-            bw = statistics.median(rounds["bandwidth"])
-            t = {key: statistics.median(v) for key, v in rounds.items() if key != "bandwidth"}
+            bw, l2 = statistics.median(rounds["bandwidth"]), statistics.median(rounds["l2"])
+            t = {key: statistics.median(v) for key, v in rounds.items() if key not in ("bandwidth", "l2")}
             cells = [f"{t[k] * 1e3:6.2f} ms {needs[k] / t[k] / bw:4.0%}" for k in ("torch", "kernel")]
-            cells += [f"{t[b] * 1e3:6.2f} ms {t[b] / t['kernel']:4.1f}x" for b in args.batches]
-            print(f"{n:7d} {threads:3d} {bw / 1e9:6.1f} GB/s " + " ".join(f"{c:>16}" for c in cells))
+            gathered = {b: synapses(nets[b]) * 64 * -(-b // 16) for b in args.batches}
+            cells += [f"{t[b] * 1e3:6.2f} ms {t[b] / t['kernel']:4.1f}x {gathered[b] / t[b] / l2:4.0%}"
+                      for b in args.batches]
+            print(f"{n:7d} {threads:3d} {bw / 1e9:5.1f} {l2 / 1e9:6.1f} GB/s "
+                  + " ".join(f"{c:>16}" for c in cells[:2]) + " " + " ".join(f"{c:>22}" for c in cells[2:]))
     print("\nB=1 columns: time and the fraction of the read bandwidth its pattern bytes take; "
-          "B=16/64: time and ratio to the kernel's B=1")
+          "B=16/64: time, ratio to the kernel's B=1, and the fraction of the L2 bandwidth its gathered lines take")
 
 
 if __name__ == "__main__":
