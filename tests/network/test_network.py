@@ -175,6 +175,27 @@ def test_nan_input_is_reported_as_nan():
         rec.check_finite(3, state.rates)
 
 
+def test_deferred_divergence_checks_name_the_first_bad_sample(monkeypatch):
+    """Off the CPU the recorder folds its verdicts into a device tensor and reads it every so many samples:
+    forced here, a NaN at sample 3 passes silently until the read, which names its time and place."""
+    from einet.runs import recorder as recorder_module
+
+    monkeypatch.setattr(recorder_module, "defers_checks", lambda device: True)
+    monkeypatch.setattr(recorder_module, "DEVICE_CHECK_EVERY", 1000)
+    spec = validate(experiment())
+    net = RateNetwork(spec.model, 0.5)
+    rec = recorder_module.Recorder(net, spec.simulation.record, 40, 1e6)
+    state = net.initial_state()
+    rec._k = 1  # not a multiple of the read interval: the samples below are only folded in
+    rec.check_finite(1, state.rates)
+    bad = [r.clone() for r in state.rates]
+    bad[1][0, 3] = float("nan")
+    rec.check_finite(3, bad)
+    rec.check_finite(5, bad)  # later bad samples do not move the first one
+    with pytest.raises(SimulationDiverged, match=r"t = 1\.5 ms in population I, batch element 0: NaN"):
+        rec.check_finite(7, state.rates, final=True)
+
+
 def test_memory_estimate_refuses_what_will_not_fit():
     raw = two_population_model("sparse", K=40000.0)
     raw["populations"]["E"]["size"] = raw["populations"]["I"]["size"] = 1_000_000

@@ -245,3 +245,26 @@ def test_steps_with_and_without_collected_arrivals_agree():
         assert torch.equal(spikes, ref)
         torch.testing.assert_close(state.neuron.v, s_ref.neuron.v, rtol=0, atol=1e-9)
         torch.testing.assert_close(state.currents, s_ref.currents, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("neuron", ["lif", "qif"])
+def test_a_dense_history_gives_the_events_of_the_event_history(neuron, monkeypatch):
+    """Off the CPU the history holds dense spike tensors, propagated through every synapse and gathered
+    into events a chunk of steps at a time (no host synchronisation per step). Forced here on the CPU,
+    in float64, with chunks that end mid-run: the same events as the event history, step for step."""
+    from einet.network import spike_events
+
+    params = {} if neuron == "qif" else None
+    specs = [small(neuron, drive=2.0 if neuron == "qif" else 20.0, params=params,
+                   weights=(0.2, -0.3) if neuron == "qif" else (2.0, -3.0)),
+             with_weights(small(neuron, drive=2.0 if neuron == "qif" else 20.0, params=params,
+                                weights=(0.2, -0.3) if neuron == "qif" else (2.0, -3.0)), 0.7)]
+    make = lambda: SpikingNetwork(specs, 0.1, dtype=torch.float64, seed=1, kernels="torch")  # noqa: E731
+    events, state = run_network(make(), 700)
+    monkeypatch.setattr(SpikingNetwork, "dense_history", property(lambda self: True))
+    monkeypatch.setattr(spike_events, "_DENSE_CHUNK_BYTES", 2 * 40 * 4 * 97)  # 97 steps a chunk
+    dense, dense_state = run_network(make(), 700)
+    assert events.count.sum() > 100
+    for field in ("step", "batch", "neuron", "count"):
+        np.testing.assert_array_equal(getattr(dense, field), getattr(events, field), err_msg=field)
+    torch.testing.assert_close(dense_state.neuron.v, state.neuron.v, rtol=1e-12, atol=1e-12)

@@ -29,22 +29,37 @@ class SpikeEvents(NamedTuple):
 
 
 def run_network(net, n_steps: int, *, progress: bool = False, label: str = "simulate", state=None):
-    """Integrate ``n_steps`` steps from ``state`` (default: the initial state); returns ``(events, state)``."""
+    """Integrate ``n_steps`` steps from ``state`` (default: the initial state); returns ``(events, state)``.
+
+    A network whose history is dense (off the CPU) has its spikes gathered into a device buffer and turned
+    into events once per chunk of steps, so the host waits for the device once per chunk, not per step."""
     state = net.initial_state() if state is None else state
     steps, indices, counts = [], [], []
     stored = 0
+    dense = getattr(net, "dense_history", False)
+    if dense:
+        chunk = max(1, min(CHECK_EVERY, _DENSE_CHUNK_BYTES // max(1, net.batch_size * net.n * 4)))
+        buffer = torch.zeros((chunk, net.batch_size, net.n), dtype=state.neuron.v.dtype, device=state.neuron.v.device)
+        filled, first = 0, 0
     bar = tqdm(total=n_steps, desc=label, unit="step", disable=not progress, mininterval=5.0, file=sys.stderr)
     with torch.inference_mode(), governed(state.neuron.v.device) as governor:
         for step in range(n_steps):
             _, state, _ = net.step(state, arrivals=False)
             governor.tick()
-            b, j, count = state.history[-1]
-            if j.numel():
-                steps.append((step, j.numel()))
-                indices.append((b, j))
-                stored += j.numel()
-                if count is not None:
-                    counts.append(count)
+            if dense:
+                buffer[filled] = state.history[-1].spikes
+                filled += 1
+                if filled == chunk or step == n_steps - 1:
+                    stored += _flush(buffer[:filled], first, steps, indices, counts, net.model_name == "qif")
+                    first, filled = step + 1, 0
+            else:
+                b, j, count = state.history[-1]
+                if j.numel():
+                    steps.append((step, j.numel()))
+                    indices.append((b, j))
+                    stored += j.numel()
+                    if count is not None:
+                        counts.append(count)
             if step % CHECK_EVERY == CHECK_EVERY - 1:
                 _check_event_memory(stored, step + 1, n_steps, state.neuron.v.device)
             bar.update(1)
@@ -52,6 +67,23 @@ def run_network(net, n_steps: int, *, progress: bool = False, label: str = "simu
         if not bool(torch.isfinite(state.neuron.v).all()):
             raise SimulationDiverged(f"non-finite membrane potentials after {n_steps} steps")
     return _events(steps, indices, counts), state
+
+
+#: Bytes of the device buffer that gathers a dense history's spikes between transfers.
+_DENSE_CHUNK_BYTES = 1 << 26
+
+
+def _flush(buffer: torch.Tensor, first: int, steps: list, indices: list, counts: list, with_counts: bool) -> int:
+    """Append the events of ``buffer`` ([k, batch, neuron], steps ``first`` ..) in step, batch, neuron order."""
+    s, b, j = buffer.nonzero(as_tuple=True)
+    if not j.numel():
+        return 0
+    per_step = torch.bincount(s, minlength=buffer.shape[0]).cpu().tolist()
+    steps.extend((first + k, n) for k, n in enumerate(per_step) if n)
+    indices.append((b, j))
+    if with_counts:
+        counts.append(buffer[s, b, j])
+    return int(j.numel())
 
 
 #: Steps between extrapolations of the event list's final size.

@@ -62,12 +62,20 @@ class Synapses:
     delay: int
 
 
+class DenseSpikes(NamedTuple):
+    """One step's spikes as the ``[batch, neuron]`` tensor the model returned (counts for the QIF): how a
+    network off the CPU keeps its history, so that no step waits for the host to learn how many spikes
+    there were (``nonzero`` would); the run collects them in chunks (:mod:`einet.network.spike_events`)."""
+
+    spikes: torch.Tensor
+
+
 class NetworkState(NamedTuple):
     """``neuron``: the model's state (its ``i_syn`` is receptor 0); ``currents``: ``[batch, receptor - 1, neuron]``
     [mV], the other current receptors;
     ``history``: the spikes of the last ``max_delay`` steps, oldest first, each as ``(batch index,
     neuron index, count or None)`` tensors (events, so a step finds the spikes it delivers without
-    scanning the network); ``step``: steps done; ``conductances``: ``[batch, conductance receptor, neuron]``
+    scanning the network) or, off the CPU, as :class:`DenseSpikes`; ``step``: steps done; ``conductances``: ``[batch, conductance receptor, neuron]``
     [g_L], None without conductance-based synapses."""
 
     neuron: Any
@@ -315,11 +323,22 @@ class SpikingNetwork:
         if self.conductance_receptors:
             conductances = torch.zeros((self.batch_size, len(self.conductance_receptors), self.n), dtype=self.dtype,
                                        device=self.device)
+        if self.dense_history:
+            silent = DenseSpikes(torch.zeros(shape, dtype=self.dtype, device=self.device))
+            return NetworkState(neuron, currents, (silent,) * self.max_delay, 0, conductances)
         empty = torch.zeros(0, dtype=torch.int64, device=self.device)
         return NetworkState(neuron, currents, ((empty, empty, None),) * self.max_delay, 0, conductances)
 
+    @property
+    def dense_history(self) -> bool:
+        """Off the CPU the history holds dense spike tensors (no host synchronisation per step)."""
+        return self.device.type != "cpu"
+
     def propagate(self, events, table: _Table) -> torch.Tensor | None:
-        """``[batch, receptor, neuron]`` summed weights of the spike ``events`` ``(b, j, count)``; None without spikes."""
+        """``[batch, receptor, neuron]`` summed weights of the spike ``events`` ``(b, j, count)``; None without spikes.
+        :class:`DenseSpikes` go through every synapse, weighted by the spike (0, 1, or the QIF's count)."""
+        if isinstance(events, DenseSpikes):
+            return self._propagate_dense(events.spikes, table)
         b, j, count = events
         if j.numel() == 0:
             return None
@@ -329,6 +348,14 @@ class SpikingNetwork:
         if count is not None:  # the QIF may emit several spikes per step
             w = w * count.unsqueeze(-1)
         out.index_add_(0, (table.targets[j] + (b * (n_flat + 1)).unsqueeze(-1)).view(-1), w.reshape(-1))
+        return out.view(self.batch_size, n_flat + 1)[:, :n_flat].view(self.batch_size, -1, self.n)
+
+    def _propagate_dense(self, spikes: torch.Tensor, table: _Table) -> torch.Tensor:
+        n_flat = self.n_receptors * self.n
+        out = table.scales.new_zeros(self.batch_size * (n_flat + 1))
+        w = table.scales[:, table.projection] * spikes.unsqueeze(-1)  # [batch, source, width]
+        offsets = (torch.arange(self.batch_size, device=spikes.device) * (n_flat + 1)).view(-1, 1, 1)
+        out.index_add_(0, (table.targets.unsqueeze(0) + offsets).view(-1), w.reshape(-1))
         return out.view(self.batch_size, n_flat + 1)[:, :n_flat].view(self.batch_size, -1, self.n)
 
     def arriving(self, state: NetworkState) -> torch.Tensor | None:
@@ -366,8 +393,11 @@ class SpikingNetwork:
             drive = extra if drive is None else drive + extra
         spikes, neuron = self.model.step(0.0 if drive is None else drive, state.neuron, self.params, self.dt, own,
                                          **extra_args)
-        b, j = spikes.nonzero(as_tuple=True)
-        events = (b, j, spikes[b, j] if self.model_name == "qif" else None)
+        if self.dense_history:
+            events = DenseSpikes(spikes)
+        else:
+            b, j = spikes.nonzero(as_tuple=True)
+            events = (b, j, spikes[b, j] if self.model_name == "qif" else None)
         history = state.history[1:] + (events,)
         if currents.shape[1]:
             currents = currents * self.receptor_decay

@@ -87,6 +87,12 @@ def _rates(v, u, current, p: IzhikevichParams):
     return 0.04 * v * v + 5.0 * v + 140.0 - u + current, p.a * (p.b * v - u)
 
 
+def skips_silent_substeps(v: torch.Tensor) -> bool:
+    """The CPU skips the reset of a substep in which nothing fired; a device always does it (its masks keep
+    the same numbers) rather than wait for the host to ask whether anything fired."""
+    return v.device.type == "cpu"
+
+
 def izhikevich_step(drive: torch.Tensor | float, state: IzhikevichState, p: IzhikevichParams, dt: float,
                     arriving: torch.Tensor | None = None) -> tuple[torch.Tensor, IzhikevichState]:
     """Advance by ``dt`` [ms] in Euler substeps of at most ``p.substep``; spikes are counts per step.
@@ -112,7 +118,8 @@ def izhikevich_step(drive: torch.Tensor | float, state: IzhikevichState, p: Izhi
         v_new, u_new = v + 0.5 * h * (dv1 + dv2), u + 0.5 * h * (du1 + du2)
         top = torch.maximum(v1, v_new)
         fired = top >= p.v_peak
-        if bool(fired.any()):  # reset at the (linearly interpolated) crossing, go on for the rest of the substep
+        # reset at the (linearly interpolated) crossing, go on for the rest of the substep
+        if not skips_silent_substeps(v) or bool(fired.any()):
             theta = ((p.v_peak - v) / torch.where(fired, top - v, torch.ones_like(v))).clamp(0.0, 1.0)
             v_reset = torch.zeros_like(v) + p.c
             u_reset = u + theta * (u_new - u) + p.d

@@ -47,6 +47,7 @@ def find_fixed_point(spec, *, device: torch.device, progress: bool = True) -> xr
     converged = torch.zeros(net.batch_size, dtype=torch.bool, device=net.device)
     steps = torch.full((net.batch_size,), n_steps, dtype=torch.int64, device=net.device)
     residual = torch.full((net.batch_size,), float("inf"), dtype=torch.float64, device=net.device)
+    on_cpu = net.device.type == "cpu"
     bar = tqdm(total=n_steps, desc=f"fixed point {spec.job.get('name', spec.name)}", unit="step",
                disable=not progress, mininterval=5.0, file=sys.stderr)
     with torch.inference_mode(), governed(net.device) as governor:
@@ -62,7 +63,8 @@ def find_fixed_point(spec, *, device: torch.device, progress: bool = True) -> xr
             converged |= done
             state = new_state
             bar.update()
-            if bool(converged.all()):
+            # a device is asked every 64 steps (each question waits for it); steps and residuals stay exact
+            if (on_cpu or step % 64 == 63) and bool(converged.all()):
                 break
         check_finite(net, state.rates, step, sim.max_rate, labels)
         _, currents = net.step(state)  # the inputs the final rates produce

@@ -85,7 +85,7 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
                 bar.update(recorder.every)
             state = new_state
             governor.tick()
-        recorder.check_finite(n_steps, state.rates)
+        recorder.check_finite(n_steps, state.rates, final=True)
     bar.close()
     ds = to_dataset(spec, net, recorder, axes)
     if task is not None:

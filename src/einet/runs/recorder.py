@@ -81,6 +81,7 @@ class Recorder:
         self._sample_index = [torch.tensor(s, dtype=torch.long, device=network.device) for s in self.samples]
         self.times = np.arange(self.n_samples) * self.every * network.dt
         self._k = 0
+        self._first_bad = None  # off the CPU: [population, batch] step of the first bad sample, -1 while fine
 
     def _check_fits(self, record: RecordSpec) -> None:
         """Refuse, before anything is allocated, a record that would not fit: every buffer below grows with
@@ -146,14 +147,46 @@ class Recorder:
         if averaging:
             self.n_averaged += 1
 
-    def check_finite(self, step: int, rates) -> None:
-        """Stop a diverging run with where (time, population, batch element) and why."""
-        check_finite(self.net, rates, step, self.max_rate, self.batch_labels)
+    def check_finite(self, step: int, rates, final: bool = False) -> None:
+        """Stop a diverging run with where (time, population, batch element) and why.
+
+        On the CPU every sample is checked as it is taken. On a device that would make the host wait for
+        the device at every sample, so the verdicts are folded into a device tensor (the step of each
+        population's and batch element's first bad sample) that is read every ``DEVICE_CHECK_EVERY``
+        samples and at the end (``final``): the run stops a little later, naming the same first step."""
+        if not defers_checks(self.net.device):
+            check_finite(self.net, rates, step, self.max_rate, self.batch_labels)
+            return
+        peaks = torch.stack([r.abs().amax(dim=1) for r in rates])  # [population, batch]
+        bad = ~torch.isfinite(peaks) | (peaks > self.max_rate)
+        if self._first_bad is None:
+            self._first_bad = torch.full(bad.shape, -1, dtype=torch.int64, device=bad.device)
+        self._first_bad = torch.where(bad & (self._first_bad < 0), step, self._first_bad)
+        if final or self._k % DEVICE_CHECK_EVERY == 0:
+            first = self._first_bad.cpu()
+            if bool((first >= 0).any()):
+                when = int(first[first >= 0].min())
+                a, b = (int(i) for i in torch.nonzero(first == when)[0])
+                raise SimulationDiverged(
+                    f"simulation diverged at t = {when * self.net.dt:g} ms in population "
+                    f"{self.net.population_names[a]}, batch element {self.batch_labels[b]}: NaN, infinite rate "
+                    f"or a rate above simulation.max_rate = {self.max_rate:g} (checked on the device every "
+                    f"{DEVICE_CHECK_EVERY} samples). Reduce dt, weaken the couplings or check the external drive."
+                )
 
     def averages(self) -> dict[str, np.ndarray]:
         """Per-neuron time averages ``[batch, neuron]`` (all populations concatenated)."""
         n = max(self.n_averaged, 1)
         return {v: torch.cat(self.sums[v], dim=1).div(n).cpu().numpy() for v in RECORDABLE}
+
+
+#: Samples between reads of a device run's divergence verdicts (each read waits for the device).
+DEVICE_CHECK_EVERY = 256
+
+
+def defers_checks(device: torch.device) -> bool:
+    """Whether divergence checks are read back in batches (off the CPU) rather than at every sample."""
+    return device.type != "cpu"
 
 
 def check_finite(network, rates, step: int, max_rate: float, batch_labels) -> None:
