@@ -165,12 +165,12 @@ def qif_run_step(res: QIFReservoir, run: QIFRun, u: torch.Tensor, z: torch.Tenso
 def run_qif_open_loop(res: QIFReservoir, inputs: torch.Tensor, dt: float) -> tuple[torch.Tensor, float]:
     """``[T, N]`` traces driven by ``[T, n_in]`` inputs without feedback, and the mean firing rate [Hz]."""
     run, decay = qif_run_initial(res), math.exp(-dt / res.tau_syn)
-    traces, count = [], 0.0
+    traces, count = [], torch.zeros((), dtype=res.J.dtype, device=res.J.device)  # summed on the device, read once
     for u in inputs:
         traces.append(run.trace)
         run, spikes = qif_run_step(res, run, u, None, dt, decay)
-        count += float(spikes.sum())
-    return torch.stack(traces), count / (res.J.shape[0] * len(inputs) * dt / 1000.0)
+        count += spikes.sum()
+    return torch.stack(traces), float(count) / (res.J.shape[0] * len(inputs) * dt / 1000.0)
 
 
 def run_open_loop(res: Reservoir, inputs: torch.Tensor, dt: float, x0: torch.Tensor | None = None) -> torch.Tensor:
