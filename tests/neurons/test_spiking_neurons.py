@@ -278,3 +278,40 @@ def test_neuron_models_agree_on_cuda(name):
     cpu, _ = run(model.step, drive, model.initial(p, (2, 5)), p, 0.25, 400)
     gpu, _ = run(model.step, drive.cuda(), model.initial(p, (2, 5), device="cuda"), p, 0.25, 400)
     assert torch.equal(cpu, gpu.cpu())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("per_neuron_eta", [False, True])
+def test_the_compiled_qif_step_gives_the_torch_numbers(dtype, per_neuron_eta):
+    """Every regime of the exact step (c > 0 with zero, one and several spikes a step; c < 0 above and
+    below the unstable point; c = 0; v at or past the peak), with arrivals, in a batch: the compiled
+    kernel against the torch expressions."""
+    from einet import kernels
+    from einet.neurons.qif import QIFParams, QIFState, qif_step
+
+    if kernels.load("qif_step") is None:
+        pytest.skip("no C++ compiler here: the compiled kernel is optional")
+    g = torch.Generator().manual_seed(4)
+    n = 257
+    eta = (torch.rand(n, generator=g, dtype=torch.float64) * 40 - 20).to(dtype) if per_neuron_eta else 2.0
+    p = QIFParams(tau=10.0, eta=eta, v_peak=100.0, v_reset=-100.0, tau_syn=5.0)
+    v = (torch.rand(3, n, generator=g, dtype=torch.float64) * 220 - 110).to(dtype)
+    v[0, :4] = torch.tensor([100.0, 150.0, 0.0, -3.0], dtype=dtype)  # at / past the peak, at 0
+    drive = (torch.rand(3, n, generator=g, dtype=torch.float64) * 2e4 - 5e3).to(dtype)
+    drive[2, : n // 2] *= 200  # c up to 4e6: periods of 0.016 ms, several spikes in a step of 0.1 ms
+    drive[1] = -2.0 if not per_neuron_eta else -eta  # c = 0 where eta is per neuron
+    i_syn = (torch.rand(3, n, generator=g, dtype=torch.float64) - 0.5).to(dtype)
+    i_syn[1] = 0.0  # c = 0 exactly in row 1 (without arrivals)
+    state = QIFState(v, i_syn)
+    arriving = (torch.rand(3, n, generator=g, dtype=torch.float64) * 0.1).to(dtype)
+    for extra in (None, arriving):
+        fast = qif_step(drive, state, p, 0.1, extra)
+        with kernels.plain_torch():
+            slow = qif_step(drive, state, p, 0.1, extra)
+        tol = dict(rtol=1e-10, atol=1e-9) if dtype == torch.float64 else dict(rtol=2e-4, atol=2e-3)
+        assert torch.equal(fast[0], slow[0]) or dtype == torch.float32  # the same spike counts in float64
+        torch.testing.assert_close(fast[0], slow[0], rtol=0, atol=1.0)
+        torch.testing.assert_close(fast[1].v, slow[1].v, **tol)
+        torch.testing.assert_close(fast[1].i_syn, slow[1].i_syn, rtol=1e-6 if dtype == torch.float32 else 1e-15,
+                                   atol=0)
+    assert float(fast[0].max()) >= 3 and float((fast[0] == 0).float().mean()) > 0.1  # the regimes occurred

@@ -91,8 +91,9 @@ class SimulationSpec:
     kernels: Literal["auto", "torch"] = option(
         "auto",
         doc="auto: on the CPU, use einet's compiled kernels when a C++ compiler is available (built once per "
-        "machine): batches of 2+ multiply sparse projections with a pattern kernel, and the short-term "
-        "plasticity and threshold-linear updates run fused; torch: plain torch everywhere (torch.sparse). "
+        "machine): sparse projections multiply through a segmented pattern kernel (2-byte indices), the "
+        "short-term plasticity and threshold-linear updates run fused, LIF and QIF networks step in compiled "
+        "code; torch: plain torch everywhere (torch.sparse). "
         "Both give the same numbers up to rounding",
     )
     max_rate: float = option(

@@ -12,7 +12,8 @@ Kernels: ``pattern_mm`` (0/1 CSR pattern times a batch of rate vectors ``[B, n_s
 batched sparse projections), ``rate_step`` (fused short-term plasticity and
 threshold-linear updates), ``pair_counts`` (joint histograms of every
 input/output pair, for effective information) and ``spiking_step`` (one fused,
-in-place step of a LIF network, :mod:`einet.network.spiking`).
+in-place step of a LIF network, :mod:`einet.network.spiking`) and ``qif_step`` (the exact QIF step,
+:mod:`einet.neurons.qif`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import hashlib
 import logging
 import os
 import platform
+from contextlib import contextmanager
 from pathlib import Path
 
 log = logging.getLogger("einet")
@@ -49,8 +51,25 @@ def module_name_of(name: str) -> str:
     return f"einet_{name}_{fingerprint}"
 
 
+_plain_torch = 0  # depth of plain_torch() blocks: inside one, load() answers None
+
+
+@contextmanager
+def plain_torch():
+    """Run a block with plain torch only, whatever kernels exist (``simulation.kernels: torch`` for code that
+    asks for a kernel deep inside, e.g. a neuron model's step)."""
+    global _plain_torch
+    _plain_torch += 1
+    try:
+        yield
+    finally:
+        _plain_torch -= 1
+
+
 def load(name: str):
-    """The compiled module ``name``, or None if it cannot be built here."""
+    """The compiled module ``name``, or None if it cannot be built here (or inside :func:`plain_torch`)."""
+    if _plain_torch:
+        return None
     if name in _modules:
         return _modules[name]
     if name in _failed or os.environ.get("EINET_NO_KERNELS"):

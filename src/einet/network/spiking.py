@@ -43,11 +43,13 @@ proportional to the number of spikes times the out-degree.
 from __future__ import annotations
 
 import dataclasses
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import torch
 
+from einet.kernels import plain_torch
 from einet.numeric import decay, filtered_step, steps
 from einet.neurons.registry import NEURONS
 
@@ -122,7 +124,8 @@ class SpikingNetwork:
     seed : seed of the connectivity and the initial potentials
     kernels : ``auto`` runs a LIF network whose parameters are shared by all neurons with the compiled
         kernel ``spiking_step`` on the CPU (one pass per step instead of ~30 tensor operations; the same
-        numbers up to rounding). That step updates the state in place and reuses its spike and arrival
+        numbers up to rounding), and a QIF network with the compiled ``qif_step``. The LIF step updates the
+        state in place and reuses its spike and arrival
         tensors, so a state or spikes kept across steps must be cloned. ``torch`` always uses plain torch
     """
 
@@ -173,6 +176,7 @@ class SpikingNetwork:
         self.reversal = torch.tensor([e for _, e in self.conductance_receptors], dtype=dtype,
                                      device=self.device).view(-1, 1)  # [G, 1] mV
         self._fused = self._fused_constants() if kernels == "auto" else None
+        self._model_kernels = nullcontext if kernels == "auto" else plain_torch  # a model's own compiled step
         self._buffers = None
         self.init_v = [(first.populations[n].init_v, self.offsets[n], s) for n, s in zip(self.population_names, self.sizes)]
 
@@ -391,8 +395,9 @@ class SpikingNetwork:
                 currents = currents + arrived[:, 1:n_current]
             extra = currents[:, 0] * gain[:, 0] if currents.shape[1] == 1 else (currents * gain).sum(1)
             drive = extra if drive is None else drive + extra
-        spikes, neuron = self.model.step(0.0 if drive is None else drive, state.neuron, self.params, self.dt, own,
-                                         **extra_args)
+        with self._model_kernels():
+            spikes, neuron = self.model.step(0.0 if drive is None else drive, state.neuron, self.params, self.dt, own,
+                                             **extra_args)
         if self.dense_history:
             events = DenseSpikes(spikes)
         else:

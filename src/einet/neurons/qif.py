@@ -115,9 +115,43 @@ def evolve(v0: torch.Tensor, c: torch.Tensor, t: torch.Tensor, tau) -> torch.Ten
     return (v0 + c * G) / (1.0 - v0 * G)
 
 
+def _compiled_step(drive, state: QIFState, p: QIFParams, dt: float, arriving):
+    """The compiled step's result, or None where it does not apply (off the CPU, under autograd, tensor
+    time constants or peaks, inputs that broadcast otherwise than per neuron, no compiler)."""
+    v = state.v
+    if v.device.type != "cpu" or v.dtype not in (torch.float32, torch.float64) or v.dim() == 0:
+        return None
+    if torch.is_grad_enabled() and any(isinstance(t, torch.Tensor) and t.requires_grad
+                                       for t in (v, state.i_syn, drive, arriving, p.eta)):
+        return None
+    if any(isinstance(x, torch.Tensor) for x in (p.tau, p.v_peak, p.v_reset, p.tau_syn)):
+        return None
+    n = v.shape[-1]
+    inputs = []
+    for x in (p.eta, drive):
+        t = torch.as_tensor(x, dtype=v.dtype)
+        if not (t.numel() == 1 or t.shape == v.shape or (t.numel() == n and t.shape[-1:] == (n,))):
+            return None
+        inputs.append(t.contiguous())
+    if arriving is not None and arriving.shape != v.shape:
+        return None
+    from einet import kernels
+
+    module = kernels.load("qif_step")
+    if module is None:
+        return None
+    extra = v.new_zeros(0) if arriving is None else arriving.to(v.dtype).contiguous()
+    spikes, v_new, i_new = module.qif_step(v.contiguous(), state.i_syn.contiguous(), *inputs, extra, float(p.tau),
+                                           float(p.v_peak), float(p.v_reset), float(dt), decay(dt, p.tau_syn))
+    return spikes, QIFState(v_new, i_new)
+
+
 def qif_step(drive: torch.Tensor | float, state: QIFState, p: QIFParams, dt: float,
              arriving: torch.Tensor | None = None) -> tuple[torch.Tensor, QIFState]:
     """Advance by ``dt`` [ms] with the exact solution; spikes are counts per step.
+
+    On the CPU the compiled kernel ``qif_step`` does the step when it applies (the same formulas in one
+    pass per neuron); otherwise the torch expressions below.
 
     Parameters
     ----------
@@ -127,6 +161,9 @@ def qif_step(drive: torch.Tensor | float, state: QIFState, p: QIFParams, dt: flo
     dt : step [ms]
     arriving : summed weights [1] of the spikes arriving this step; added to ``i_syn`` first
     """
+    compiled = _compiled_step(drive, state, p, dt, arriving)
+    if compiled is not None:
+        return compiled
     i_syn = state.i_syn if arriving is None else state.i_syn + arriving
     v0 = state.v
     c = p.eta + drive + i_syn + torch.zeros_like(v0)

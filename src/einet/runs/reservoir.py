@@ -8,6 +8,7 @@ names the reservoir's units (rate or qif).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from einet.kernels import plain_torch
 from einet.network.reservoir import (
     QIFReservoirParams, ReservoirParams, make_qif_reservoir, make_reservoir, product_of_sines,
 )
@@ -40,7 +42,8 @@ def simulate_reservoir(spec, *, progress: bool = True, device=None) -> xr.Datase
     else:
         stable = make_reservoir(ReservoirParams(g=cfg.g_ridge, bias_scale=cfg.bias_scale, **common), 2, 1)
         chaotic = make_reservoir(ReservoirParams(g=cfg.g_force, bias_scale=cfg.bias_scale, **common), 2, 1)
-    with torch.inference_mode():
+    compiled = contextlib.nullcontext() if spec.simulation.kernels == "auto" else plain_torch()
+    with torch.inference_mode(), compiled:
         ridge_out, r2_ridge = train_ridge(stable, u, y, dt, n_train, washout=washout, alpha=cfg.ridge_alpha)
         force_out, r2_force = train_force(chaotic, u, y, dt, n_train, alpha=cfg.rls_alpha, every=cfg.rls_every,
                                           washout=washout)
