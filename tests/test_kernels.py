@@ -11,7 +11,7 @@ from einet import kernels
 
 
 def test_unknown_kernel_lists_the_known_ones():
-    with pytest.raises(KeyError, match="pair_counts, pattern_mm, qif_step, rate_step"):
+    with pytest.raises(KeyError, match="alif_step, pair_counts, pattern_mm, qif_step, rate_step"):
         kernels.load("nope")
 
 

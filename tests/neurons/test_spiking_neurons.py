@@ -315,3 +315,35 @@ def test_the_compiled_qif_step_gives_the_torch_numbers(dtype, per_neuron_eta):
         torch.testing.assert_close(fast[1].i_syn, slow[1].i_syn, rtol=1e-6 if dtype == torch.float32 else 1e-15,
                                    atol=0)
     assert float(fast[0].max()) >= 3 and float((fast[0] == 0).float().mean()) > 0.1  # the regimes occurred
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("drive_shape", ["scalar", "per_neuron", "full"])
+def test_the_compiled_alif_step_gives_the_torch_numbers(dtype, drive_shape):
+    """Many steps of a driven, adapting, spiking population (refractory periods, resets, adaptation jumps), with
+    arrivals, through the compiled kernel and through the torch expressions: the same spikes, the same state."""
+    from einet import kernels
+    from einet.neurons.alif import ALIFParams, alif_initial, alif_step
+
+    if kernels.load("alif_step") is None:
+        pytest.skip("no C++ compiler here: the compiled kernel is optional")
+    g = torch.Generator().manual_seed(8)
+    n = 300
+    p = ALIFParams(tau_m=20.0, v_rest=-65.0, v_th=-50.0, v_reset=-65.0, t_ref=2.0, tau_syn=5.0, tau_w=150.0, b=3.0)
+    drive = {"scalar": 18.0, "per_neuron": torch.linspace(10.0, 30.0, n, dtype=dtype),
+             "full": (torch.rand(2, n, generator=g, dtype=torch.float64) * 25 + 5).to(dtype)}[drive_shape]
+    fast = slow = alif_initial(p, (2, n), dtype=dtype)
+    spikes_fast = spikes_slow = 0
+    for step in range(400):
+        arriving = (torch.rand(2, n, generator=g, dtype=torch.float64) * 2.0).to(dtype) if step % 3 else None
+        s_fast, fast = alif_step(drive, fast, p, 0.1, arriving)
+        with kernels.plain_torch():
+            s_slow, slow = alif_step(drive, slow, p, 0.1, arriving)
+        if dtype == torch.float64:
+            assert torch.equal(s_fast, s_slow), step
+        spikes_fast, spikes_slow = spikes_fast + s_fast.sum(), spikes_slow + s_slow.sum()
+    tol = dict(rtol=1e-12, atol=1e-10) if dtype == torch.float64 else dict(rtol=1e-4, atol=1e-3)
+    for name in ("v", "i_syn", "w", "refractory"):
+        torch.testing.assert_close(getattr(fast, name), getattr(slow, name), **tol, msg=name)
+    assert float(spikes_fast) > 200 and abs(float(spikes_fast) - float(spikes_slow)) <= 0.01 * float(spikes_slow)
+    assert float(fast.w.max()) > 3.0  # adaptation built up over several spikes

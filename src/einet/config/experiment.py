@@ -92,8 +92,8 @@ class SimulationSpec:
         "auto",
         doc="auto: on the CPU, use einet's compiled kernels when a C++ compiler is available (built once per "
         "machine): sparse projections multiply through a segmented pattern kernel (2-byte indices), the "
-        "short-term plasticity and threshold-linear updates run fused, LIF and QIF networks step in compiled "
-        "code; torch: plain torch everywhere (torch.sparse). "
+        "short-term plasticity and threshold-linear updates run fused, LIF, adaptive-LIF and QIF neurons step in "
+        "compiled code; torch: plain torch everywhere (torch.sparse). "
         "Both give the same numbers up to rounding",
     )
     max_rate: float = option(

@@ -8,12 +8,12 @@ built for another instruction set. When no compiler is available (or
 ``EINET_NO_KERNELS`` is set) :func:`load` returns None and callers fall back
 to plain torch.
 
-Kernels: ``pattern_mm`` (0/1 CSR pattern times a batch of rate vectors ``[B, n_source]``, for
-batched sparse projections), ``rate_step`` (fused short-term plasticity and
-threshold-linear updates), ``pair_counts`` (joint histograms of every
-input/output pair, for effective information) and ``spiking_step`` (one fused,
-in-place step of a LIF network, :mod:`einet.network.spiking`) and ``qif_step`` (the exact QIF step,
-:mod:`einet.neurons.qif`).
+Kernels: ``pattern_mm`` (0/1 CSR patterns, cut into cache-sized source segments, times one rate
+vector or a batch ``[B, n_source]``, for sparse projections), ``rate_step`` (fused short-term
+plasticity and threshold-linear updates), ``pair_counts`` (joint histograms and their information for
+every input/output pair, for effective information), ``spiking_step`` (one fused, in-place step of a
+LIF network, :mod:`einet.network.spiking`), ``qif_step`` and ``alif_step`` (the exact QIF and
+adaptive-LIF steps, :mod:`einet.neurons.qif`, :mod:`einet.neurons.alif`).
 """
 
 from __future__ import annotations

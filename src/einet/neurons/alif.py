@@ -24,7 +24,8 @@ from typing import NamedTuple
 
 import torch
 
-from einet.numeric import Scalar, check_positive, decay, filtered_step
+from einet.numeric import Scalar, check_positive, decay, filtered_step, steps
+from einet.neurons import compiled
 from einet.neurons.lif import LIFParams, conductance_membrane_update, membrane_update, threshold_and_reset
 from einet.neurons.registry import register_neuron
 
@@ -62,10 +63,38 @@ def alif_initial(p: ALIFParams, shape, dtype=torch.float64, device=None) -> ALIF
     return ALIFState(zeros + p.v_rest, zeros.clone(), zeros.clone(), zeros.clone())
 
 
+def _compiled_step(drive, state: ALIFState, p: ALIFParams, dt: float, arriving):
+    """The compiled step's result (current-based synapses, scalar parameters), or None where it does not apply
+    (:mod:`einet.neurons.compiled`)."""
+    v = state.v
+    params = (p.tau_m, p.tau_syn, p.tau_w, p.b, p.v_rest, p.v_th, p.v_reset, p.t_ref)
+    if not compiled.applies(v, (state.i_syn, state.w, drive, arriving), params):
+        return None
+    drive_in, extra = compiled.kernel_input(drive, v), compiled.arrivals(arriving, v)
+    if drive_in is None or extra is None:
+        return None
+    from einet import kernels
+
+    module = kernels.load("alif_step")
+    if module is None:
+        return None
+    constants = (decay(dt, p.tau_m), filtered_step(dt, p.tau_m, p.tau_syn), filtered_step(dt, p.tau_m, p.tau_w),
+                 decay(dt, p.tau_w), decay(dt, p.tau_syn), p.v_rest, p.v_th, p.v_reset, p.b, steps(p.t_ref, dt))
+    spikes, v_new, i_new, w_new, r_new = module.alif_step(
+        v.contiguous(), state.i_syn.contiguous(), state.w.contiguous(), state.refractory.to(v.dtype).contiguous(),
+        drive_in, extra, *(float(c) for c in constants))
+    return spikes, ALIFState(v_new, i_new, w_new, r_new)
+
+
 def alif_step(drive: torch.Tensor | float, state: ALIFState, p: ALIFParams, dt: float,
               arriving: torch.Tensor | None = None,
               conductance: tuple | None = None) -> tuple[torch.Tensor, ALIFState]:
-    """Advance by ``dt`` [ms]; arguments as :func:`einet.neurons.lif.lif_step`."""
+    """Advance by ``dt`` [ms]; arguments as :func:`einet.neurons.lif.lif_step`. On the CPU, with current-based
+    synapses and scalar parameters, the compiled kernel ``alif_step`` does the step (the same expressions)."""
+    if conductance is None:
+        fast = _compiled_step(drive, state, p, dt, arriving)
+        if fast is not None:
+            return fast
     i_syn = state.i_syn if arriving is None else state.i_syn + arriving
     if conductance is None:
         v_free = membrane_update(state.v, drive, i_syn, p.v_rest, p.tau_m, p.tau_syn, dt)

@@ -44,6 +44,7 @@ from typing import NamedTuple
 import torch
 
 from einet.numeric import Scalar, check_order, check_positive, decay
+from einet.neurons import compiled
 from einet.neurons.registry import register_neuron
 
 
@@ -116,33 +117,22 @@ def evolve(v0: torch.Tensor, c: torch.Tensor, t: torch.Tensor, tau) -> torch.Ten
 
 
 def _compiled_step(drive, state: QIFState, p: QIFParams, dt: float, arriving):
-    """The compiled step's result, or None where it does not apply (off the CPU, under autograd, tensor
-    time constants or peaks, inputs that broadcast otherwise than per neuron, no compiler)."""
+    """The compiled step's result, or None where it does not apply (:mod:`einet.neurons.compiled`)."""
     v = state.v
-    if v.device.type != "cpu" or v.dtype not in (torch.float32, torch.float64) or v.dim() == 0:
+    if not compiled.applies(v, (state.i_syn, drive, arriving, p.eta), (p.tau, p.v_peak, p.v_reset, p.tau_syn)):
         return None
-    if torch.is_grad_enabled() and any(isinstance(t, torch.Tensor) and t.requires_grad
-                                       for t in (v, state.i_syn, drive, arriving, p.eta)):
-        return None
-    if any(isinstance(x, torch.Tensor) for x in (p.tau, p.v_peak, p.v_reset, p.tau_syn)):
-        return None
-    n = v.shape[-1]
-    inputs = []
-    for x in (p.eta, drive):
-        t = torch.as_tensor(x, dtype=v.dtype)
-        if not (t.numel() == 1 or t.shape == v.shape or (t.numel() == n and t.shape[-1:] == (n,))):
-            return None
-        inputs.append(t.contiguous())
-    if arriving is not None and arriving.shape != v.shape:
+    eta, drive_in = compiled.kernel_input(p.eta, v), compiled.kernel_input(drive, v)
+    extra = compiled.arrivals(arriving, v)
+    if eta is None or drive_in is None or extra is None:
         return None
     from einet import kernels
 
     module = kernels.load("qif_step")
     if module is None:
         return None
-    extra = v.new_zeros(0) if arriving is None else arriving.to(v.dtype).contiguous()
-    spikes, v_new, i_new = module.qif_step(v.contiguous(), state.i_syn.contiguous(), *inputs, extra, float(p.tau),
-                                           float(p.v_peak), float(p.v_reset), float(dt), decay(dt, p.tau_syn))
+    spikes, v_new, i_new = module.qif_step(v.contiguous(), state.i_syn.contiguous(), eta, drive_in, extra,
+                                           float(p.tau), float(p.v_peak), float(p.v_reset), float(dt),
+                                           decay(dt, p.tau_syn))
     return spikes, QIFState(v_new, i_new)
 
 
