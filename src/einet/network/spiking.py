@@ -64,6 +64,10 @@ class Synapses:
     delay: int
 
 
+#: Elements of the temporary weights a dense propagation builds at once (64 MiB of float32).
+DENSE_BLOCK_ELEMENTS = 1 << 24
+
+
 class DenseSpikes(NamedTuple):
     """One step's spikes as the ``[batch, neuron]`` tensor the model returned (counts for the QIF): how a
     network off the CPU keeps its history, so that no step waits for the host to learn how many spikes
@@ -355,11 +359,17 @@ class SpikingNetwork:
         return out.view(self.batch_size, n_flat + 1)[:, :n_flat].view(self.batch_size, -1, self.n)
 
     def _propagate_dense(self, spikes: torch.Tensor, table: _Table) -> torch.Tensor:
+        """Every synapse weighted by its source's spike, a block of sources at a time so the temporary
+        ``[batch, sources, width]`` weights stay within :data:`DENSE_BLOCK_ELEMENTS`."""
         n_flat = self.n_receptors * self.n
         out = table.scales.new_zeros(self.batch_size * (n_flat + 1))
-        w = table.scales[:, table.projection] * spikes.unsqueeze(-1)  # [batch, source, width]
         offsets = (torch.arange(self.batch_size, device=spikes.device) * (n_flat + 1)).view(-1, 1, 1)
-        out.index_add_(0, (table.targets.unsqueeze(0) + offsets).view(-1), w.reshape(-1))
+        width = table.projection.shape[1]
+        block = max(1, DENSE_BLOCK_ELEMENTS // max(1, self.batch_size * width))
+        for start in range(0, self.n, block):
+            rows = slice(start, start + block)
+            w = table.scales[:, table.projection[rows]] * spikes[:, rows].unsqueeze(-1)  # [batch, block, width]
+            out.index_add_(0, (table.targets[rows].unsqueeze(0) + offsets).view(-1), w.reshape(-1))
         return out.view(self.batch_size, n_flat + 1)[:, :n_flat].view(self.batch_size, -1, self.n)
 
     def arriving(self, state: NetworkState) -> torch.Tensor | None:
