@@ -180,8 +180,8 @@ g = torch.Generator().manual_seed(0)
 m = (torch.rand(50, 80, generator=g) < 0.2).double().to_sparse_csr()
 x = torch.rand(3, 80, generator=g, dtype=torch.float64)
 w = torch.rand(3, generator=g, dtype=torch.float64)
-rows, cols = m.crow_indices().int(), m.col_indices().int()
-print(hashlib.sha256(kernel.pattern_mm(rows, cols, x, w).numpy().tobytes()).hexdigest())
+seg_crow, local = kernel.segment_pattern(m.crow_indices().int(), m.col_indices().int(), 80, 32)
+print(hashlib.sha256(kernel.segmented_mm(seg_crow, local, x, w, 32).numpy().tobytes()).hexdigest())
 """
 
 def test_a_kernel_build_killed_at_a_random_moment_never_blocks_the_next_process(tmp_path):

@@ -1,6 +1,6 @@
 // y[b, i] = w[b] * sum_{k in row i} x[b, col[k]]
 //
-// The product of a 0/1 CSR pattern (int32 indices, no values: every synapse of
+// The product of a 0/1 sparse pattern (int32 indices, no values: every synapse of
 // a projection has the same weight) with a batch of B rate vectors, x and y
 // both [B, N] as the network holds them; w[b] is that weight times the batch
 // element's coupling, so the product comes out scaled.
@@ -15,16 +15,16 @@
 // sequential stream. Rows are split across threads; the summation order within
 // a row is fixed, so results are deterministic.
 //
-// Segmented patterns (segment_pattern, segmented_mv, segmented_mm): the sources
+// The pattern is held segmented (segment_pattern, segmented_mv, segmented_mm): the sources
 // are cut into segments of L neurons and each segment gets its own CSR over the
-// targets with 2-byte local indices. A sweep then gathers from one segment at a
-// time, whose rates stay in a cache level chosen by the caller from the
-// machine's cache sizes: L1 for one vector (L floats), L2 for a packed chunk of
-// the batch (L x 64 bytes), where the whole source range would not fit (a 40,000
-// neuron chunk is 2.6 MB against 1 MB of L2 here). Each synapse costs 2 bytes
-// of index instead of the CSR's 4 (and torch's 4-byte value besides). A row's
-// sum is its segments' partial sums added in segment order: deterministic, and
-// equal to the plain CSR product up to float rounding.
+// targets with 2-byte local indices, so each synapse costs 2 bytes of index
+// instead of the CSR's 4 (and torch's 4-byte value besides). The caller picks L:
+// for a batch, so that a packed chunk of one segment (L x 64 bytes) fills the L2
+// where the whole source range would not (a 40,000 neuron chunk is 2.6 MB against
+// 1 MB of L2 here), and each sweep gathers from one segment at a time; for one
+// vector, as many sources as the 2-byte index reaches (fewer segments cost less
+// per row). A row's sum is its segments' partial sums added in segment order:
+// deterministic, and equal to the plain CSR product up to float rounding.
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
 
@@ -36,74 +36,21 @@ namespace {
 constexpr int CHUNK = 16;
 constexpr int LANES = 4;
 
-// [B, n] -> [ceil(B / CHUNK), n, CHUNK], zero-padded past B.
+// [B, n] -> [ceil(B / CHUNK), stride, CHUNK], zero-padded past B (sources from n to stride are left as
+// they are: zeros where the caller allocated with zeros).
 template <typename scalar_t>
-void pack(const scalar_t* x, scalar_t* packed, int64_t B, int64_t n) {
+void pack(const scalar_t* x, scalar_t* packed, int64_t B, int64_t n, int64_t stride) {
   const int64_t chunks = (B + CHUNK - 1) / CHUNK;
   at::parallel_for(0, chunks * n, 2048, [&](int64_t begin, int64_t end) {
     for (int64_t cj = begin; cj < end; ++cj) {
       const int64_t c = cj / n, j = cj % n;
-      scalar_t* out = packed + cj * CHUNK;
+      scalar_t* out = packed + (c * stride + j) * CHUNK;
       for (int64_t b = 0; b < CHUNK; ++b) {
         const int64_t row = c * CHUNK + b;
         out[b] = row < B ? x[row * n + j] : scalar_t(0);
       }
     }
   });
-}
-
-// One chunk of the batch: y[b, i] for b in [c * CHUNK, c * CHUNK + rows). FULL (rows == CHUNK) lets
-// the compiler keep the CHUNK sums in vector registers; a loop bounded by a variable would put them
-// in memory and cost several times more, so only a last, partial chunk takes that path.
-template <typename scalar_t, bool FULL>
-void sweep_chunk(const int32_t* crow, const int32_t* col, const scalar_t* xc, scalar_t* yc, const scalar_t* wc,
-                 int64_t n_target, int64_t rows) {
-  at::parallel_for(0, n_target, 64, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      // LANES independent sums over alternating synapses: one running sum would wait on its own
-      // previous addition (the add latency) at every synapse
-      scalar_t part[LANES][CHUNK] = {};
-      int32_t k = crow[i];
-      const int32_t stop = crow[i + 1];
-      for (; k + LANES <= stop; k += LANES) {
-        for (int l = 0; l < LANES; ++l) {
-          const scalar_t* xr = xc + static_cast<int64_t>(col[k + l]) * CHUNK;
-#pragma omp simd
-          for (int b = 0; b < CHUNK; ++b) part[l][b] += xr[b];
-        }
-      }
-      for (; k < stop; ++k) {
-        const scalar_t* xr = xc + static_cast<int64_t>(col[k]) * CHUNK;
-#pragma omp simd
-        for (int b = 0; b < CHUNK; ++b) part[0][b] += xr[b];
-      }
-      scalar_t acc[CHUNK];
-      for (int b = 0; b < CHUNK; ++b) {
-        acc[b] = part[0][b];
-        for (int l = 1; l < LANES; ++l) acc[b] += part[l][b];
-      }
-      if (FULL) {
-        for (int b = 0; b < CHUNK; ++b) yc[b * n_target + i] = wc[b] * acc[b];
-      } else {
-        for (int64_t b = 0; b < rows; ++b) yc[b * n_target + i] = wc[b] * acc[b];
-      }
-    }
-  });
-}
-
-template <typename scalar_t>
-void sweep(const int32_t* crow, const int32_t* col, const scalar_t* packed, scalar_t* y, const scalar_t* w,
-           int64_t n_target, int64_t n_source, int64_t B) {
-  for (int64_t c = 0; c * CHUNK < B; ++c) {
-    const int64_t rows = std::min<int64_t>(CHUNK, B - c * CHUNK);
-    const scalar_t* xc = packed + c * n_source * CHUNK;
-    scalar_t* yc = y + c * CHUNK * n_target;
-    if (rows == CHUNK) {
-      sweep_chunk<scalar_t, true>(crow, col, xc, yc, w + c * CHUNK, n_target, rows);
-    } else {
-      sweep_chunk<scalar_t, false>(crow, col, xc, yc, w + c * CHUNK, n_target, rows);
-    }
-  }
 }
 
 // Rows [begin, end) of a segmented pattern swept for one vector: y[i] = w * sum over segments, in order.
@@ -170,24 +117,6 @@ void segmented_rows_chunk(const int64_t* seg_crow, const uint16_t* local, const 
 constexpr int64_t ROW_BLOCK = 2048;
 
 }  // namespace
-
-torch::Tensor pattern_mm(torch::Tensor crow, torch::Tensor col, torch::Tensor x, torch::Tensor w) {
-  TORCH_CHECK(crow.scalar_type() == torch::kInt32 && col.scalar_type() == torch::kInt32, "int32 indices expected");
-  TORCH_CHECK(x.dim() == 2 && x.is_contiguous() && x.device().is_cpu(), "contiguous CPU [B, n_source] expected");
-  const int64_t n_target = crow.size(0) - 1;
-  const int64_t B = x.size(0), n_source = x.size(1);
-  TORCH_CHECK(w.dim() == 1 && w.size(0) == B && w.is_contiguous() && w.scalar_type() == x.scalar_type(),
-              "w must be a contiguous [B] vector of x's dtype");
-  const int64_t chunks = (B + CHUNK - 1) / CHUNK;
-  auto packed = torch::empty({chunks, n_source, CHUNK}, x.options());
-  auto y = torch::empty({B, n_target}, x.options());
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "pattern_mm", [&] {
-    pack<scalar_t>(x.data_ptr<scalar_t>(), packed.data_ptr<scalar_t>(), B, n_source);
-    sweep<scalar_t>(crow.data_ptr<int32_t>(), col.data_ptr<int32_t>(), packed.data_ptr<scalar_t>(),
-                    y.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), n_target, n_source, B);
-  });
-  return y;
-}
 
 // Cut a CSR pattern's sources into segments of `length`: [segments, n_target + 1] int64 row
 // pointers (one CSR per segment) and the synapses' uint16 indices within their segment.
@@ -257,7 +186,7 @@ torch::Tensor segmented_mv(torch::Tensor seg_crow, torch::Tensor local, torch::T
   return y;
 }
 
-// y[b] = w[b] * S x[b] for a batch x [B, n_source] through a segmented pattern (packed as pattern_mm).
+// y[b] = w[b] * S x[b] for a batch x [B, n_source] through a segmented pattern, packed in chunks of CHUNK.
 torch::Tensor segmented_mm(torch::Tensor seg_crow, torch::Tensor local, torch::Tensor x, torch::Tensor w,
                            int64_t length) {
   TORCH_CHECK(x.dim() == 2 && x.is_contiguous() && x.device().is_cpu(), "contiguous CPU [B, n_source] expected");
@@ -276,16 +205,7 @@ torch::Tensor segmented_mm(torch::Tensor seg_crow, torch::Tensor local, torch::T
     const scalar_t* xp = x.data_ptr<scalar_t>();
     scalar_t* pk = packed.data_ptr<scalar_t>();
     const int64_t stride = segments * length;
-    at::parallel_for(0, chunks * n_source, 2048, [&](int64_t begin, int64_t end) {
-      for (int64_t cj = begin; cj < end; ++cj) {
-        const int64_t c = cj / n_source, j = cj % n_source;
-        scalar_t* out = pk + (c * stride + j) * CHUNK;
-        for (int64_t b = 0; b < CHUNK; ++b) {
-          const int64_t row = c * CHUNK + b;
-          out[b] = row < B ? xp[row * n_source + j] : scalar_t(0);
-        }
-      }
-    });
+    pack<scalar_t>(xp, pk, B, n_source, stride);
     const scalar_t* wp = w.data_ptr<scalar_t>();
     scalar_t* yp = y.data_ptr<scalar_t>();
     for (int64_t c = 0; c < chunks; ++c) {
@@ -309,7 +229,6 @@ torch::Tensor segmented_mm(torch::Tensor seg_crow, torch::Tensor local, torch::T
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.def("pattern_mm", &pattern_mm, "0/1 CSR pattern times a batch [B, N]");
   m.def("segment_pattern", &segment_pattern, "a CSR pattern cut into source segments with uint16 local indices");
   m.def("segmented_mv", &segmented_mv, "segmented 0/1 pattern times one vector [N], scaled by w");
   m.def("segmented_mm", &segmented_mm, "segmented 0/1 pattern times a batch [B, N], row b scaled by w[b]");
