@@ -42,25 +42,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests")]
 
-F32_EPS = float(torch.finfo(torch.float32).eps)
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def timed(fn, device: torch.device, repeats: int = 5) -> float:
-    """Median seconds of ``fn()`` after one warm-up call."""
-    fn()
-    sync(device)
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+from bench_sparse_step import sync, time_it  # noqa: E402 (benchmarks/ is on the path from here on)
 
 
 # ------------------------------------------------------------------------------------------ sections
@@ -157,7 +139,7 @@ def parity(device: torch.device, experiments: list[str], rounding: float, scratc
 
 def bandwidth(device: torch.device, nbytes: int) -> float:
     x = torch.rand(nbytes // 4, device=device)
-    return nbytes / timed(lambda: x.sum(), device)
+    return nbytes / time_it(lambda: x.sum(), device, 5)
 
 
 def sparse_steps(device: torch.device, sizes: list[int], K: float, batches: list[int], bw: float) -> dict:
@@ -201,7 +183,7 @@ def odr_batch(device: torch.device, batch: int, duration: float) -> dict:
                 for step in range(steps):
                     state, _ = net.step(state, task.stimulus(step, 0.5))
 
-        return timed(run, device, 3) / (steps * 0.5 / 1000.0)
+        return time_it(run, device, 3) / (steps * 0.5 / 1000.0)
 
     one, many = per_second(1), per_second(batch)
     return {"one_trial_s_per_s": round(one, 3), f"{batch}_trials_s_per_s": round(many, 3),
@@ -227,7 +209,7 @@ def information(device: torch.device, samples: int) -> dict:
     layer = nn.Linear(100, 30)
     kw = dict(activation=nn.Sigmoid(), in_range=(0, 1), in_bins=64, out_bins=64, samples=samples, device=device)
     value = ei_parts(layer, **kw)
-    return {"ei_parts_s": round(timed(lambda: ei_parts(layer, **kw), device, 3), 4), "value_bits": value,
+    return {"ei_parts_s": round(time_it(lambda: ei_parts(layer, **kw), device, 3), 4), "value_bits": value,
             "samples": samples}
 
 

@@ -20,8 +20,8 @@ where the matrix products do depend on it (MKL ran before ``import einet``), the
 from __future__ import annotations
 
 import time
-from statistics import median
 from contextlib import contextmanager
+from statistics import median
 from typing import Callable, Iterator
 
 import torch

@@ -262,7 +262,7 @@ def test_a_dense_history_gives_the_events_of_the_event_history(neuron, monkeypat
     make = lambda: SpikingNetwork(specs, 0.1, dtype=torch.float64, seed=1, kernels="torch")  # noqa: E731
     events, state = run_network(make(), 700)
     monkeypatch.setattr(SpikingNetwork, "dense_history", property(lambda self: True))
-    monkeypatch.setattr(spike_events, "_DENSE_CHUNK_BYTES", 2 * 40 * 4 * 97)  # 97 steps a chunk
+    monkeypatch.setattr(spike_events, "_DENSE_CHUNK_BYTES", 2 * 40 * 8 * 97)  # 97 float64 steps a chunk
     monkeypatch.setattr("einet.network.spiking.DENSE_BLOCK_ELEMENTS", 7 * 2 * 40)  # sources in blocks of ~7
     dense, dense_state = run_network(make(), 700)
     assert events.count.sum() > 100

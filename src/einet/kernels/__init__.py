@@ -55,15 +55,16 @@ _plain_torch = 0  # depth of plain_torch() blocks: inside one, load() answers No
 
 
 @contextmanager
-def plain_torch():
+def plain_torch(active: bool = True):
     """Run a block with plain torch only, whatever kernels exist (``simulation.kernels: torch`` for code that
-    asks for a kernel deep inside, e.g. a neuron model's step)."""
+    asks for a kernel deep inside, e.g. a neuron model's step); ``active=False`` leaves the kernels on, so a
+    caller can pass its setting: ``plain_torch(kernels != "auto")``."""
     global _plain_torch
-    _plain_torch += 1
+    _plain_torch += active
     try:
         yield
     finally:
-        _plain_torch -= 1
+        _plain_torch -= active
 
 
 def load(name: str):

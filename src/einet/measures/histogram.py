@@ -199,14 +199,13 @@ def pair_information(
     Arguments as for ``pair_counts``; the two paths agree to float64 summation order.
     """
     blk = x_bins.shape[0]
+    y_keys = output_keys(y_bins, in_bins, out_bins, 1)
     kernel = _pair_kernel() if x_bins.device.type == "cpu" and y_bins.device.type == "cpu" else None
     if kernel is not None:
-        y_keys = output_keys(y_bins, in_bins, out_bins, 1)
         if valid is not None:
             valid = valid.to(torch.bool).expand(blk, x_bins.shape[1]).contiguous()
         return kernel.pair_information(x_bins.to(torch.int32).contiguous(), y_keys.contiguous(), valid, in_bins,
-                                       out_bins, miller_madow).to(torch.float64)
-    y_keys = output_keys(y_bins, in_bins, out_bins, 1)
+                                       out_bins, miller_madow)
     rows = []
     for i in range(blk):
         y_i = y_keys if y_keys.shape[0] == 1 else y_keys[i : i + 1]

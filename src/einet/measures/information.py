@@ -149,11 +149,11 @@ def _linear(setup: _Setup, x: torch.Tensor) -> torch.Tensor:
     return torch.addmm(setup.bias[:, None], setup.weight, x.T).T
 
 
-def _bin_outputs(setup: _Setup, pre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Output bins and a per-sample in-range mask (all outputs of the sample inside)."""
+def _bin_outputs(setup: _Setup, pre: torch.Tensor, outputs_dim: int = -1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Output bins and a per-sample in-range mask (all outputs of the sample, along ``outputs_dim``, inside)."""
     y = setup.fn(pre)
     bins, inside = bin_index(y, *setup.out_range, setup.out_bins)
-    return bins, inside.all(dim=-1)
+    return bins, inside.all(dim=outputs_dim)
 
 
 def _report_drops(dropped: int, total: int, what: str) -> None:
@@ -212,8 +212,7 @@ def _sensitivity_fixed(setup: _Setup, n: int, seed: int, miller_madow: bool, bat
         inputs = slice(start, min(start + block, n_in))
         # [blk, n_out, S]: experiment i's pre-activations
         pre = setup.weight.T[inputs, :, None] * dx[inputs, None, :] + at_rest[None, :, None]
-        y_bins, inside = bin_index(setup.fn(pre), *setup.out_range, setup.out_bins)
-        inside = inside.all(dim=1)  # [blk, S]: every output of the sample within out_range
+        y_bins, inside = _bin_outputs(setup, pre, outputs_dim=1)  # [blk, n_out, S], [blk, S]
         rows.append(pair_information(xt[inputs], y_bins, setup.in_bins, setup.out_bins,
                                      inside if setup.drop else None, miller_madow, batch_size))
         if setup.drop:

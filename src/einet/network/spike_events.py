@@ -38,8 +38,9 @@ def run_network(net, n_steps: int, *, progress: bool = False, label: str = "simu
     stored = 0
     dense = getattr(net, "dense_history", False)
     if dense:
-        chunk = max(1, min(CHECK_EVERY, _DENSE_CHUNK_BYTES // max(1, net.batch_size * net.n * 4)))
-        buffer = torch.zeros((chunk, net.batch_size, net.n), dtype=state.neuron.v.dtype, device=state.neuron.v.device)
+        v = state.neuron.v
+        chunk = max(1, min(CHECK_EVERY, _DENSE_CHUNK_BYTES // max(1, net.batch_size * net.n * v.element_size())))
+        buffer = torch.zeros((chunk, net.batch_size, net.n), dtype=v.dtype, device=v.device)
         filled, first = 0, 0
     bar = tqdm(total=n_steps, desc=label, unit="step", disable=not progress, mininterval=5.0, file=sys.stderr)
     with torch.inference_mode(), governed(state.neuron.v.device) as governor:

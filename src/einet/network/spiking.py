@@ -43,7 +43,6 @@ proportional to the number of spikes times the out-degree.
 from __future__ import annotations
 
 import dataclasses
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -180,7 +179,7 @@ class SpikingNetwork:
         self.reversal = torch.tensor([e for _, e in self.conductance_receptors], dtype=dtype,
                                      device=self.device).view(-1, 1)  # [G, 1] mV
         self._fused = self._fused_constants() if kernels == "auto" else None
-        self._model_kernels = nullcontext if kernels == "auto" else plain_torch  # a model's own compiled step
+        self._plain_torch = kernels != "auto"  # also for a model's own compiled step
         self._buffers = None
         self.init_v = [(first.populations[n].init_v, self.offsets[n], s) for n, s in zip(self.population_names, self.sizes)]
 
@@ -405,7 +404,7 @@ class SpikingNetwork:
                 currents = currents + arrived[:, 1:n_current]
             extra = currents[:, 0] * gain[:, 0] if currents.shape[1] == 1 else (currents * gain).sum(1)
             drive = extra if drive is None else drive + extra
-        with self._model_kernels():
+        with plain_torch(self._plain_torch):
             spikes, neuron = self.model.step(0.0 if drive is None else drive, state.neuron, self.params, self.dt, own,
                                              **extra_args)
         if self.dense_history:

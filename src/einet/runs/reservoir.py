@@ -8,7 +8,6 @@ names the reservoir's units (rate or qif).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 
@@ -42,8 +41,7 @@ def simulate_reservoir(spec, *, progress: bool = True, device=None) -> xr.Datase
     else:
         stable = make_reservoir(ReservoirParams(g=cfg.g_ridge, bias_scale=cfg.bias_scale, **common), 2, 1)
         chaotic = make_reservoir(ReservoirParams(g=cfg.g_force, bias_scale=cfg.bias_scale, **common), 2, 1)
-    compiled = contextlib.nullcontext() if spec.simulation.kernels == "auto" else plain_torch()
-    with torch.inference_mode(), compiled:
+    with torch.inference_mode(), plain_torch(spec.simulation.kernels != "auto"):
         ridge_out, r2_ridge = train_ridge(stable, u, y, dt, n_train, washout=washout, alpha=cfg.ridge_alpha)
         force_out, r2_force = train_force(chaotic, u, y, dt, n_train, alpha=cfg.rls_alpha, every=cfg.rls_every,
                                           washout=washout)
