@@ -40,7 +40,7 @@ def write_experiments(work: Path, grid_jobs: int, batch: int) -> None:
 
 
 def snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(TREE / "Snakefile"), "--directory",
+    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(TREE / "workflow" / "Snakefile"), "--directory",
                            str(work), "--quiet", *args], capture_output=True, text=True, cwd=work)
 
 

@@ -31,7 +31,7 @@ def main() -> None:
         shutil.copytree(REPO / "config", work / "config")
         start = time.perf_counter()
         result = subprocess.run(
-            [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work),
+            [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(work),
              "--cores", str(args.cores), "--quiet", "all"],
             capture_output=True, text=True,
         )

@@ -299,7 +299,7 @@ def test_a_sweep_axis_name_cannot_make_snakemake_write_outside_results(tmp_path)
     (tmp_path / "config" / "experiments" / "bad.yaml").write_text(yaml.safe_dump(raw))
     (tmp_path / "config" / "config.yaml").write_text("experiments: [bad]\nscale: null\n")
     repo = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory",
+    done = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(repo / "workflow" / "Snakefile"), "--directory",
                            str(tmp_path), "-n", "--quiet"], capture_output=True, text=True)
     assert done.returncode != 0
     assert "sweep.grid.../../escaped" in done.stdout + done.stderr

@@ -172,7 +172,7 @@ def test_snakemake_trains_analyses_and_draws(tmp_path):
     raw = dict(copy.deepcopy(TINY), name="tiny")
     raw["sweep"] = {"grid": {"training.seed": [0]}}
     (tmp_path / "config" / "experiments" / "tiny.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(tmp_path),
            "--cores", "2"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-4000:]
