@@ -424,8 +424,8 @@ USAGE_CASES = [
      2, r"config error: --out: got None"),
     ("expand job unknown", lambda t: ["expand", str(_config_file(t, yaml.safe_dump(base("balanced")).encode())),
                                       "--job", "K~7", "--out", str(t / "out/x.yaml")], 2, r"config error: job: got 'K~7'"),
-    ("expand scale unknown", lambda t: ["expand", str(EXPERIMENTS / "balanced.yaml"), "--scale", "huge", "--out",
-                                        str(t / "out")], 2, r"config error: scale: got 'huge'"),
+    ("expand scale not a name", lambda t: ["expand", str(EXPERIMENTS / "balanced.yaml"), "--scale", "huge;", "--out",
+                                           str(t / "out")], 2, r"config error: scale: got 'huge;'"),
     ("simulate a training config", lambda t: ["simulate", str(_config_file(t, yaml.safe_dump(
         base("classifier_ei")).encode())), "--out", str(t / "out/x.nc")], 2, r"config error: "),
     ("train a simulation config", lambda t: ["train", str(_config_file(t, yaml.safe_dump(base("balanced")).encode())),

@@ -193,7 +193,7 @@ def test_a_kernel_build_killed_at_a_random_moment_never_blocks_the_next_process(
 
     if kernels.load("pattern_mm") is None:
         pytest.skip("no C++ compiler here: the compiled kernels are optional")
-    env = dict(ENV, TORCH_EXTENSIONS_DIR=str(tmp_path / "extensions"))
+    env = dict(ENV, EINET_KERNEL_CACHE=str(tmp_path / "extensions"))
     code = PRODUCT
     builder = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -204,7 +204,7 @@ def test_a_kernel_build_killed_at_a_random_moment_never_blocks_the_next_process(
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert time.monotonic() - started < kernels.BUILD_WAIT_S
-    assert not list((tmp_path / "extensions").rglob("lock"))
+    assert not list((tmp_path / "extensions").rglob("lock")) and not list((tmp_path / "extensions").glob(".*"))
     uninterrupted = subprocess.run([sys.executable, "-c", PRODUCT], env=ENV, capture_output=True, text=True,
                                    timeout=900)
     assert done.stdout.split() == uninterrupted.stdout.split() and len(done.stdout.split()) == 1

@@ -19,7 +19,13 @@ import numpy as np
 import xarray as xr
 
 
+def _text(a: np.ndarray) -> np.ndarray:
+    """Strings as one dtype: netCDF char arrays read back as objects, variable-length strings as unicode."""
+    return a.astype(str) if a.dtype.kind in "OUS" and all(isinstance(v, (str, bytes)) for v in a.flat) else a
+
+
 def _same(a: np.ndarray, b: np.ndarray) -> tuple[bool, float]:
+    a, b = _text(a), _text(b)
     if a.shape != b.shape or a.dtype.kind != b.dtype.kind:
         return False, float("inf")
     if a.dtype.kind in "fc":

@@ -90,6 +90,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pdf", type=Path, required=True, help="PDF output")
     p.add_argument("--png", type=Path, default=None, help="PNG output")
 
+    p = sub.add_parser("kernels", help="build the compiled CPU kernels into the kernel cache; report each",
+                       description="Build every compiled CPU kernel (or the ones named) into the kernel cache "
+                       "unless it is there, and report each: built, already built, or unavailable and why (then "
+                       "jobs use plain torch). The cache is $EINET_KERNEL_CACHE, else ~/.cache/einet/kernels; "
+                       "the pipeline's first rule runs this, so that no job builds.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="kernels to build (default: all)")
+    p.add_argument("--out", type=Path, default=None, help="also write the report to this file")
+    p.add_argument("--jobs", type=int, default=1, help="kernels built at once (each build uses one core)")
+    p.add_argument("--rebuild", action="store_true", help="build again even where the cache has a build")
+
     p = sub.add_parser("config-docs", help="print the documentation of every config key (Markdown)")
     p = sub.add_parser("report-captions", help="print workflow/report/figure.rst, the figures' captions")
     return parser
@@ -106,8 +116,7 @@ def run(args: argparse.Namespace) -> None:
             return
         if args.out is None:
             raise ConfigError("--out", None, "an output path (a file with --job, else a directory)")
-        for path in stages.expand(args.experiment, args.scale, args.job, args.out, cross_check=not args.schema_only):
-            logging.getLogger("einet").info("wrote %s", path)
+        stages.expand(args.experiment, args.scale, args.job, args.out, cross_check=not args.schema_only)
     elif args.command == "simulate":
         stages.simulate(args.config, args.out, device=args.device, progress=not args.quiet, threads=args.threads)
     elif args.command == "train":
@@ -117,11 +126,13 @@ def run(args: argparse.Namespace) -> None:
             torch.set_num_threads(args.threads)
         stages.train(args.config, args.out, args.model, device=args.device, progress=not args.quiet)
     elif args.command == "analyze":
-        stages.analyze(args.run, args.out)
+        stages.analyze(args.run, args.out, progress=not args.quiet)
     elif args.command == "collect":
         stages.collect(args.analyses, args.out)
     elif args.command == "figure":
         stages.figure(args.name, args.summary, args.pdf, args.png)
+    elif args.command == "kernels":
+        _kernels(args)
     elif args.command == "config-docs":
         from einet.config.docs import markdown
 
@@ -130,6 +141,32 @@ def run(args: argparse.Namespace) -> None:
         from einet.figures import report_template
 
         sys.stdout.write(report_template())
+
+
+def _kernels(args: argparse.Namespace) -> None:
+    """``einet kernels``: one line per kernel, on stdout and in ``--out``; a kernel that cannot be built is
+    reported, not an error (jobs then run plain torch)."""
+    from einet import kernels
+
+    unknown = sorted(set(args.names) - set(kernels.known()))
+    if unknown:
+        raise ConfigError("NAME", unknown[0], f"one of the kernels {', '.join(kernels.known())}")
+    root = kernels.cache_root()
+    where = "EINET_KERNEL_CACHE" if os.environ.get("EINET_KERNEL_CACHE") else "the default; EINET_KERNEL_CACHE moves it"
+    identity, why = kernels.compiler()
+    doing = "a missing one takes about a minute to build" if identity else f"{why}: only builds already there load"
+    logging.getLogger("einet").info("kernels in %s: %s", root, doing)
+    statuses = kernels.prepare(args.names or None, rebuild=args.rebuild, jobs=args.jobs)
+    lines = [f"# einet kernel cache: {root} ({where})", f"# compiler: {identity or why}"]
+    for status in statuses:
+        detail = " ".join(part for part in (status.entry.name if status.entry else "", status.detail) if part)
+        lines.append(f"{status.name:14s} {status.state:14s} {detail}".rstrip())
+    report = "\n".join(lines) + "\n"
+    sys.stdout.write(report)
+    if args.out is not None:
+        from einet.io import atomic_write
+
+        atomic_write(args.out, lambda tmp: tmp.write_text(report))
 
 
 #: The file each stage reads first: what its error line names.
@@ -196,8 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if _in_main_thread() else None
     where = f"einet {args.command}: " + (f"{_subject(args)}: " if _subject(args) else "")
     status, verdict = 0, None
+    from einet.io import recorded_command
+
     try:
-        run(args)
+        with recorded_command(["einet", *(sys.argv[1:] if argv is None else argv)]):  # the files' history
+            run(args)
     except ConfigError as err:
         status, verdict = 2, f"{where}config error: {_one_line(err)}"
     except EinetError as err:

@@ -1,10 +1,11 @@
 """Reading and writing einet results as netCDF, the only place that does so.
 
 Keeping all file access here means one set of rules holds for every stage of
-the pipeline: each variable carries ``units`` and ``long_name``, numbers are
-zlib-compressed, files appear atomically under their final name, and every
-file records the provenance (configuration, versions, seed, device) needed to
-reproduce it.
+the pipeline: each variable carries a ``long_name`` and each numeric one UDUNITS
+``units``, strings are stored as character arrays, numbers are zlib-compressed,
+files appear atomically under their final name, and every file states the CF
+version it follows (``Conventions``), the command that wrote it (``history``) and
+the provenance (configuration, versions, seed, device) needed to reproduce it.
 
 torch is not imported at module import time so that light stages, such as
 expanding configurations, stay fast.
@@ -20,10 +21,12 @@ import os
 import platform
 import re
 import secrets
+import shlex
 import socket
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,14 +41,19 @@ import einet
 from einet.errors import EinetError
 
 __all__ = [
+    "CONVENTIONS",
     "PROVENANCE_PREFIX",
     "Provenance",
     "make_provenance",
     "open_many",
     "read_dataset",
     "read_provenance",
+    "recorded_command",
     "write_dataset",
 ]
+
+#: The CF version every file follows: the newest that the CF checker (cfchecker 4.1) checks.
+CONVENTIONS = "CF-1.8"
 
 #: Prefix of every global attribute that holds provenance.
 PROVENANCE_PREFIX = "einet_"
@@ -53,7 +61,6 @@ PROVENANCE_PREFIX = "einet_"
 _ENGINE = "netcdf4"
 _FORMAT = "NETCDF4"
 _COMPLEVEL = 4
-_REQUIRED_VAR_ATTRS = ("units", "long_name")
 _ALLOWED_ATTR_TYPES = "str, int, float or a 1-D numpy array of numbers"
 _GIT_TIMEOUT_S = 5.0
 
@@ -349,16 +356,20 @@ def _check_attrs(owner: str, attrs: Mapping, problems: list[str]) -> dict:
 def _check_variable(name: str, var: xr.Variable, problems: list[str]) -> None:
     """Record why *var* cannot be written, if it cannot."""
     import numpy as np
+    dtype = var.dtype
+    text = dtype.kind in "UO"
+    required = ("long_name",) if text else ("units", "long_name")
     missing = [
         key
-        for key in _REQUIRED_VAR_ATTRS
+        for key in required
         if not isinstance(var.attrs.get(key), str) or not var.attrs[key].strip()
     ]
     if missing:
         problems.append(
             f"variable {name!r}: missing or empty string attribute(s) {', '.join(missing)}"
         )
-    dtype = var.dtype
+    if text and "units" in var.attrs:
+        problems.append(f"variable {name!r}: strings have no units; remove its 'units' attribute")
     if dtype == np.float16:
         problems.append(f"variable {name!r}: float16 cannot be stored in netCDF; use float32")
     elif dtype.kind == "c":
@@ -397,6 +408,8 @@ def _prepare(ds: xr.Dataset, provenance: Provenance | Mapping | None) -> tuple[x
         var.encoding = {}
         if _is_numeric(var.dtype) and var.ndim > 0:
             encoding[str(name)] = {"zlib": True, "complevel": _COMPLEVEL}
+        elif var.dtype.kind in "UO":  # char arrays (UTF-8): CF's labels, which every CF tool reads
+            encoding[str(name)] = {"dtype": "S1"}
         else:
             encoding[str(name)] = {}
 
@@ -405,12 +418,37 @@ def _prepare(ds: xr.Dataset, provenance: Provenance | Mapping | None) -> tuple[x
         # New provenance replaces the old one as a whole; a mix would be false.
         attrs = {k: v for k, v in attrs.items() if not k.startswith(PROVENANCE_PREFIX)}
         attrs.update(_check_attrs("provenance", _provenance_attrs(provenance), problems))
+    attrs["Conventions"] = CONVENTIONS
+    attrs["history"] = _history_line()  # each file is made whole by one command; a copied history is not its own
     out.attrs = attrs
     out.encoding = {}
 
     if problems:
         raise EinetError("cannot write dataset:\n  " + "\n  ".join(problems))
     return out, encoding
+
+
+_command: list[str] | None = None
+
+
+@contextmanager
+def recorded_command(words: list[str]) -> Iterator[None]:
+    """Name ``words`` as the command line that writes the files written inside the block.
+
+    :func:`einet.cli.main` wraps each command in it; elsewhere the process's own ``sys.argv`` stands in.
+    """
+    global _command
+    previous, _command = _command, list(words)
+    try:
+        yield
+    finally:
+        _command = previous
+
+
+def _history_line() -> str:
+    """CF ``history`` of a file written now: ``<UTC time>: <command>``."""
+    words = _command if _command is not None else [Path(sys.argv[0]).name or "python", *sys.argv[1:]]
+    return f"{datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}: {shlex.join(words)}"
 
 
 def _provenance_attrs(provenance: Provenance | Mapping) -> dict[str, Any]:
@@ -453,9 +491,12 @@ def write_dataset(
     Parameters
     ----------
     ds : xarray.Dataset
-        Every data variable and coordinate needs non-empty string attributes
-        ``units`` and ``long_name``. Attributes must be str, int, float or
-        1-D numeric arrays; bools are stored as ints. Not modified.
+        Every data variable and coordinate needs a non-empty string attribute
+        ``long_name``; numeric ones also ``units`` (UDUNITS, ``"1"`` when
+        dimensionless), string ones none. Attributes must be str, int, float or
+        1-D numeric arrays; bools are stored as ints. Not modified. The file
+        gets ``Conventions`` (:data:`CONVENTIONS`) and ``history`` (the time
+        and the command writing it), replacing any the dataset has.
     path : str or os.PathLike
         Target file; missing parent directories are created.
     provenance : Provenance or dict, optional

@@ -176,7 +176,33 @@ def test_recurrent_ei_analysis_from_config_to_figure(tmp_path):
     np.testing.assert_allclose(ds.degeneracy_projection, ds.sensitivity_projection - ds.ei_parts_projection)
     assert np.all(ds.ei_parts_projection >= 0) and np.all(ds.ei_parts_projection <= 4 * 4 * 3)
     for name in list(ds.data_vars) + list(ds.coords):
-        assert ds[name].attrs.get("units") and ds[name].attrs.get("long_name"), name
+        assert ds[name].attrs.get("long_name"), name
+        assert bool(ds[name].attrs.get("units")) == (ds[name].dtype.kind not in "UO"), name  # none on strings
     pdf = tmp_path / "recurrent_ei.pdf"
     assert main(["-q", "figure", "recurrent_ei", str(tmp_path / "summary.nc"), "--pdf", str(pdf)]) == 0
     assert pdf.stat().st_size > 5_000
+
+
+def test_the_recurrent_ei_progress_bar_follows_the_quiet_option(tmp_path, capfd, caplog):
+    """-q silences every bar, the analyses' too (this one once wrote to stderr whatever the option said)."""
+    import yaml
+
+    from einet.cli import main
+    from einet.network.presets import balanced_ei
+
+    raw = {
+        "name": "tiny_ei",
+        "model": balanced_ei(100, 100, 10),
+        "simulation": {"dt": 0.5, "duration": 40.0, "device": "cpu",
+                       "record": {"every": 2.0, "neurons": 2, "average_from": 20.0}},
+        "analysis": {"kind": "recurrent_ei", "ei": {"neurons": 2, "steps": [1], "samples": 256}},
+    }
+    config, run = tmp_path / "job.yaml", tmp_path / "run.nc"
+    config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    assert main(["-q", "simulate", str(config), "--out", str(run)]) == 0
+    capfd.readouterr()
+    assert main(["-q", "analyze", str(run), "--out", str(tmp_path / "quiet.nc")]) == 0
+    assert "recurrent EI" not in capfd.readouterr().err
+    with caplog.at_level("INFO", logger="einet.progress"):
+        assert main(["analyze", str(run), "--out", str(tmp_path / "shown.nc")]) == 0
+    assert "recurrent EI: 100% (6/6 map)" in capfd.readouterr().err + caplog.text  # 4 projections, 2 populations

@@ -155,8 +155,41 @@ def test_scale_overrides_are_deep_merged(tmp_path):
     spec = validate(exp.job_config("default"))
     assert spec.model.populations["E"].size == 7
     assert spec.model.populations["E"].tau == 20.0  # untouched siblings survive the merge
-    with pytest.raises(ConfigError, match="scale"):
-        Experiment(_write(tmp_path, raw), "paper")
+    for not_a_name in ("quick paper", "../quick", ""):
+        with pytest.raises(ConfigError, match="scale: got .*expected a scale name"):
+            Experiment(_write(tmp_path, raw), not_a_name)
+
+
+def test_an_experiment_without_scales_runs_at_its_own_values_at_scale_quick(tmp_path, caplog):
+    """The pipeline asks every experiment for its scale; a user's own file need not define one."""
+    raw = experiment(sweep={"grid": {"simulation.seed": [0, 1]}})
+    with caplog.at_level("INFO", logger="einet"):
+        exp = Experiment(_write(tmp_path, raw), "quick")
+    assert exp.job_names() == ["seed~0", "seed~1"]
+    assert exp.job_config("seed~1") == Experiment(_write(tmp_path, raw), None).job_config("seed~1")
+    assert validate(exp.job_config("seed~1")).simulation.duration == 100.0
+    said = [r for r in caplog.records if r.levelname == "INFO" and "scale" in r.getMessage()]
+    assert len(said) == 1 and "no scale 'quick'" in said[0].getMessage() and "own values" in said[0].getMessage()
+
+
+def test_an_experiment_with_only_a_paper_scale_runs_at_its_own_values_at_scale_quick(tmp_path, caplog):
+    raw = experiment(scales={"paper": {"simulation": {"duration": 5000.0}, "model": {"populations": {"E": {
+        "size": 400}}}}})
+    with caplog.at_level("INFO", logger="einet"):
+        quick = validate(Experiment(_write(tmp_path, raw), "quick").job_config("default"))
+    assert (quick.simulation.duration, quick.model.populations["E"].size) == (100.0, 20)
+    assert "it defines paper" in caplog.text
+    paper = validate(Experiment(_write(tmp_path, raw), "paper").job_config("default"))
+    assert (paper.simulation.duration, paper.model.populations["E"].size) == (5000.0, 400)
+
+
+def test_a_misspelt_key_inside_a_scale_is_still_an_error_naming_it(tmp_path):
+    raw = experiment(scales={"quick": {"simulation": {"duraton": 50.0}}})
+    with pytest.raises(ConfigError, match=r"simulation\.duraton: got 50\.0, expected a known key"):
+        Experiment(_write(tmp_path, raw), "quick")
+    raw = experiment(scales={"quick": [{"simulation": {"duration": 50.0}}]})
+    with pytest.raises(ConfigError, match=r"scales\.quick: got .*expected a mapping of overrides"):
+        Experiment(_write(tmp_path, raw), "quick")
 
 
 def test_spec_yaml_roundtrip_is_lossless():

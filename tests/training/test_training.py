@@ -139,7 +139,8 @@ def test_cli_from_config_to_figure(tmp_path):
     assert prov["torch_version"] and prov["einet_version"]
     assert run.ei_parts.dims == ("epoch", "layer") and list(run.layer.values) == ["fc1", "fc2", "fc3"]
     for name in list(run.data_vars) + list(run.coords):
-        assert run[name].attrs.get("units") and run[name].attrs.get("long_name"), name
+        assert run[name].attrs.get("long_name"), name
+        assert bool(run[name].attrs.get("units")) == (run[name].dtype.kind not in "UO"), name  # none on strings
     model, payload = load_model(tmp_path / "models" / "seed~1.pt")  # weights_only: tensors and plain values
     assert payload["sizes"] == [4, 5, 5, 3] and yaml.safe_load(payload["config"])["training"]["seed"] == 1
     assert set(model.state_dict()) == set(build_mlp([4, 5, 5, 3]).state_dict())

@@ -7,12 +7,16 @@ rule analyze:
         "results/{exp}/logs/analyze/{job}.log",
     benchmark:
         "results/{exp}/benchmarks/analyze/{job}.tsv"
+    # seconds-long jobs: a cluster runs them in bundles (group-components in profiles/slurm)
+    group:
+        "analyze"
     conda:
         "../envs/einet.yaml"
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=30,
+        runtime=60,
+        slurm_extra=slurm_nice(0),
     shell:
         "python -m einet --log {log:q} analyze {input.run:q} --out {output:q}"
 
@@ -26,6 +30,8 @@ rule collect:
         "results/{exp}/logs/collect.log",
     benchmark:
         "results/{exp}/benchmarks/collect.tsv"
+    # reads the analyses and writes one small file: runs where Snakemake runs, also on a cluster
+    localrule: True
     conda:
         "../envs/einet.yaml"
     threads: 1

@@ -43,7 +43,9 @@ rule simulate:
         "../envs/einet.yaml"
     threads: simulation_threads
     resources:
-        mem_mb=8000,
-        runtime=120,
+        mem_mb=job_memory_mb,
+        runtime=240,
+        gpu=gpu_request,
+        slurm_extra=slurm_nice(0),
     shell:
         "python -m einet --log {log:q} simulate {input.config:q} --threads {threads} --out {output:q}"

@@ -9,14 +9,14 @@ rule train:
         "results/{exp}/logs/train/{job}.log",
     benchmark:
         "results/{exp}/benchmarks/train/{job}.tsv"
-    # trainings are the longest jobs: start them first so they overlap the many short ones
-    priority: 10
+    priority: TRAIN_PRIORITY
     conda:
         "../envs/einet.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
-        gpu=0,
+        mem_mb=job_memory_mb,
+        runtime=480,
+        gpu=gpu_request,
+        slurm_extra=slurm_nice(TRAIN_PRIORITY),
     shell:
         "python -m einet --log {log:q} train {input.config:q} --threads {threads} --out {output.nc:q} --model {output.model:q}"

@@ -38,13 +38,13 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
     by_condition = by_condition.sel(condition=conditions)
     parts = [c.split(" ") for c in conditions]
     by_condition = by_condition.assign_coords(
-        condition_task=("condition", [p[0] for p in parts], {"units": "1", "long_name": "task variant"}),
-        condition_sample=("condition", [p[1] for p in parts], {"units": "1", "long_name": "sample"}),
-        condition_test=("condition", [p[2] for p in parts], {"units": "1", "long_name": "test"}),
+        condition_task=("condition", [p[0] for p in parts], {"long_name": "task variant"}),
+        condition_sample=("condition", [p[1] for p in parts], {"long_name": "sample"}),
+        condition_test=("condition", [p[2] for p in parts], {"long_name": "test"}),
     )
-    by_condition["condition"].attrs.update(units="1", long_name="task variant, sample and test")
+    by_condition["condition"].attrs.update(long_name="task variant, sample and test")
     sample_accuracy = correct_sample.groupby(variant.rename("variant")).mean("trial")
-    sample_accuracy["variant"].attrs.update(units="1", long_name="task variant (DPA, Go, NoGo)")
+    sample_accuracy["variant"].attrs.update(long_name="task variant (DPA, Go, NoGo)")
     ds = xr.Dataset(
         {
             "overlap": by_condition.assign_attrs(

@@ -23,10 +23,10 @@ from typing import Sequence
 
 import numpy as np
 import xarray as xr
-from tqdm import tqdm
 
 from einet.measures.map_information import MapMeasures, map_measures
 from einet.network.rate_map import RateMap, rate_map
+from einet.progress import progress_bar
 
 __all__ = ["measure", "projection_measures", "population_measures", "analyze"]
 
@@ -111,7 +111,7 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
     settings = dict(bins=cfg.bins, samples=cfg.samples, seed=cfg.seed,
                     bias_correction=None if cfg.bias_correction == "none" else cfg.bias_correction)
     work = len(elements) * len(steps) * (len(paths) + len(pops))
-    bar = tqdm(total=work, desc="recurrent EI", unit="map", mininterval=5.0)
+    bar = progress_bar(total=work, desc="recurrent EI", unit="map", mininterval=5.0)  # shown as the stage says
     for e, element in enumerate(elements):
         rmap = rate_map(element.model, spec.simulation.dt, seed=spec.simulation.seed, neurons=cfg.neurons,
                         rest=rest[e], ranges={k: tuple(v) for k, v in cfg.ranges.items()},
@@ -138,12 +138,12 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
                           {"units": "1", "long_name": "upper end of the rate range drawn and binned"})
     coords = {name: run[name] for name in batch_dims}
     coords.update({
-        "projection": ("projection", np.array([p[0] for p in paths]), {"units": "1", "long_name": "projection"}),
+        "projection": ("projection", np.array([p[0] for p in paths]), {"long_name": "projection"}),
         "projection_source": ("projection", np.array([p[1] for p in paths]),
-                              {"units": "1", "long_name": "source population"}),
+                              {"long_name": "source population"}),
         "projection_target": ("projection", np.array([p[2] for p in paths]),
-                              {"units": "1", "long_name": "target population"}),
-        "population": ("population", np.array(pops), {"units": "1", "long_name": "population name"}),
+                              {"long_name": "target population"}),
+        "population": ("population", np.array(pops), {"long_name": "population name"}),
         "steps": ("steps", np.array(steps), {"units": "1", "long_name": "time steps of the unrolled map"}),
         "sampled_neurons": ("population", np.array([min(cfg.neurons, spec.model.populations[p].size) for p in pops]),
                             {"units": "1", "long_name": "sampled neurons per population"}),

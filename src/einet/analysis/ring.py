@@ -87,11 +87,11 @@ def _ring_traces(run: xr.Dataset, spec, during: xr.Dataset) -> dict[str, xr.Data
         shift = np.rint(report / (2 * np.pi) * n).astype(int)
         index = (np.arange(n) + shift[..., None] - n // 2) % n  # neuron n // 2 becomes the report's
         centred = np.take_along_axis(rates.values, index, axis=-1)
-        offset = ("offset", (np.arange(n) - n // 2) * 360.0 / n, {"units": "deg",
+        offset = ("offset", (np.arange(n) - n // 2) * 360.0 / n, {"units": "degree",
                                                                   "long_name": "preferred angle - report"})
         centred_da = xr.DataArray(centred, dims=list(rates.dims[:-1]) + ["offset"], coords={"offset": offset})
         out["bump_profile"] = centred_da.mean("trial").assign_attrs(
-            units="1", long_name=f"rate profile of {pop} at the end of the delay, centred on the report, "
+            units=run.rate_avg.attrs["units"], long_name=f"rate profile of {pop} at the end of the delay, centred on the report, "
             "mean over trials")
     return out
 
@@ -120,7 +120,7 @@ def _cued_stp(run: xr.Dataset, spec, trial_time: xr.DataArray) -> dict[str, xr.D
                 chosen = trace.isel(stp_sample=xr.DataArray(index, dims="trial"))
                 rows.append(chosen.mean("trial").expand_dims(site=[where]))
             da = xr.concat(rows, "site").rename({"time": "trial_time"}).assign_coords(trial_time=trial_time)
-            da["site"].attrs.update(units="1", long_name="traced presynaptic neuron: nearest the cue or opposite")
+            da["site"].attrs.update(long_name="traced presynaptic neuron: nearest the cue or opposite")
             out[f"stp_{var}_{name}"] = da.assign_attrs(
                 units="1", long_name=f"{var} of projection {name} at the traced neuron nearest the cue and opposite "
                 "it, mean over trials")

@@ -42,7 +42,7 @@ import xarray as xr
 from einet.errors import EinetError
 from einet.fields import to_dict
 
-DEG = "deg"
+DEG = "degree"
 
 
 def wrap_deg(angle):

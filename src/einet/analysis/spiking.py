@@ -118,7 +118,7 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
                      {"units": "Hz", "long_name": "firing-rate bin centre"}),
         "cv_bin": ("cv_bin", 0.5 * (cv_edges[1:] + cv_edges[:-1]), {"units": "1", "long_name": "ISI CV bin centre"}),
         "raster_neuron": ("raster_neuron", raster_ids, {"units": "1", "long_name": "neuron index"}),
-        "raster_population": ("raster_neuron", raster_pop, {"units": "1", "long_name": "population of each raster neuron"}),
+        "raster_population": ("raster_neuron", raster_pop, {"long_name": "population of each raster neuron"}),
         "raster_time": ("raster_time", raster_first * dt + (np.arange(n_raster) + 0.5) * per_raster * dt,
                         {"units": "ms", "long_name": "raster bin centre"}),
     }

@@ -88,7 +88,7 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
         },
         coords={
             "dependence": run["dependence"],
-            "group": ("group", np.array(GROUPS), {"units": "1", "long_name": "input group"}),
+            "group": ("group", np.array(GROUPS), {"long_name": "input group"}),
             "weight_time": run["weight_time"],
             "rate_time": run["rate_time"],
             "quantile": ("quantile", np.array(QUANTILES), {"units": "1", "long_name": "quantile"}),
@@ -98,7 +98,7 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
             "sample_input": ("sample", np.array(samples, dtype=np.int64),
                              {"units": "1", "long_name": "input index of each sampled weight"}),
             "sample_group": ("sample", np.array(sample_group, dtype=str),
-                             {"units": "1", "long_name": "group of each sampled input"}),
+                             {"long_name": "group of each sampled input"}),
         },
     )
     for name, coord in run.coords.items():

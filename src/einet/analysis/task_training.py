@@ -29,9 +29,9 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
         error = circular_error(ds["decoded_angle"].values, ds["cue"].values[None, None, :])
         dims = ("stage", "delay")
         ds["evaluation_error"] = (dims, np.abs(error).mean(axis=-1),
-                             {"units": "deg", "long_name": "mean absolute error of the decoded angle"})
+                             {"units": "degree", "long_name": "mean absolute error of the decoded angle"})
         ds["evaluation_rmse"] = (dims, np.sqrt((error**2).mean(axis=-1)),
-                            {"units": "deg", "long_name": "root mean square error of the decoded angle"})
+                            {"units": "degree", "long_name": "root mean square error of the decoded angle"})
     if "choice_correct" in ds:
         correct = ds["choice_correct"].astype(float)
         tasks = np.unique(ds["task"].values)
@@ -42,7 +42,7 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
         acc[:, tasks == "DPA", 0] = np.nan  # DPA trials have no Go/NoGo choice
         ds["accuracy"] = (("stage", "task_variant", "readout"), acc,
                           {"units": "1", "long_name": "fraction of correct choices"})
-        ds = ds.assign_coords(task_variant=("task_variant", tasks, {"units": "1", "long_name": "task variant"}))
+        ds = ds.assign_coords(task_variant=("task_variant", tasks, {"long_name": "task variant"}))
     ds.attrs.update({"experiment": run.attrs.get("experiment", spec.name), "job": run.attrs.get("job", ""),
                      "analysis": "task_training"})
     return ds

@@ -17,7 +17,7 @@ with the code. Do not edit by hand.
 | key | type | default | meaning |
 |---|---|---|---|
 | `experiments` | list of names | `[balanced]` | experiment files `config/experiments/<name>.yaml` to run |
-| `scale` | string or null | `quick` | which `scales` entry of every experiment to apply (`quick`, `paper`); null runs the files as written |
+| `scale` | string or null | `quick` | which `scales` entry of every experiment to apply (`quick`, `paper`); a file without that entry, and null, run the files as written |
 
 Compute settings (cores, memory, GPUs, cluster) live in `profiles/`, never here.
 

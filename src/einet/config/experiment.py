@@ -90,8 +90,8 @@ class SimulationSpec:
     seed: int = option(0, doc="seed of connectivity, noise and sampling", check=seed_value)
     kernels: Literal["auto", "torch"] = option(
         "auto",
-        doc="auto: on the CPU, use einet's compiled kernels when a C++ compiler is available (built once per "
-        "machine): sparse projections multiply through a segmented pattern kernel (2-byte indices), the "
+        doc="auto: on the CPU, use einet's compiled kernels where they can be built or are in the kernel cache "
+        "(einet kernels builds them once): sparse projections multiply through a segmented pattern kernel (2-byte indices), the "
         "short-term plasticity and threshold-linear updates run fused, LIF, adaptive-LIF and QIF neurons step in "
         "compiled code; torch: plain torch everywhere (torch.sparse). "
         "Both give the same numbers up to rounding",

@@ -58,7 +58,7 @@ class PopulationSpec:
         "on the population's ring; 0 is the uniform state, 1 a bump that touches zero",
         check=lambda v: None if -1.0 <= v <= 1.0 else "a number in [-1, 1] (rates must stay >= 0)",
     )
-    init_phase: float = option(0.0, doc="where the initial bump is centred", unit="deg", check=finite)
+    init_phase: float = option(0.0, doc="where the initial bump is centred", unit="degree", check=finite)
 
 
 @dataclass(frozen=True)

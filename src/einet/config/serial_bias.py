@@ -30,9 +30,9 @@ class SerialBiasSpec:
         factory=lambda: [10.0, 150.0],
         doc="range [lo, hi] searched for the fit's width (the location of the peak bias), in steps of "
         "width_step; the lower end keeps a few trials at tiny distances from passing for a narrow, huge bias",
-        unit="deg",
+        unit="degree",
     )
-    width_step: float = option(0.5, doc="grid step of the width search", unit="deg", check=positive)
+    width_step: float = option(0.5, doc="grid step of the width search", unit="degree", check=positive)
 
     def _check(self, path: str) -> None:
         lo_hi = self.width_range

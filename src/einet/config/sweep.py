@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,9 @@ BATCHABLE = (
     r"spiking\.projections\.[^.]+\.weight",
 )
 _JOB_VALUE = re.compile(r"^[A-Za-z0-9_.+-]+$")
+#: A scale name, as the pipeline's config schema allows it (it is spliced into the expand rule's command).
+_SCALE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+log = logging.getLogger("einet")
 #: A dimension name: it becomes a directory name in results/ and a netCDF dimension, so no path characters.
 _AXIS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: Dimensions einet's run, analysis and summary files use themselves; a sweep axis of the same name
@@ -90,12 +94,24 @@ def load_yaml(path: str | Path) -> dict:
 
 def apply_scale(raw: dict, scale: str | None) -> dict:
     """Deep-merge ``scales[scale]`` into the experiment; ``None`` keeps it as written. The result shares the
-    unchanged parts with ``raw``."""
+    unchanged parts with ``raw``.
+
+    A file without that scale runs at its own values (an INFO line says so): the pipeline asks every listed
+    experiment for the same scale, and a user's own experiment need not define one. A scale that is not a
+    name is refused, as the pipeline's config schema refuses it."""
     scales = raw.get("scales") or {}
+    if not isinstance(scales, dict):
+        raise ConfigError("scales", scales, "a mapping of scale names to overrides")
     if scale is None:
         return dict(raw)
+    if not isinstance(scale, str) or not _SCALE_NAME.match(scale):
+        raise ConfigError("scale", scale, "a scale name of letters, digits, _ and - (such as quick or paper)")
     if scale not in scales:
-        raise ConfigError("scale", scale, f"one of the scales defined in the experiment: {', '.join(scales) or '(none)'}")
+        log.info("experiment %s defines no scale %r (%s): running it at its own values", raw.get("name"), scale,
+                 f"it defines {', '.join(map(str, scales))}" if scales else "it has no scales section")
+        return dict(raw)
+    if not isinstance(scales[scale], (dict, type(None))):
+        raise ConfigError(f"scales.{scale}", scales[scale], "a mapping of overrides (keys of the experiment file)")
     return _deep_merge(raw, scales[scale])
 
 

@@ -54,8 +54,8 @@ class TaskSpec:
 class OdrTaskSpec(TaskSpec):
     """Oculomotor delayed response: a Gaussian cue on a ring, a delay, an erase."""
 
-    cue_angles: list[float] = option(factory=list, doc="cue angles (default: `trials` evenly spaced)", unit="deg")
-    footprint: float = option(30.0, doc="standard deviation of the Gaussian cue", unit="deg", check=positive)
+    cue_angles: list[float] = option(factory=list, doc="cue angles (default: `trials` evenly spaced)", unit="degree")
+    footprint: float = option(30.0, doc="standard deviation of the Gaussian cue", unit="degree", check=positive)
     erase_strength: float = option(-1.0, doc="uniform input during the erase epoch", check=finite_number)
 
 
@@ -63,7 +63,7 @@ class OdrTaskSpec(TaskSpec):
 class SerialOdrTaskSpec(TaskSpec):
     """Sessions of ODR trials with random cue angles drawn from ``seed``."""
 
-    footprint: float = option(30.0, doc="standard deviation of the Gaussian cue", unit="deg", check=positive)
+    footprint: float = option(30.0, doc="standard deviation of the Gaussian cue", unit="degree", check=positive)
     erase_strength: float = option(-1.0, doc="uniform input during the erase epoch", check=finite_number)
     sessions: int = option(1, doc="independent sessions run side by side (the session dimension)", check=positive)
     reset: bool = option(False, doc="re-initialise the network state before every trial (the control without "

@@ -59,7 +59,106 @@ def report_template() -> str:
         lines.append(figure.caption.rstrip("\n"))
     lines += ["{% else %}", "Figure ``{{ snakemake.wildcards.figure }}`` of experiment "
               "``{{ snakemake.wildcards.exp }}``.", "{% endif %}"]
+    # the experiment block: the rule's params.experiment, written by experiment_caption() at parse time
+    lines += ["{% if snakemake.params.experiment %}", "", "{{ snakemake.params.experiment }}", "{% endif %}"]
     return "\n".join(lines) + "\n"
+
+
+#: Settings that say where or how a run goes, not what it is: left out of a caption.
+_NOT_PARAMETERS = {"device", "dtype", "seed", "kernels", "threads", "record", "record_every", "rate_bin",
+                   "checkpoint_every", "checkpoints", "mnist_path", "init_v"}
+
+
+def experiment_caption(experiment) -> str:
+    """The block every figure caption of ``experiment`` (an :class:`einet.config.sweep.Experiment`) ends with, as
+    reStructuredText: experiment, scale, sweep axes and the main parameters as the file (at that scale) writes
+    them, so a figure in the report says what produced it. Swept settings appear on the sweep line only."""
+    from einet.config.sweep import apply_scale, load_yaml
+
+    spec, raw = experiment.spec, apply_scale(load_yaml(experiment.path), experiment.scale)
+    swept = {axis.path for axis in (*experiment.grid, *experiment.batch)}
+    jobs = len(experiment.job_names())
+    scale = f"``{experiment.scale}``" if experiment.scale else "none (the file as written)"
+    lines = [f"- **Experiment** ``{spec.name}``" + (f": {_rst(spec.description)}" if spec.description else ""),
+             f"- **Scale** {scale}: {jobs} job{'s' if jobs != 1 else ''}"]
+    for title, where, axes in (("Grid", "a job per point", experiment.grid),
+                               ("Batch", "inside each job", experiment.batch)):
+        if axes:
+            lines.append(f"- **{title}** ({where}): " + "; ".join(
+                f"{_rst(a.name)} ({_rst(a.path)}) = {_rst(_values(a.labels or a.values))}" for a in axes))
+    if not experiment.grid and not experiment.batch:
+        lines.append("- **Sweep**: none (one parameter set)")
+    sections = ["model", "spiking", "reservoir", "stdp", "training", "task"]
+    for section in sections + ["simulation"]:
+        if not isinstance(raw.get(section), dict):
+            continue
+        items = _section_items(raw[section], section, swept)
+        if section == "simulation":  # a task or a reservoir sets the run's length, not simulation.duration
+            items = [f"{i} ms" for i in items if i.split()[0] == "dt" or (
+                i.startswith("duration ") and spec.task is None and spec.reservoir is None)]
+        if items:
+            lines.append(f"- **{section}**: {_rst('; '.join(items))}")
+    return "\n".join(lines)
+
+
+def _section_items(section: dict, prefix: str, swept: set[str]) -> list[str]:
+    """``key value`` per scalar setting of one config section, population sizes, projection weights and flat
+    mappings (task epochs); deeper mappings are left to the file."""
+    items = []
+    for key, value in section.items():
+        path = f"{prefix}.{key}"
+        if path in swept or key in _NOT_PARAMETERS or value is None:
+            continue
+        if key == "populations" and isinstance(value, dict):
+            pops = [f"{name} {'(swept)' if f'{path}.{name}.size' in swept else p.get('size', '?')}"
+                    + (f" {p['type']}" if p.get("type") else "")
+                    for name, p in value.items() if isinstance(p, dict)]
+            items.append("populations " + ", ".join(pops))
+        elif key == "projections" and isinstance(value, dict):
+            weights = [(name, p.get("J", p.get("weight"))) for name, p in value.items() if isinstance(p, dict)]
+            weights = [f"{name} {_value(w)}" for name, w in weights
+                       if w is not None and not {f"{path}.{name}.J", f"{path}.{name}.weight"} & swept]
+            if weights:
+                name = "J" if any("J" in p for p in value.values() if isinstance(p, dict)) else "weights"
+                items.append(f"{name} " + ", ".join(weights))
+        elif isinstance(value, dict) and value and all(_scalar(v) for v in value.values()):
+            unit = " (ms)" if key == "epochs" else ""
+            items.append(f"{key}{unit} " + ", ".join(f"{k} {_value(v)}" for k, v in value.items()
+                                                     if f"{path}.{k}" not in swept))
+        elif _scalar(value) or (isinstance(value, list) and 0 < len(value) <= 4 and all(map(_scalar, value))):
+            items.append(f"{key} {_value(value)}")
+    return items
+
+
+def _scalar(value) -> bool:
+    return isinstance(value, (bool, int, float, str))
+
+
+def _value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(_value, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _values(values) -> str:
+    """An axis's values; a long axis as its first three and last values and its length."""
+    shown = [_value(v) for v in values]
+    if len(shown) > 8:
+        return ", ".join([*shown[:3], "...", shown[-1]]) + f" ({len(shown)} values)"
+    return ", ".join(shown)
+
+
+def _rst(text: str) -> str:
+    """Plain text that reStructuredText shows as written (``*``, ``_``, backquotes and ``|`` are markup)."""
+    for char in "\\*_`|":
+        text = text.replace(char, "\\" + char)
+    return text
 
 
 FIGURES: Registry[Figure] = Registry("figure")

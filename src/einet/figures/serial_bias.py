@@ -52,7 +52,7 @@ def _amplitude(ax, ds: xr.Dataset, x: str, label: str | None, **style) -> None:
 Serial bias in sessions of oculomotor delayed-response trials with random cues (experiment
 ``{{ snakemake.wildcards.exp }}``); the network state, short-term facilitation included, carries
 over from trial to trial through the inter-trial interval (ITI). Left: folded bias curve, mean of
-error x sign(previous - current cue) against the distance |previous - current cue| (positive:
+error x sign(previous - current cue) against the distance ``|previous - current cue|`` (positive:
 attraction to the previous cue; bars: standard error over trials), at the configured facilitation and
 the shortest ITI, with the derivative-of-Gaussian fit (amplitude a = peak bias, width w = distance of
 the peak) and its pointwise bootstrap band (sessions resampled); grey: the control that resets the

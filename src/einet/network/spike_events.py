@@ -8,14 +8,13 @@ ISI statistics and rasters are all computed from the events afterwards
 
 from __future__ import annotations
 
-import sys
 from typing import NamedTuple
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from einet.errors import SimulationDiverged
+from einet.progress import progress_bar
 from einet.threads import governed
 
 
@@ -42,7 +41,7 @@ def run_network(net, n_steps: int, *, progress: bool = False, label: str = "simu
         chunk = max(1, min(CHECK_EVERY, _DENSE_CHUNK_BYTES // max(1, net.batch_size * net.n * v.element_size())))
         buffer = torch.zeros((chunk, net.batch_size, net.n), dtype=v.dtype, device=v.device)
         filled, first = 0, 0
-    bar = tqdm(total=n_steps, desc=label, unit="step", disable=not progress, mininterval=5.0, file=sys.stderr)
+    bar = progress_bar(total=n_steps, desc=label, unit="step", enabled=progress, mininterval=5.0)
     with torch.inference_mode(), governed(state.neuron.v.device) as governor:
         for step in range(n_steps):
             _, state, _ = net.step(state, arrivals=False)

@@ -38,14 +38,13 @@ step needs a larger ratio (:func:`expected_drift` with ``dt`` gives the exact va
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
 import torch
-from tqdm import tqdm
 
 from einet.neurons.lif import LIFParams, lif_initial, lif_step
+from einet.progress import progress_bar
 from einet.plasticity.spiking import SynapseActivity, plasticity_initial, plasticity_step
 from einet.synapses.poisson import correlated_poisson, poisson_spikes
 from einet.synapses.projection import DenseSynapses
@@ -190,7 +189,7 @@ def run_stdp_neuron(rules: Sequence, inputs: PoissonInputs, neuron: LIFParams, w
     snapshots, steps_kept = [w[:, 0].clone()], [0]
     counts, bins = torch.zeros(batch, 1, dtype=dtype, device=device), []
     sent = torch.zeros(batch, n, dtype=dtype, device=device)
-    bar = tqdm(total=n_steps, desc=label, unit="step", disable=not progress, mininterval=5.0, file=sys.stderr)
+    bar = progress_bar(total=n_steps, desc=label, unit="step", enabled=progress, mininterval=5.0)
     with torch.inference_mode(), governed(device) as governor:
         for start in range(0, n_steps, block):
             k = min(block, n_steps - start)

@@ -12,7 +12,6 @@ layer included, ends in a sigmoid: its outputs then have the bounded range
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -22,11 +21,11 @@ import torch
 import torch.nn.functional as F
 import xarray as xr
 from torch import nn
-from tqdm import tqdm
 
 from einet.measures import information
 from einet.config.training import ClassifierTrainingSpec
 from einet.datasets import Split
+from einet.progress import progress_bar
 from einet.runs.registry import RunKind, register_run
 
 log = logging.getLogger("einet")
@@ -114,8 +113,7 @@ def train(spec: ClassifierTrainingSpec, data: Split, device: torch.device, *, pr
         model.train()
 
     record(0)
-    bar = tqdm(range(1, spec.epochs + 1), desc=label, unit="epoch", disable=not progress, mininterval=5.0,
-               file=sys.stderr)
+    bar = progress_bar(range(1, spec.epochs + 1), desc=label, unit="epoch", enabled=progress, mininterval=5.0)
     for epoch in bar:
         perm = torch.randperm(x_tr.shape[0], generator=order).to(device)
         for start in range(0, x_tr.shape[0], spec.batch_size):
@@ -143,7 +141,7 @@ def _history_dataset(marks, history, layers, model, sizes) -> xr.Dataset:
         data[key] = (("epoch", "layer"), values, {"units": "bit", "long_name": long_name})
     coords = {
         "epoch": ("epoch", np.asarray(marks), {"units": "1", "long_name": "training epochs completed"}),
-        "layer": ("layer", np.asarray(names), {"units": "1", "long_name": "layer (Linear + sigmoid)"}),
+        "layer": ("layer", np.asarray(names), {"long_name": "layer (Linear + sigmoid)"}),
         "layer_inputs": ("layer", np.asarray(sizes[:-1]), {"units": "1", "long_name": "inputs of the layer"}),
         "layer_outputs": ("layer", np.asarray(sizes[1:]), {"units": "1", "long_name": "outputs of the layer"}),
     }

@@ -14,17 +14,16 @@ is reported as not converged, never as a fixed point.
 
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
 import torch
 import xarray as xr
-from tqdm import tqdm
 
 from einet.config.sweep import batch_axes
 from einet.errors import ConfigError
-from einet.runs.base import batch_labels, sweep_coords
+from einet.progress import progress_bar
+from einet.runs.base import batch_labels, rate_units, sweep_coords
 from einet.runs.rate import LONG_NAMES, build_network
 from einet.runs.recorder import check_finite
 from einet.runs.registry import RunKind, register_run
@@ -48,8 +47,8 @@ def find_fixed_point(spec, *, device: torch.device, progress: bool = True) -> xr
     steps = torch.full((net.batch_size,), n_steps, dtype=torch.int64, device=net.device)
     residual = torch.full((net.batch_size,), float("inf"), dtype=torch.float64, device=net.device)
     on_cpu = net.device.type == "cpu"
-    bar = tqdm(total=n_steps, desc=f"fixed point {spec.job.get('name', spec.name)}", unit="step",
-               disable=not progress, mininterval=5.0, file=sys.stderr)
+    bar = progress_bar(total=n_steps, desc=f"fixed point {spec.job.get('name', spec.name)}", unit="step",
+                       enabled=progress, mininterval=5.0)
     with torch.inference_mode(), governed(net.device) as governor:
         for step in range(n_steps):
             new_state, currents = net.step(state)
@@ -86,6 +85,7 @@ def _dataset(spec, net, state, currents, axes, converged, steps, residual) -> xr
     data = {}
     for var, per_pop in values.items():
         long_name, units = LONG_NAMES[var]
+        units = rate_units(spec) if var == "rate" else units
         data[f"{var}_avg"] = (batch_dims + ["neuron"], per_element(torch.cat(list(per_pop), dim=1)),
                               {"units": units, "long_name": f"{long_name} per neuron at the fixed point"})
     data["converged"] = (batch_dims, per_element(converged).astype(np.int8),
@@ -97,9 +97,9 @@ def _dataset(spec, net, state, currents, axes, converged, steps, residual) -> xr
     pops = net.population_names
     labels = np.concatenate([[name] * n for name, n in zip(pops, net.sizes)])
     coords = {
-        "population": ("population", np.array(pops), {"units": "1", "long_name": "population name"}),
+        "population": ("population", np.array(pops), {"long_name": "population name"}),
         "neuron": ("neuron", np.arange(len(labels)), {"units": "1", "long_name": "neuron index"}),
-        "neuron_population": ("neuron", labels, {"units": "1", "long_name": "population of each neuron"}),
+        "neuron_population": ("neuron", labels, {"long_name": "population of each neuron"}),
         "population_size": ("population", np.array(net.sizes), {"units": "1", "long_name": "neurons per population"}),
     }
     coords.update(sweep_coords(spec, axes))
@@ -124,7 +124,7 @@ def _run(spec, *, device: torch.device, progress: bool = True) -> xr.Dataset:
 register_run(RunKind(
     name="fixed_point", doc="the steady state of a rate network, stepped until it stops changing",
     stage="simulate", run=_run, selected_by="simulation.method", selected_value="fixed_point",
-    check=check_fixed_point, analyses=("balance",),
+    check=check_fixed_point, analyses=("balance",), gpu_capable=True,
     writes=tuple((
         "converged current_exc_avg current_ext_avg current_inh_avg neuron neuron_population "
         "population population_size rate_avg residual steps"

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
 import torch
 import xarray as xr
-from tqdm import tqdm
 
 from einet.config.experiment import ExperimentSpec
 from einet.errors import ConfigError
@@ -16,7 +14,8 @@ from einet.config.sweep import Axis, batch_axes, batch_elements, iter_batch_elem
 from einet.network.rate import RateNetwork
 from einet.synapses import connectivity
 from einet.synapses.connectivity import network_low_rank_vectors
-from einet.runs.base import batch_labels, resolve_device, sweep_coords, tile_stimulus
+from einet.progress import progress_bar
+from einet.runs.base import batch_labels, rate_units, resolve_device, sweep_coords, tile_stimulus
 from einet.runs.recorder import Recorder
 from einet.runs.registry import RunKind, register_run
 from einet.tasks import TASKS
@@ -74,8 +73,8 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
     repeats = net.batch_size // trials
     recorder = Recorder(net, spec.simulation.record, n_steps, spec.simulation.max_rate, batch_labels(axes))
     state = net.initial_state()
-    bar = tqdm(total=n_steps, desc=f"simulate {spec.job.get('name', spec.name)}", unit="step",
-               disable=not progress, mininterval=5.0, file=sys.stderr)
+    bar = progress_bar(total=n_steps, desc=f"simulate {spec.job.get('name', spec.name)}", unit="step",
+                       enabled=progress, mininterval=5.0)
     with torch.inference_mode(), governed(net.device) as governor:
         for step in range(n_steps):
             stimulus = tile_stimulus(task.stimulus(step, net.dt), repeats) if task is not None else None
@@ -98,12 +97,14 @@ def simulate(spec: ExperimentSpec, *, progress: bool = True, device: torch.devic
 def _with_task_coordinates(ds: xr.Dataset, task) -> xr.Dataset:
     coords = {
         "epoch": ("time", np.array([task.schedule.epoch_at(float(t)) or "" for t in ds.time.values]),
-                  {"units": "1", "long_name": "task epoch of each sample"}),
+                  {"long_name": "task epoch of each sample"}),
     }
     for name, values in task.conditions().items():
         values = np.asarray(values.cpu() if hasattr(values, "cpu") else values)
-        coords[name] = ("trial", values, {"units": "rad" if name.endswith("angle") else "1",
-                                          "long_name": f"{name.replace('_', ' ')} of each trial"})
+        attrs = {"long_name": f"{name.replace('_', ' ')} of each trial"}
+        if values.dtype.kind not in "UO":  # labels (a dual task's sample and test) have no units
+            attrs["units"] = "rad" if name.endswith("angle") else "1"
+        coords[name] = ("trial", values, attrs)
     ds = ds.assign_coords(coords)
     ds.attrs["task"] = type(task).__name__
     return ds
@@ -126,6 +127,7 @@ def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list
 
     data = {}
     for var, (long_name, units) in LONG_NAMES.items():
+        units = rate_units(spec) if var == "rate" else units
         means = rec.means[var].cpu().numpy()  # [time, batch, pop]
         means = np.moveaxis(unbatch(means, 1), 0, -1)  # [*batch, pop, time]
         data[f"{var}_mean"] = (batch_dims + ["population", "time"], means,
@@ -137,7 +139,8 @@ def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list
             traces = np.moveaxis(unbatch(rec.traces[var].cpu().numpy(), 1), 0, -2)  # [*batch, time, sample]
             data[f"{var}_trace"] = (batch_dims + ["time", "sample"], traces,
                                     {"units": units, "long_name": f"{long_name} of sampled neurons"})
-    bump_names = {"m0": ("mean rate over the ring", "1"), "m1": ("first-harmonic amplitude of the rates", "1"),
+    bump_names = {"m0": ("mean rate over the ring", rate_units(spec)),
+                  "m1": ("first-harmonic amplitude of the rates", rate_units(spec)),
                   "phase": ("population-vector phase of the rates", "rad")}
     for var, values in rec.bump.items():
         long_name, units = bump_names[var]
@@ -162,9 +165,9 @@ def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list
                                                                     "presynaptic neurons (NaN: padding)"})
     coords = {
         "time": ("time", rec.times, {"units": "ms", "long_name": "time"}),
-        "population": ("population", np.array(pops), {"units": "1", "long_name": "population name"}),
+        "population": ("population", np.array(pops), {"long_name": "population name"}),
         "neuron": ("neuron", np.arange(len(labels)), {"units": "1", "long_name": "neuron index"}),
-        "neuron_population": ("neuron", labels, {"units": "1", "long_name": "population of each neuron"}),
+        "neuron_population": ("neuron", labels, {"long_name": "population of each neuron"}),
         "sample": ("sample", np.arange(len(sample_global)), {"units": "1", "long_name": "traced neuron"}),
         "sample_neuron": ("sample", sample_global, {"units": "1", "long_name": "neuron index of each traced neuron"}),
         "population_size": ("population", np.array(net.sizes), {"units": "1", "long_name": "neurons per population"}),
@@ -182,7 +185,7 @@ def to_dataset(spec: ExperimentSpec, net: RateNetwork, rec: Recorder, axes: list
                                                                    "traced presynaptic neuron (-1: padding)"})
     if rec.stp_projections:
         coords["stp_projection"] = ("stp_projection", np.array([n for _, n in rec.stp_projections]),
-                                    {"units": "1", "long_name": "projection with short-term plasticity"})
+                                    {"long_name": "projection with short-term plasticity"})
     coords.update(sweep_coords(spec, axes))
     ds = xr.Dataset(data, coords=coords)
     ds.attrs["experiment"] = spec.name
@@ -253,7 +256,7 @@ def _run(spec: ExperimentSpec, *, device: torch.device, progress: bool = True) -
 
 register_run(RunKind(
     name="rate", doc="a rate network (model) integrated over simulation.duration or its task's trials",
-    stage="simulate", run=_run, check=check_rate,
+    stage="simulate", run=_run, check=check_rate, gpu_capable=True,
     writes=tuple((
         "bump_m0 bump_m1 bump_phase choice coherence cue_angle current_exc_avg current_exc_mean "
         "current_ext_avg current_ext_mean current_inh_avg current_inh_mean epoch neuron "

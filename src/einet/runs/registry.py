@@ -35,7 +35,9 @@ class RunKind:
     :class:`~einet.errors.ConfigError` for what this kind needs across sections. ``analyses`` names existing
     analyses that read this kind's runs (besides those that name the kind themselves). ``writes`` lists the
     variable and dimension names of its run files (``*`` matches any text): a sweep axis may not take one
-    (tests/test_experiments.py checks the list against the files).
+    (tests/test_experiments.py checks the list against the files). ``gpu_capable``: its network runs on
+    ``simulation.device`` (or ``training.device``), so a large job of this kind gains from a GPU
+    (:mod:`einet.runs.placement` asks a cluster for one).
     """
 
     name: str
@@ -49,6 +51,7 @@ class RunKind:
     check: Optional[Callable[[Any], None]] = None
     analyses: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
+    gpu_capable: bool = False
 
     def accepts(self, analysis) -> bool:
         """Whether ``analysis`` (an :class:`einet.analysis.Analysis`) reads this kind's runs: the analysis names

@@ -58,8 +58,8 @@ def simulate_reservoir(spec, *, progress: bool = True, device=None) -> xr.Datase
         coords={
             "time": ("time", t, {"units": "ms", "long_name": "time"}),
             "phase": ("time", np.where(np.arange(len(t)) < n_train, "train", "test"),
-                      {"units": "1", "long_name": "training or held-out sample"}),
-            "readout": ("readout", np.array(["ridge", "force"]), {"units": "1", "long_name": "readout training"}),
+                      {"long_name": "training or held-out sample"}),
+            "readout": ("readout", np.array(["ridge", "force"]), {"long_name": "readout training"}),
         },
     )
     paths = spec.job.get("paths", {})

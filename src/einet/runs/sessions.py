@@ -10,17 +10,16 @@ ITI begins and when it ends (the facilitation carried into the next trial).
 
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
 import torch
 import xarray as xr
-from tqdm import tqdm
 
 from einet.measures.bump import decode
 from einet.config.sweep import Axis, batch_axes
-from einet.runs.base import batch_labels, sweep_coords, tile_stimulus
+from einet.progress import progress_bar
+from einet.runs.base import batch_labels, rate_units, sweep_coords, tile_stimulus
 from einet.errors import ConfigError
 from einet.runs.rate import build_network, check_rate
 from einet.runs.registry import RunKind, register_run
@@ -51,7 +50,7 @@ def run_sessions(net, task, *, max_rate: float = 1e6, batch_labels=None, progres
     def mean_u(state) -> torch.Tensor:
         return torch.stack([state.plasticity[i].u.mean(dim=1) for i in stp], dim=1) if stp else out["u_iti_end"][0]
 
-    bar = tqdm(total=trials * steps, desc=label, unit="step", disable=not progress, mininterval=5.0, file=sys.stderr)
+    bar = progress_bar(total=trials * steps, desc=label, unit="step", enabled=progress, mininterval=5.0)
     state = net.initial_state()
     with torch.inference_mode(), governed(net.device) as governor:
         for trial in range(trials):
@@ -93,12 +92,13 @@ def simulate_sessions(spec, task, *, progress: bool = True, device: torch.device
 
     pop = net.population_names[task.population]
     stp_names = [n for n in net.projection_names if net.has_stp(n)]
+    rates = rate_units(spec)
     data = {
         "report": (dims, per_trial(rec["phase"]), {"units": "rad", "long_name": f"population-vector phase of {pop} "
                                                   "at the end of the delay"}),
-        "bump_m0": (dims, per_trial(rec["m0"]), {"units": "1", "long_name": f"mean rate of {pop} at the end of "
+        "bump_m0": (dims, per_trial(rec["m0"]), {"units": rates, "long_name": f"mean rate of {pop} at the end of "
                                                  "the delay"}),
-        "bump_m1": (dims, per_trial(rec["m1"]), {"units": "1", "long_name": f"first-harmonic amplitude of {pop} "
+        "bump_m1": (dims, per_trial(rec["m1"]), {"units": rates, "long_name": f"first-harmonic amplitude of {pop} "
                                                  "at the end of the delay"}),
     }
     for var, when in (("u_iti_start", "when the inter-trial interval begins"),
@@ -115,7 +115,7 @@ def simulate_sessions(spec, task, *, progress: bool = True, device: torch.device
                                   {"units": "rad", "long_name": "previous - current cue angle, wrapped to "
                                                                 "[-pi, pi) (NaN on the first trial)"}),
         "stp_projection": ("stp_projection", np.array(stp_names, dtype=str),
-                           {"units": "1", "long_name": "projection with short-term plasticity"}),
+                           {"long_name": "projection with short-term plasticity"}),
     }
     coords.update(sweep_coords(spec, axes))
     ds = xr.Dataset(data, coords=coords)
@@ -146,7 +146,7 @@ def _run(spec, *, device: torch.device, progress: bool = True) -> xr.Dataset:
 
 register_run(RunKind(
     name="sessions", doc="sessions of serial_odr trials whose network state carries over from trial to trial",
-    stage="simulate", run=_run, selected_by="task.kind", selected_value="serial_odr", check=check_sessions,
+    stage="simulate", run=_run, selected_by="task.kind", selected_value="serial_odr", check=check_sessions, gpu_capable=True,
     writes=tuple((
         "bump_m0 bump_m1 cue_angle previous_cue_distance report session stp_projection trial "
         "stp_u_* stp_x_*"

@@ -99,10 +99,10 @@ def to_dataset(spec, net: SpikingNetwork, events, axes, n_steps: int) -> xr.Data
     labels = np.array(net.population_of())
     coords = {
         "neuron": ("neuron", np.arange(net.n), {"units": "1", "long_name": "neuron index"}),
-        "neuron_population": ("neuron", labels, {"units": "1", "long_name": "population of each neuron"}),
+        "neuron_population": ("neuron", labels, {"long_name": "population of each neuron"}),
         "in_raster": ("neuron", raster_mask.astype(np.int8),
                       {"units": "1", "long_name": "1 where the neuron's spike times are kept"}),
-        "population": ("population", np.array(net.population_names), {"units": "1", "long_name": "population name"}),
+        "population": ("population", np.array(net.population_names), {"long_name": "population name"}),
         "population_size": ("population", np.array(net.sizes), {"units": "1", "long_name": "neurons per population"}),
         "time": ("time", (np.arange(n_bins) + 0.5) * bin_steps * dt, {"units": "ms", "long_name": "bin centre"}),
     }
@@ -156,7 +156,7 @@ def _run(spec, *, device: torch.device, progress: bool = True) -> xr.Dataset:
 
 register_run(RunKind(
     name="spiking", doc="a network of spiking neurons (the spiking section)", stage="simulate", run=_run,
-    selected_by="spiking", uses_model=False, check=check_spiking_models,
+    selected_by="spiking", uses_model=False, check=check_spiking_models, gpu_capable=True,
     writes=tuple((
         "in_raster isi_cv isi_mean neuron neuron_population population population_rate "
         "population_size rate spike_count spike_element spike_neuron spike_time time"

@@ -84,13 +84,13 @@ def to_dataset(spec, record, n_steps: int, bin_steps: int) -> xr.Dataset:
                        {"units": "Hz", "long_name": "rate each excitatory input had over the run"}),
     }
     coords = {
-        "dependence": ("dependence", np.array(cfg.dependences), {"units": "1", "long_name": "STDP weight dependence"}),
+        "dependence": ("dependence", np.array(cfg.dependences), {"long_name": "STDP weight dependence"}),
         "weight_time": ("weight_time", np.asarray(record.snapshot_steps, dtype=float) * dt,
                         {"units": "ms", "long_name": "time of the weight snapshot"}),
         "rate_time": ("rate_time", (np.arange(n_bins) + 0.5) * bin_steps * dt,
                       {"units": "ms", "long_name": "bin centre"}),
         "input": ("input", np.arange(cfg.n_inputs), {"units": "1", "long_name": "excitatory input index"}),
-        "group": ("input", group, {"units": "1", "long_name": "input group: correlated (shared mother train) or "
+        "group": ("input", group, {"long_name": "input group: correlated (shared mother train) or "
                                                               "independent"}),
     }
     coords.update(sweep_coords(spec, []))

@@ -164,26 +164,26 @@ _HISTORY = {
 
 def _history(rows: dict[str, list]) -> xr.Dataset:
     n = len(rows["loss"])
-    units = {"angle_error": "deg"}
+    units = {"angle_error": "degree"}
     data = {k: ("iteration", np.asarray(v, dtype=np.float64), {"units": units.get(k, "1"), "long_name": _HISTORY[k]})
             for k, v in rows.items() if len(v) == n}
     return xr.Dataset(data, coords={"iteration": ("iteration", np.arange(1, n + 1),
                                                   {"units": "1", "long_name": "optimizer step"})})
 
 
-_STAGE = {"stage": ("stage", np.array(["initial", "trained"]), {"units": "1", "long_name": "before or after training"})}
+_STAGE = {"stage": ("stage", np.array(["initial", "trained"]), {"long_name": "before or after training"})}
 
 
 def _odr_dataset(before: dict, after: dict) -> xr.Dataset:
     return xr.Dataset(
         {"decoded_angle": (("stage", "delay", "cue"), np.degrees(np.stack([before["decoded_angle"],
                                                                            after["decoded_angle"]])),
-                           {"units": "deg", "long_name": "angle decoded from the cued ring"}),
+                           {"units": "degree", "long_name": "angle decoded from the cued ring"}),
          "decoded_phase": (("stage", "eval_time", "cue"), np.degrees(np.stack([before["phase"], after["phase"]])),
-                           {"units": "deg", "long_name": "population-vector phase of the cued ring"})},
+                           {"units": "degree", "long_name": "population-vector phase of the cued ring"})},
         coords={**_STAGE,
                 "delay": ("delay", before["delay"], {"units": "ms", "long_name": "time after the cue's end"}),
-                "cue": ("cue", before["cue"], {"units": "deg", "long_name": "cue angle"}),
+                "cue": ("cue", before["cue"], {"units": "degree", "long_name": "cue angle"}),
                 "eval_time": ("eval_time", before["time"], {"units": "ms", "long_name": "time in the evaluation trial"})},
     )
 
@@ -203,12 +203,11 @@ def _dual_dataset(before: dict, after: dict) -> xr.Dataset:
                                                         "Go and NoGo trials count)"})},
         coords={**_STAGE,
                 "eval_time": ("eval_time", before["time"], {"units": "ms", "long_name": "time in the evaluation trial"}),
-                "condition": ("condition", names, {"units": "1", "long_name": "task/sample test"}),
-                "task": ("condition", np.asarray(cond["task"]), {"units": "1", "long_name": "task variant"}),
-                "paired": ("condition", np.asarray(cond["paired"]), {"units": "1",
-                                                                    "long_name": "sample and test associated"}),
-                "readout": ("readout", np.array(["go_nogo", "dpa"]), {"units": "1", "long_name": "decision readout"}),
-                "epoch": ("epoch", np.array([e[0] for e in epochs]), {"units": "1", "long_name": "task epoch"}),
+                "condition": ("condition", names, {"long_name": "task/sample test"}),
+                "task": ("condition", np.asarray(cond["task"]), {"long_name": "task variant"}),
+                "paired": ("condition", np.asarray(cond["paired"]), {"long_name": "sample and test associated"}),
+                "readout": ("readout", np.array(["go_nogo", "dpa"]), {"long_name": "decision readout"}),
+                "epoch": ("epoch", np.array([e[0] for e in epochs]), {"long_name": "task epoch"}),
                 "epoch_start": ("epoch", np.array([e[1] for e in epochs]), {"units": "ms", "long_name": "epoch start"}),
                 "epoch_stop": ("epoch", np.array([e[2] for e in epochs]), {"units": "ms", "long_name": "epoch end"})},
     )
@@ -267,7 +266,7 @@ def _save(model, spec, config_yaml: str, path):
 
 register_run(RunKind(
     name="task_training", doc="the model trained on its task by BPTT (training.kind: task)", stage="train",
-    run=_run, save=_save, selected_by="training.kind", selected_value="task", check=check_task_training,
+    run=_run, save=_save, selected_by="training.kind", selected_value="task", check=check_task_training, gpu_capable=True,
     writes=tuple((
         "angle_error choice_correct condition cue decoded_angle decoded_phase delay dpa_accuracy "
         "epoch epoch_start epoch_stop eval_time go_accuracy grad_norm iteration learning_rate "

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
-from tqdm import tqdm
+
+from einet.progress import progress_bar
 
 __all__ = ["OPTIMIZERS", "History", "fit_bptt", "make_optimizer"]
 
@@ -117,7 +117,7 @@ def fit_bptt(model, objective, *, iterations: int, optimizer: str = "adam", lear
     checkpoint, checkpoint_every, checkpoint_tag : save everything needed to resume to this file
         every ``checkpoint_every`` updates and after the last; a file with the same tag is resumed
         from, and the run ends with the numbers of an uninterrupted one
-    progress, label : a tqdm bar on stderr, and the name in messages
+    progress, label : a progress bar on stderr (einet.progress), and the name in messages
     callback : ``callback(iteration, loss, metrics)`` after each update
 
     Returns
@@ -145,8 +145,8 @@ def fit_bptt(model, objective, *, iterations: int, optimizer: str = "adam", lear
         done = int(saved["iteration"])
         log.info("%s: resumed from %s after iteration %d", label, checkpoint, done)
     started = time.perf_counter()
-    bar = tqdm(range(done + 1, int(iterations) + 1), desc=label, unit="it", disable=not progress, file=sys.stderr,
-               initial=done, total=int(iterations))
+    bar = progress_bar(range(done + 1, int(iterations) + 1), desc=label, unit="it", enabled=progress,
+                       initial=done, total=int(iterations))
     for iteration in bar:
         opt.zero_grad()
         loss, metrics = objective.evaluate(model)

@@ -21,7 +21,6 @@ run that was never interrupted.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from pathlib import Path
 
@@ -29,9 +28,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import xarray as xr
-from tqdm import tqdm
 
 from einet.datasets import Split
+from einet.progress import progress_bar
 
 __all__ = ["train_classifier", "evaluate", "schedulers"]
 
@@ -112,7 +111,7 @@ def train_classifier(network, split: Split, *, epochs: int = 20, batch_size: int
     checkpoint : file of the resumable checkpoint (read when it exists and carries ``checkpoint_tag``)
     checkpoint_every : save the checkpoint every this many epochs (0: never)
     checkpoint_tag : what identifies the run (the job's config hash): a checkpoint of another run is ignored
-    progress : show a tqdm bar over epochs
+    progress : show a progress bar over epochs (einet.progress)
 
     Returns
     -------
@@ -165,8 +164,8 @@ def train_classifier(network, split: Split, *, epochs: int = 20, batch_size: int
         log.info("%s: resumed from %s after epoch %d", label, checkpoint, done)
     else:
         record(network.sign_violations())
-    bar = tqdm(range(done + 1, epochs + 1), desc=label, unit="epoch", disable=not progress, file=sys.stderr,
-               initial=done, total=epochs)
+    bar = progress_bar(range(done + 1, epochs + 1), desc=label, unit="epoch", enabled=progress, initial=done,
+                       total=epochs)
     for epoch in bar:
         violations = _run_epoch(network, optimizers, x_tr, y_tr, gen, batch_size, loss)
         for sch in scheds:
@@ -204,6 +203,6 @@ def _history(rows, network, epochs, loss, dataset, batch_size, seed, wall) -> xr
         coords={"epoch": ("epoch", np.arange(epochs + 1), {"units": "1",
                                                            "long_name": "passes over the training set (0: before)"}),
                 "projection": ("projection", np.asarray(names, dtype=str),
-                               {"units": "1", "long_name": "projection, source->target"})},
+                               {"long_name": "projection, source->target"})},
         attrs={"dataset": dataset, "loss": loss, "batch_size": batch_size, "seed": seed, "wall_time_s": wall},
     )
