@@ -455,7 +455,9 @@ def test_make_provenance_fields():
     assert prov.config_sha256 == hashlib.sha256(text.encode()).hexdigest()
     assert prov.seed == 1234 and prov.wall_time_s == 2.5 and prov.device == "cpu"
     assert prov.created.endswith("+00:00")
-    assert prov.extra == {"flag": 1}
+    assert prov.extra == {"flag": 1, "command": prov.extra["command"]}  # the command is always recorded
+    with io.recorded_command(["einet", "simulate", "a b.yaml"]):
+        assert provenance().extra["command"] == "einet simulate 'a b.yaml'"
     attrs = prov.as_attrs()
     assert attrs["einet_config"] == text
     assert attrs["einet_version"] == einet.__version__

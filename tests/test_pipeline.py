@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 import yaml
 
 from einet import io
@@ -65,6 +66,23 @@ def test_resolved_config_applies_grid_and_scale(pipeline):
     assert config["model"]["K"] == 40 and config["simulation"]["seed"] == 1
     assert config["simulation"]["duration"] == 100.0  # the quick scale
     assert config["job"]["name"] == "K~40/seed~1"
+
+
+@pytest.mark.slow
+def test_every_output_traces_to_its_experiment_file_scale_and_command(pipeline):
+    """Each netCDF file names the experiment file, its sha256 and the scale, and the command that wrote it."""
+    import hashlib
+
+    digest = hashlib.sha256((pipeline / "config" / "experiments" / "tiny.yaml").read_bytes()).hexdigest()
+    files = sorted((pipeline / "results" / "tiny").rglob("*.nc"))
+    assert len(files) == 9  # four runs, four analyses, the summary
+    for path in files:
+        prov = io.read_provenance(path)
+        assert (prov["experiment_file"], prov["experiment_sha256"], prov["scale"]) == ("tiny.yaml", digest, "quick")
+        stage = "collect" if path.name == "summary.nc" else {"runs": "simulate", "analysis": "analyze"}[path.parts[-3]]
+        assert prov["command"].startswith(f"einet --log ") and f" {stage} " in prov["command"], prov["command"]
+        with xr.open_dataset(path) as ds:
+            assert ds.attrs["history"].endswith(prov["command"])
 
 
 @pytest.mark.slow

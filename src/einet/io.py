@@ -220,6 +220,8 @@ def make_provenance(
             checked_extra[key] = converted
     if problems:
         raise EinetError("invalid provenance: " + "; ".join(problems))
+    for key, value in _origin(config).items():
+        checked_extra.setdefault(key, value)
 
     return Provenance(
         config=text,
@@ -445,10 +447,22 @@ def recorded_command(words: list[str]) -> Iterator[None]:
         _command = previous
 
 
+def _origin(config: Mapping) -> dict[str, str]:
+    """What traces a file to one command: the experiment file, its sha256 and scale (from the job section the
+    expansion writes; a summary's from its jobs' example) and the command line that wrote the file."""
+    job = config.get("job") or (config.get("job_config_example") or {}).get("job") or {}
+    origin = {key: str(job[key]) for key in ("experiment_file", "experiment_sha256", "scale") if key in job}
+    origin["command"] = shlex.join(_command_words())
+    return origin
+
+
+def _command_words() -> list[str]:
+    return _command if _command is not None else [Path(sys.argv[0]).name or "python", *sys.argv[1:]]
+
+
 def _history_line() -> str:
     """CF ``history`` of a file written now: ``<UTC time>: <command>``."""
-    words = _command if _command is not None else [Path(sys.argv[0]).name or "python", *sys.argv[1:]]
-    return f"{datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}: {shlex.join(words)}"
+    return f"{datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}: {shlex.join(_command_words())}"
 
 
 def _provenance_attrs(provenance: Provenance | Mapping) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import itertools
 import logging
 import re
@@ -226,7 +227,11 @@ class Experiment:
     def __init__(self, path: str | Path, scale: str | None = None):
         self.path = Path(path)
         self.scale = scale
-        raw = apply_scale(load_yaml(self.path), scale)
+        file = load_yaml(self.path)
+        scales = file.get("scales") if isinstance(file, dict) else None
+        #: the scale actually applied: ``scale`` where the file defines it, else None (the file's own values)
+        self.applied_scale = scale if isinstance(scales, dict) and scale in scales else None
+        raw = apply_scale(file, scale)
         raw.pop("scales", None)
         self.spec = self.validate(raw)
         self.grid = parse_axes(self.spec.sweep.grid, "grid")
@@ -266,6 +271,12 @@ class Experiment:
         except KeyError:
             raise ConfigError("job", job, f"one of {', '.join(self._jobs)}") from None
 
+    def _origin(self) -> dict[str, str]:
+        """Where every job comes from, for its files' provenance: the experiment file, its sha256 and the scale
+        applied (``none``: the file's own values), so a figure can be traced to one file and one command."""
+        digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        return {"experiment_file": self.path.name, "experiment_sha256": digest, "scale": self.applied_scale or "none"}
+
     def _expand(self) -> dict[str, dict]:
         for axis in self.batch:
             if not any(re.fullmatch(pattern, axis.path) for pattern in BATCHABLE):
@@ -295,6 +306,7 @@ class Experiment:
                 "name": name,
                 "grid": {a.name: v for a, v in zip(self.grid, labels)},
                 "paths": {a.name: a.path for a in self.grid},
+                **self._origin(),
             }
             spec = self.validate(raw)
             for _ in iter_batch_elements(spec):  # every batch value must be valid too
