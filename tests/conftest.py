@@ -103,3 +103,14 @@ def draw_through_cli(figure: str, summary, tmp_path) -> None:
     pdf, png = Path(tmp_path) / f"{figure}.pdf", Path(tmp_path) / f"{figure}.png"
     assert main(["-q", "figure", figure, str(summary), "--pdf", str(pdf), "--png", str(png)]) == 0
     assert pdf.stat().st_size > 1000 and png.stat().st_size > 1000
+    assert_truetype_fonts(pdf)
+
+
+def assert_truetype_fonts(pdf) -> None:
+    """Every font in the PDF is embedded as TrueType (Type 42: a CIDFontType2 under Type0, or TrueType),
+    none as Type 3, which journals' PDF checks refuse."""
+    import re
+
+    subtypes = set(re.findall(rb"/Subtype\s*/(\w+)", pdf.read_bytes()))
+    assert b"Type3" not in subtypes, f"{pdf.name}: Type 3 fonts"
+    assert subtypes & {b"CIDFontType2", b"TrueType"}, f"{pdf.name}: no TrueType font ({sorted(subtypes)})"

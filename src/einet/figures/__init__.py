@@ -189,19 +189,22 @@ register_figure("psychometric", "decision", "draw_psychometric", analyses=("deci
 
 
 def draw(name: str, ds, pdf: Path, png: Path | None = None) -> list[Path]:
-    """Draw figure ``name`` and save it atomically as PDF (and PNG)."""
+    """Draw figure ``name`` under :mod:`einet.figures.style` and save it atomically as PDF (TrueType fonts)
+    and PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from einet.figures.style import RC
     from einet.io import atomic_write
 
-    fig = FIGURES.get(name)(ds)
     written = []
-    for path in (pdf, png):
-        if path is None:
-            continue
-        written.append(atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=150)))
+    with matplotlib.rc_context(RC):
+        fig = FIGURES.get(name)(ds)
+        for path in (pdf, png):
+            if path is None:
+                continue
+            written.append(atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=150)))
     plt.close(fig)
     return written
