@@ -80,7 +80,7 @@ def test_every_output_traces_to_its_experiment_file_scale_and_command(pipeline):
         prov = io.read_provenance(path)
         assert (prov["experiment_file"], prov["experiment_sha256"], prov["scale"]) == ("tiny.yaml", digest, "quick")
         stage = "collect" if path.name == "summary.nc" else {"runs": "simulate", "analysis": "analyze"}[path.parts[-3]]
-        assert prov["command"].startswith(f"einet --log ") and f" {stage} " in prov["command"], prov["command"]
+        assert prov["command"].startswith("einet --log ") and f" {stage} " in prov["command"], prov["command"]
         with xr.open_dataset(path) as ds:
             assert ds.attrs["history"].endswith(prov["command"])
 

@@ -88,3 +88,33 @@ def test_the_psychometric_figure_draws_the_ideal_observer_and_states_the_shortfa
     assert f"mean {np.mean(shortfall):.3f}" in text and f"max {np.max(shortfall):.3f}" in text
     paths = einet.draw("psychometric", out, tmp_path / "p.pdf", tmp_path / "p.png")
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def _shipped_decision(**population):
+    """The shipped perceptual_decision experiment at its quick scale, E's population keys changed."""
+    from pathlib import Path
+
+    import einet
+    from einet.config.sweep import apply_scale, load_yaml
+
+    raw = apply_scale(load_yaml(Path(__file__).resolve().parents[2] / "config" / "experiments"
+                                / "perceptual_decision.yaml"), "quick")
+    raw.pop("scales", None)
+    raw["model"]["populations"]["E"].update(population)
+    spec = einet.validate(raw)
+    return analyze(einet.simulate(spec, progress=False), spec)
+
+
+def test_the_shipped_network_has_chosen_nothing_before_the_stimulus():
+    """Baseline check (issue 15): at the end of fixation the two halves' rates are equal in every trial, to
+    1 % of the median difference the choices are then read from; a network started with the first half
+    higher (a bump on it) still carries that preference at the stimulus's onset, and fails the check."""
+    def worst_over_typical(out):
+        return float(abs(out.baseline_half_difference).max()) / float(abs(out.half_difference).median())
+
+    out = _shipped_decision()
+    assert float(out.baseline_time) == 90.0  # the last sample of the 100 ms fixation, recorded every 10 ms
+    assert worst_over_typical(out) < 0.01
+    biased = _shipped_decision(init_rate=0.5, init_modulation=1.0, init_phase=90.0)  # the first half's centre
+    assert worst_over_typical(biased) > 0.01
+    assert float(biased.baseline_half_difference.max()) < 0  # the first half is ahead

@@ -47,6 +47,14 @@ def test_region_truth_table():
     assert names == ["uniform", "bistable", "bump", "bump_from_uniform_only"]
 
 
+def test_the_two_kinds_of_bistability_are_told_apart_by_the_uniform_states_rate():
+    """A low uniform state beside a bump (a cue switches the bump on) against a high-rate, saturated one."""
+    from_uniform, from_bump = np.array([False, False, True]), np.array([True, True, True])
+    m0_uniform, m0_bump = np.array([0.05, 1.0, 0.5]), np.array([0.3, 0.6, 0.4])
+    names = [REGIONS[i] for i in region_of(from_uniform, from_bump, m0_uniform, m0_bump)]
+    assert names == ["bistable", "bistable_high", "bump"]
+
+
 J1_VALUES = (1.0, 1.6, 2.4, 3.0)
 
 

@@ -149,3 +149,42 @@ def test_simulate_with_a_task_adds_trials_epochs_and_conditions(tmp_path):
     assert np.all(end.bump_m1.sel(kappa=-1.5).values < 1e-6)
     back = io.read_dataset(io.write_dataset(ds, tmp_path / "odr.nc", provenance={"seed": 0}))
     assert list(back.epoch.values) == list(ds.epoch.values) and back.cue_angle.attrs["units"] == "rad"
+
+
+def _shipped_ring(name: str, **noise):
+    """A shipped ODR experiment at its quick scale through the ring analysis (optionally other noise levels)."""
+    from pathlib import Path
+
+    from einet.analysis import ring
+    from einet.config.sweep import apply_scale, load_yaml
+    from einet.experiment import validate
+    from einet.runs.rate import simulate
+
+    raw = apply_scale(load_yaml(Path(__file__).resolve().parents[2] / "config" / "experiments" / f"{name}.yaml"),
+                      "quick")
+    raw.pop("scales", None)
+    if noise:
+        raw["sweep"]["batch"]["noise"]["values"] = noise["values"]
+    spec = validate(raw)
+    return ring.analyze(simulate(spec, progress=False), spec)
+
+
+def test_the_shipped_odr_rings_hold_no_bump_before_the_cue():
+    """Baseline check (issue 15): at the end of fixation every trial's persistence m1/m0 is below the
+    analysis's bump threshold, at every swept noise level or facilitation time (the ring attractor and
+    the STP memory), while the cue's bump is held above it to the end of the delay."""
+    for name in ("ring_attractor", "stp_memory"):
+        out = _shipped_ring(name)
+        threshold = float(out.bump_threshold)
+        assert threshold == 0.25 and float(out.baseline_time) == 290.0
+        assert float(out.baseline_persistence.max()) < threshold, name
+    held = out.persistence.sel(population="E").sel(tau_fac=out.tau_fac.max())  # facilitation long enough
+    assert float(held.min()) > threshold
+
+
+def test_the_baseline_check_flags_the_noise_that_nucleates_a_bump_during_fixation():
+    """The ring attractor's former top noise level, 0.12, nucleates a bump before the cue (m1/m0 up to
+    about 1): the check fails there, and passes at 0.03."""
+    out = _shipped_ring("ring_attractor", values=[0.03, 0.12])
+    worst = out.baseline_persistence.max("trial")
+    assert float(worst.sel(noise=0.03)) < float(out.bump_threshold) < float(worst.sel(noise=0.12))

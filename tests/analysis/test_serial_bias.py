@@ -201,3 +201,28 @@ def test_serial_bias_experiment_runs_through_the_cli(tmp_path):
                for v in ds.variables.values())
     np.testing.assert_allclose(ds.error, sb.wrap_deg(ds.report - ds.cue))
     draw_through_cli("serial_bias", summary, tmp_path)
+
+
+# ----------------------------------------------------------------- the baseline check (issue 15)
+def _shipped_job(job: str):
+    import einet
+
+    spec = Experiment(EXPERIMENT, "quick").job_spec(job)
+    return sb.analyze(einet.simulate(spec, progress=False), spec)
+
+
+def test_no_bump_before_a_cue_from_a_fresh_start():
+    """When a cue begins the ring holds no bump (m1/m0 below the bump threshold) in every trial that starts
+    from the initial state: each session's first trial, and every trial of the reset control. Carried over
+    (reset false), the facilitation left by the previous trial can re-ignite a bump during a short ITI: the
+    analysis stores it per trial (baseline_persistence); at the quick scale with a 100 ms ITI that happens in
+    0 %, 4 % and 31 % of the later trials at tau_fac 750, 1000 and 1250 ms, which this test does not hide
+    behind a tolerance: it is the experiment's open baseline failure (issue 15), not the check's."""
+    control = _shipped_job("iti~100/reset~True")
+    threshold = float(control.bump_threshold)
+    assert threshold == sb.BUMP_THRESHOLD
+    assert float(control.baseline_persistence.max()) < threshold
+    carried = _shipped_job("iti~100/reset~False")
+    assert float(carried.baseline_persistence.isel(trial=0).max()) < threshold
+    later = carried.baseline_persistence.isel(trial=slice(1, None))
+    assert float(later.sel(tau_fac=750.0).max()) < threshold  # weak facilitation: the erase holds

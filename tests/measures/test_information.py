@@ -13,7 +13,9 @@ from torch import nn
 
 from einet.measures import information as info
 from einet.measures.information import (
+    SATURATION_MARGIN,
     OutOfRangeWarning,
+    SaturationWarning,
     ei,
     ei_parts,
     ei_parts_matrix,
@@ -107,7 +109,8 @@ def test_vector_ei_saturates_at_log2_samples():
     """Many fine inputs, few samples: every input vector unique, so EI = H(Y) <= log2 S."""
     torch.manual_seed(0)
     layer = nn.Linear(12, 12)
-    value = ei(layer, activation="sigmoid", in_range=(0, 1), in_bins=16, out_bins=64, samples=512)
+    with pytest.warns(SaturationWarning, match="set by the samples"):
+        value = ei(layer, activation="sigmoid", in_range=(0, 1), in_bins=16, out_bins=64, samples=512)
     assert value <= math.log2(512) + 1e-9
     assert value > 8.5  # nearly all 512 outputs distinct too
 
@@ -267,6 +270,119 @@ def test_same_seed_same_number():
     assert ei(layer, seed=1, **kw) == ei(layer, seed=1, **kw)
     assert torch.equal(sensitivity_matrix(layer, seed=1, **kw), sensitivity_matrix(layer, seed=1, **kw))
     assert ei_parts(layer, seed=1, **kw) != ei_parts(layer, seed=2, **kw)
+
+
+# ---------------------------------------------------------------- ceilings and saturation
+
+
+def integrated_sigmoid_ei(w: float, b: float, in_range, in_bins: int, out_bins: int, points: int = 2**22) -> float:
+    """EI of y = sigmoid(w x + b) by numerical integration, independently of the estimator.
+
+    The estimator's definition: x uniform over ``in_range`` (so its ``in_bins`` equal bins are equally likely,
+    the maximum-entropy intervention), y binned into ``out_bins`` equal bins of (0, 1); EI = I(x bin; y bin).
+    The joint distribution of the two bins is the integral over x of the indicator of each (x bin, y bin)
+    cell, taken by the midpoint rule on ``points`` equal steps (a multiple of ``in_bins``, so no midpoint
+    lies on an input edge); only the steps straddling one of the out_bins - 1 output edges are misassigned,
+    an error of at most out_bins / points in probability.
+    """
+    lo, hi = in_range
+    x = lo + (np.arange(points) + 0.5) * ((hi - lo) / points)
+    y = 1.0 / (1.0 + np.exp(-(w * x + b)))
+    x_bin = np.arange(points) // (points // in_bins)
+    y_bin = np.clip(np.floor(y * out_bins).astype(np.int64), 0, out_bins - 1)
+    joint = np.bincount(x_bin * out_bins + y_bin, minlength=in_bins * out_bins).reshape(in_bins, out_bins)
+    return exact_mi(joint / points)
+
+
+def test_the_integral_reference_agrees_with_the_closed_form():
+    """The numerical integral reproduces the closed-form interval lengths (no bias, x on (0, 1))."""
+    for w in (2.0, -3.0):
+        assert integrated_sigmoid_ei(w, 0.0, (0, 1), 8, 32) == pytest.approx(exact_sigmoid_ei(w, 8, 32), abs=1e-4)
+
+
+@pytest.mark.parametrize("bins", [8, 64])
+@pytest.mark.parametrize("w, b", [(1.0, 0.3), (-4.0, 1.0)])
+@pytest.mark.parametrize("correction", [None, "miller_madow"])
+def test_one_input_sigmoid_with_bias_recovers_the_integral_at_8_and_64_bins(bins, w, b, correction):
+    in_range = (-2.0, 2.0)  # the classifier's first-layer range
+    layer = linear([[w]], bias=[b])
+    est = ei(layer, activation=nn.Sigmoid(), in_range=in_range, in_bins=bins, out_bins=bins, samples=2**20,
+             bias_correction=correction, return_info=True)
+    expected = integrated_sigmoid_ei(w, b, in_range, bins, bins)
+    assert 0.5 < expected < math.log2(bins) - SATURATION_MARGIN  # informative, below its bins' ceiling
+    assert est.value == pytest.approx(expected, abs=0.01)
+    assert not est.saturated and est.ceiling == pytest.approx(math.log2(bins), abs=1e-3)
+
+
+IDENTITY_8 = dict(IDENTITY, in_bins=8, out_bins=8)
+
+
+@pytest.mark.parametrize("correction, extra", [(None, 0.0), ("miller_madow", 1 / (2 * math.log(2)))])
+def test_a_layer_whose_ei_exceeds_log2_samples_is_flagged_saturated(correction, extra):
+    """16 identity units at 8 bins carry 48 bits; 1024 samples can show at most log2(1024) = 10 of them."""
+    layer = linear(np.eye(16))
+    est = ei(layer, samples=1024, bias_correction=correction, return_info=True, **IDENTITY_8)
+    assert est.ceiling == pytest.approx(10 + extra * (1 - 1 / 1024), abs=1e-9)
+    assert est.saturated and est.ceiling - SATURATION_MARGIN <= est.value <= est.ceiling + 1e-9
+    assert est.samples == 1024 and est.limited_by == "samples"
+    with pytest.warns(SaturationWarning, match="ceiling"):
+        ei(layer, samples=1024, bias_correction=correction, **IDENTITY_8)
+    # convergence mode: doubled to the cap, where the ceiling is log2(8192) = 13 bits and the flag stays
+    capped = ei(layer, samples=1024, saturation_cap=8192, bias_correction=correction, return_info=True,
+                **IDENTITY_8)
+    assert capped.samples == 8192 and capped.saturated
+    assert capped.ceiling == pytest.approx(13 + extra * (1 - 1 / 8192), abs=1e-9)
+    assert capped.value > est.value + 2.9  # it follows the ceiling: not a measurement of the layer's 48 bits
+
+
+def test_a_narrow_layer_with_plenty_of_samples_is_not_flagged_nor_resampled():
+    layer = linear([[3.0, -2.0], [1.0, 4.0]], bias=[0.5, -1.0])
+    kw = dict(activation=nn.Sigmoid(), in_range=(0, 1), in_bins=8, out_bins=8, samples=2**16,
+              saturation_cap=2**20, bias_correction="miller_madow", return_info=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no SaturationWarning either
+        found = {"ei": ei(layer, **kw), "ei_parts": ei_parts(layer, **kw), "sensitivity": sensitivity(layer, **kw)}
+    for name, est in found.items():
+        assert not est.saturated, name
+        assert est.samples == 2**16, name  # nothing to raise
+        assert est.value < est.ceiling - 1, name
+    assert found["ei"].ceiling == pytest.approx(6 + 63 / (2 * 2**16 * math.log(2)))  # 2 x log2(8): the bins bind
+    assert found["ei_parts"].ceiling == pytest.approx(4 * (3 + 7 / (2 * 2**16 * math.log(2))))  # 4 pairs, log2(8)
+    # and it is a measurement: more samples leave it where it is
+    assert found["ei"].value == pytest.approx(ei(layer, **dict(kw, samples=2**20, return_info=False)), abs=0.01)
+
+
+def test_a_pair_at_its_bins_ceiling_is_flagged_but_not_resampled():
+    """1 -> 1 identity at matching bins: exactly log2(8) bits, the bins' ceiling; more samples change nothing."""
+    layer = linear([[1.0]])
+    for measure in (ei, ei_parts, sensitivity):
+        est = measure(layer, samples=4096, saturation_cap=2**20, return_info=True, **IDENTITY_8)
+        assert est.value == pytest.approx(3.0, abs=0.01) and est.saturated and est.samples == 4096
+        assert est.limited_by == "bins"
+
+
+def test_saturation_cap_doubles_while_the_estimate_follows_its_ceiling():
+    """A fake estimator that reads log2 n (its ceiling) up to 1600 samples, then settles."""
+    def run(n):
+        return min(math.log2(n), math.log2(1600) + 0.05 * math.log2(n / 1600)), 0
+
+    def bound(n, dropped):
+        return math.log2(n), True
+
+    est = info._estimate(run, 100, None, 0, 0, "fake", bound=bound, saturation_cap=10**6)
+    assert (est.samples, est.saturated) == (3200, False)  # 100 .. 1600 at the ceiling; 3200: 0.95 bit below
+    est = info._estimate(run, 100, None, 0, 0, "fake", bound=bound, saturation_cap=800)
+    assert (est.samples, est.saturated) == (800, True)  # the cap is reached: the flag stays
+    est = info._estimate(run, 100, None, 0, 0, "fake", bound=bound, saturation_cap=None)
+    assert (est.samples, est.saturated) == (100, True)  # no cap: flagged, not raised
+
+    # still rising by more than the margin per doubling: saturated, even below the ceiling by more than it
+    climbing = lambda n: (math.log2(n) - 0.05 * math.log2(n / 100) ** 2, 0)  # noqa: E731 - +0.95, 0.85, 0.75, 0.65
+    est = info._estimate(climbing, 100, None, 0, 0, "fake", bound=bound, saturation_cap=1600)
+    assert est.samples == 1600 and est.saturated and est.value < est.ceiling - SATURATION_MARGIN
+    # the bins bind (by_samples False): never raised
+    est = info._estimate(run, 100, None, 0, 0, "fake", bound=lambda n, d: (math.log2(n), False), saturation_cap=10**6)
+    assert (est.samples, est.saturated) == (100, True)
 
 
 # ---------------------------------------------------------------- compiled pair-count kernel

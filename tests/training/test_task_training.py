@@ -315,3 +315,52 @@ def test_model_file_rebuilds_the_trained_network(tmp_path):
     torch.testing.assert_close(loaded.trained["EE.weights"].detach(), trained, rtol=0, atol=0)
     untrained.load_state_dict(payload["state_dict"])
     torch.testing.assert_close(trajectory(loaded.network), trajectory(untrained.network), rtol=0, atol=0)
+
+
+def _shipped_trained(name: str):
+    """A shipped trained-task experiment at its quick scale."""
+    from pathlib import Path
+
+    from einet.config.sweep import apply_scale, load_yaml
+
+    path = Path(__file__).resolve().parents[2] / "config" / "experiments" / f"{name}.yaml"
+    raw = apply_scale(load_yaml(path), "quick")
+    raw.pop("scales", None)
+    return validate(raw)
+
+
+def test_the_evaluations_keep_the_state_the_first_stimulus_meets():
+    """Baseline check of the trained tasks (issue 15): fixation_persistence is m1/m0 of the cued ring, and
+    fixation_overlap the overlaps with the sample pattern A and distractor pattern Go, of the very state the
+    cue (the sample) meets, recomputed here by stepping the same untrained network through fixation. The
+    untrained ODR ring (kappa 0.3, below the bump's onset) holds no bump then (below the ring analysis's
+    bump threshold 0.25); the untrained dual network (the old rank-two flip-flop) has fallen to one
+    sample's state, which the record shows (the trained networks' values are in the figures)."""
+    from einet.measures.bump import decode
+    from einet.runs.task_training import _evaluate, _evaluation_model, build_task_model
+
+    for name, first in (("trained_odr", "cue"), ("trained_dual", "sample")):
+        spec = _shipped_trained(name)
+        model, _ = build_task_model(spec, spec.training.trials, torch.device("cpu"))
+        record = _evaluate(spec, model, torch.device("cpu"))
+        copy, objective = _evaluation_model(spec, model, torch.device("cpu"))
+        if name == "trained_odr":
+            task = objective.task([360.0 * i / spec.training.test_cues for i in range(spec.training.test_cues)],
+                                  delay=max(spec.training.test_delays))
+        else:
+            task = objective.task(1)
+        net = copy.network
+        state = net.initial_state()
+        with torch.no_grad():
+            for step in range(int(round(task.schedule[first].start / net.dt))):
+                state, _ = net.step(state, task.stimulus(step, net.dt))
+        rates = state.rates[objective.population].double()
+        if name == "trained_odr":
+            m0, m1, _ = decode(rates)
+            np.testing.assert_allclose(record["fixation_persistence"], (m1 / m0).numpy(), rtol=1e-5)
+            assert record["fixation_persistence"].max() < 0.25
+        else:
+            directions = torch.stack([task.pattern("A"), task.pattern("Go")], dim=1)
+            expected = (rates @ directions / rates.shape[1]).numpy()
+            np.testing.assert_allclose(record["fixation_overlap"], expected, rtol=1e-5, atol=1e-7)
+            assert abs(record["fixation_overlap"][:, 0]).min() > 0.2  # a sample's state before any sample

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import xarray as xr
 import yaml
 
 from einet import io
@@ -18,8 +19,9 @@ from einet.cli import main
 from einet.experiment import validate
 from einet.config.training import TrainingSpec
 from einet.datasets import load
-from einet.errors import ConfigError
+from einet.errors import ConfigError, EinetError
 from einet.fields import parse_section
+from einet.measures.information import SATURATION_MARGIN
 from einet.runs.classifier import build_mlp, checkpoint_epochs, load_model, train
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,7 +71,8 @@ def test_checkpoints_start_at_zero_and_end_at_the_last_epoch():
 
 def test_sgd_on_digits_learns_far_above_chance_and_ei_obeys_its_bounds():
     spec = parse_section(TrainingSpec, {"kind": "classifier", "dataset": "digits", "hidden": [16], "epochs": 12, "checkpoints": 1,
-                                        "learning_rate": 1.0, "ei": {"samples": 1024, "bins": 4}}, "training")
+                                        "learning_rate": 1.0, "ei": {"samples": 1024, "max_samples": 8192, "bins": 4}},
+                         "training")
     ds, model = train(spec, load("digits"), torch.device("cpu"), progress=False)
     assert list(ds.epoch.values) == [0, 12]
     acc = ds.accuracy_test.values
@@ -80,9 +83,48 @@ def test_sgd_on_digits_learns_far_above_chance_and_ei_obeys_its_bounds():
         layer = ds.sel(layer=name)
         assert np.all(layer.ei_parts >= 0) and np.all(layer.ei_parts <= n_in * n_out * math.log2(b))
         assert np.all(layer.sensitivity >= 0) and np.all(layer.sensitivity <= n_in * n_out * math.log2(b))
-        assert np.all(layer.ei >= 0) and np.all(layer.ei <= min(n_out * math.log2(b), math.log2(1024)) + 1e-9)
+        samples = layer.ei_samples.values
+        assert np.all((samples >= 1024) & (samples <= 8192))
+        assert np.all(layer.ei >= 0) and np.all(layer.ei <= np.minimum(n_out * math.log2(b), np.log2(samples)) + 1e-9)
+        np.testing.assert_allclose(layer.ei_ceiling, np.minimum(np.log2(samples), n_out * math.log2(b)))  # plug-in
         np.testing.assert_allclose(layer.degeneracy, layer.sensitivity - layer.ei_parts, atol=1e-9)
+        for key in ("ei", "ei_parts", "sensitivity"):
+            assert set(np.unique(layer[f"{key}_saturated"].values)) <= {0, 1}
+        for key in ("ei_parts", "sensitivity"):  # a pair's ceiling is log2(4 bins) from 4 samples on: never raised
+            assert np.all(layer[f"{key}_samples"] == 1024)
+            np.testing.assert_allclose(layer[f"{key}_ceiling"], n_in * n_out * math.log2(b))
     assert list(ds.layer_inputs.values) == [64, 16] and list(ds.layer_outputs.values) == [16, 10]
+    # fc1 (64 inputs at 4 bins: 2**128 input states) reads log2 of its samples at every checkpoint: raised to the
+    # cap and still flagged there; the 16 -> 10 readout, whose outputs repeat, is a measurement
+    fc1 = ds.sel(layer="fc1")
+    assert np.all(fc1.ei_saturated == 1) and np.all(fc1.ei_samples == 8192)
+    np.testing.assert_allclose(fc1.ei, 13.0, atol=SATURATION_MARGIN)
+    assert np.all(ds.sel(layer="fc2").ei_saturated == 0) and np.all(ds.ei_parts_saturated == 0)
+
+
+def test_causal_plane_subtracts_ei_parts_where_the_vector_ei_saturates():
+    """Marrow et al.'s plane: degeneracy = sensitivity - EI, with EI_parts for a layer whose EI saturates."""
+    from types import SimpleNamespace
+
+    from einet.analysis.trained import analyze
+
+    dims, shape = ("epoch", "layer"), (2, 2)
+    values = {"ei": [[2.0, 12.7], [2.5, 12.7]], "ei_parts": [[1.0, 20.0], [1.5, 21.0]],
+              "sensitivity": [[5.0, 100.0], [6.0, 110.0]]}
+    run = xr.Dataset({k: (dims, np.array(v), {"units": "bit", "long_name": k}) for k, v in values.items()},
+                     coords={"epoch": [0, 10], "layer": ["narrow", "wide"], "layer_inputs": ("layer", [4, 64]),
+                             "layer_outputs": ("layer", [3, 32])})
+    run["degeneracy"] = run.sensitivity - run.ei_parts
+    run["ei_saturated"] = (dims, np.array([[0, 0], [0, 1]], dtype=np.int8))  # the wide layer at epoch 10 only
+    run["ei_parts_saturated"] = (dims, np.zeros(shape, dtype=np.int8))
+    run["sensitivity_saturated"] = (dims, np.array([[0, 0], [1, 0]], dtype=np.int8))
+    ds = analyze(run, SimpleNamespace(name="x"))
+    assert list(ds.plane_estimator.values) == ["ei", "ei_parts"]  # one saturated checkpoint decides the path
+    np.testing.assert_allclose(ds.plane_degeneracy.sel(layer="narrow"), [3.0, 3.5])  # sensitivity - EI
+    np.testing.assert_allclose(ds.plane_degeneracy.sel(layer="wide"), [80.0, 89.0])  # sensitivity - EI_parts
+    np.testing.assert_array_equal(ds.plane_saturated.values, [[0, 0], [1, 0]])  # the subtracted one's flag
+    with pytest.raises(EinetError, match="ei_saturated"):
+        analyze(run.drop_vars("ei_saturated"), SimpleNamespace(name="x"))
 
 
 def test_training_is_deterministic_for_a_seed():

@@ -73,6 +73,7 @@ register_analysis("balance", runs=("rate",), writes=(
     "rate_sd"
 ))
 register_analysis("ring", runs=("rate",), tasks=("odr",), records=("bump",), writes=(
+    "baseline_persistence baseline_time bump_threshold "
     "bump_profile cue_angle delay_time diffusion drift epoch error mean_abs_error offset persistence "
     "persistence_trace phase_trace phase_variance population population_size report site time trial "
     "trial_epoch trial_time stp_u_* stp_x_*"
@@ -81,8 +82,9 @@ register_analysis("multistability", runs=("rate",), writes=(
     "bump m0 m1 persistence population population_size region"
 ))
 register_analysis("dual", runs=("rate",), tasks=("dual",), records=("overlaps",), task_settings={"patterns": "low_rank"}, writes=(
-    "condition condition_sample condition_task condition_test distractor_accuracy epoch overlap rank "
-    "sample_accuracy sample_accuracy_end_of_delay time variant"
+    "baseline_overlap baseline_overlap_max baseline_overlap_sd baseline_time condition condition_sample "
+    "condition_task condition_test distractor_accuracy distractor_accuracy_per_condition epoch overlap rank "
+    "sample_accuracy sample_accuracy_end_of_delay sample_accuracy_per_condition time variant"
 ))
 register_analysis("recurrent_ei", runs=("rate",), writes=(
     "clipped_population clipped_projection degeneracy_population degeneracy_projection "
@@ -91,15 +93,17 @@ register_analysis("recurrent_ei", runs=("rate",), writes=(
     "sensitivity_projection steps"
 ))
 register_analysis("serial_bias", runs=("sessions",), writes=(
+    "baseline_persistence bump_threshold "
     "bias_amplitude bias_amplitude_high bias_amplitude_low bias_trials bias_width bias_width_high "
     "bias_width_low cue curve_count curve_mean curve_sem distance_bin error fit_curve fit_distance "
     "fit_high fit_low persistence previous_distance report session signed_bin signed_curve_mean "
     "signed_curve_sem trial"
 ))
 register_analysis("information", "trained", runs=("classifier",), writes=(
-    "accuracy_test accuracy_train degeneracy degeneracy_per_pair effectiveness ei ei_parts "
-    "ei_parts_per_pair epoch layer layer_inputs layer_outputs loss_test loss_train sensitivity "
-    "sensitivity_per_pair"
+    "accuracy_test accuracy_train degeneracy degeneracy_per_pair effectiveness ei ei_ceiling ei_parts "
+    "ei_parts_ceiling ei_parts_per_pair ei_parts_samples ei_parts_saturated ei_samples ei_saturated epoch "
+    "layer layer_inputs layer_outputs loss_test loss_train plane_degeneracy plane_estimator plane_saturated "
+    "sensitivity sensitivity_ceiling sensitivity_per_pair sensitivity_samples sensitivity_saturated"
 ))
 register_analysis("learning", runs=("network_training",), writes=(
     "best_epoch best_test_accuracy epoch feature final_test_accuracy projection receptive_field "
@@ -107,8 +111,8 @@ register_analysis("learning", runs=("network_training",), writes=(
     "weight_mean weight_std"
 ))
 register_analysis("spiking", runs=("spiking",), writes=(
-    "cv_bin cv_defined cv_hist cv_mean fano population population_rate population_size raster "
-    "raster_neuron raster_population raster_time rate_bin rate_hist rate_mean rate_std synchrony "
+    "cv2_mean cv_bin cv_defined cv_hist cv_mean fano isi_count population population_rate population_size "
+    "raster raster_neuron raster_population raster_time rate_bin rate_hist rate_mean rate_std synchrony "
     "time"
 ))
 register_analysis("reservoir", runs=("reservoir",), writes=(
@@ -122,9 +126,11 @@ register_analysis("stdp", runs=("stdp",), writes=(
 register_analysis("task_training", runs=("task_training",), writes=(
     "accuracy angle_error choice_correct condition cue decoded_angle decoded_phase delay "
     "dpa_accuracy epoch epoch_start epoch_stop eval_time evaluation_error evaluation_rmse "
-    "go_accuracy grad_norm iteration learning_rate lick_probability loss mean_rate paired "
-    "persistence readout sign_violations stage task task_variant"
+    "fixation_overlap fixation_persistence go_accuracy grad_norm iteration learning_rate "
+    "lick_probability loss mean_rate paired pattern persistence readout sign_violations stage task "
+    "task_variant"
 ))
 register_analysis("decision", runs=("rate",), tasks=("perceptual_decision",), writes=(
-    "accuracy accuracy_se choice coherence coherence_level decided ideal_accuracy trial"
+    "accuracy accuracy_se baseline_half_difference baseline_time choice coherence coherence_level decided "
+    "half_difference ideal_accuracy trial"
 ))

@@ -12,6 +12,11 @@ difference has mean :math:`c/100` and standard deviation
 
 which no network given the same evidence can beat beyond sampling error.
 Traced neurons (``simulation.record.neurons``) must cover the population.
+
+The baseline check: at the last recorded time before the stimulus (the end of
+fixation) the two halves' mean rates are equal, so the decoded choice is
+undetermined until evidence arrives (``baseline_half_difference``, against the
+``half_difference`` the choice is read from).
 """
 
 from __future__ import annotations
@@ -53,6 +58,12 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
     half = (index[inside] >= size // 2).astype(int)
     first = traced.isel(sample=np.flatnonzero(half == 0)).mean("sample")
     second = traced.isel(sample=np.flatnonzero(half == 1)).mean("sample")
+    before = np.flatnonzero(run.epoch.values == "stimulus")
+    baseline = None
+    if before.size and before[0] > 0:
+        at = run.rate_trace.isel(time=int(before[0]) - 1, sample=np.flatnonzero(inside))
+        baseline = (at.isel(sample=np.flatnonzero(half == 1)).mean("sample")
+                    - at.isel(sample=np.flatnonzero(half == 0)).mean("sample"))
     decided = xr.where(second > first, 1.0, 0.0).where(second != first, 0.5)  # a tie is a coin flip
     for name in decided.coords:  # xr.where drops the coordinates' units and names
         decided[name].attrs.update(run[name].attrs)
@@ -73,6 +84,16 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
                                {"units": "1", "long_name": "accuracy of the ideal observer of the same evidence"}),
         }
     )
+    rate_units = run.rate_trace.attrs.get("units", "1")
+    ds["half_difference"] = (second - first).assign_attrs(
+        units=rate_units, long_name=f"mean rate of the second half of {pop} minus the first's over the {epoch} epoch "
+        "(the choice is its sign)")
+    if baseline is not None:
+        ds["baseline_half_difference"] = baseline.drop_vars(["time", "epoch"], errors="ignore").assign_attrs(
+            units=rate_units, long_name=f"mean rate of the second half of {pop} minus the first's at the end of "
+            "fixation, before the stimulus")
+        ds["baseline_time"] = xr.DataArray(float(run.time.values[int(before[0]) - 1]), attrs={
+            "units": "ms", "long_name": "time of the last recorded sample before the stimulus"})
     ds["coherence_level"].attrs.update(units="%", long_name="motion coherence")
     ds.attrs.update({"experiment": run.attrs.get("experiment", ""), "job": run.attrs.get("job", ""),
                      "analysis": "decision", "population": pop, "sigma": float(task.sigma),

@@ -4,6 +4,12 @@ Every parameter set is run twice, from the uniform state and from a bump
 (a batch axis over ``init_modulation``). A steady state counts as a bump when
 its persistence m1/m0 exceeds a threshold. Comparing the two starts gives the
 region of each parameter set, the hysteresis that a single start cannot show.
+
+Bistability comes in two kinds, told apart by the uniform state's mean rate m0
+against the bump's: ``bistable``, a low-rate uniform state beside the bump (the
+working-memory regime: a transient cue switches the bump on), and
+``bistable_high``, a high-rate uniform state (with a sigmoid, the saturated one)
+beside a bump of lower mean rate (a cue cannot switch the bump on from there).
 """
 
 from __future__ import annotations
@@ -13,13 +19,19 @@ import xarray as xr
 
 from einet.errors import EinetError
 
-REGIONS = ("uniform", "bistable", "bump", "bump_from_uniform_only")
+REGIONS = ("uniform", "bistable", "bump", "bump_from_uniform_only", "bistable_high")
 
 
-def region_of(bump_from_uniform: np.ndarray, bump_from_bump: np.ndarray) -> np.ndarray:
-    """Region codes (indices into ``REGIONS``) from the two starts' outcomes."""
+def region_of(bump_from_uniform: np.ndarray, bump_from_bump: np.ndarray, m0_from_uniform=None,
+              m0_from_bump=None) -> np.ndarray:
+    """Region codes (indices into ``REGIONS``) from the two starts' outcomes; with both starts' steady mean
+    rates, a bistable pair whose uniform state fires more than its bump is ``bistable_high``."""
     u, b = np.asarray(bump_from_uniform, bool), np.asarray(bump_from_bump, bool)
-    return np.select([~u & ~b, ~u & b, u & b], [0, 1, 2], default=3).astype(np.int8)
+    code = np.select([~u & ~b, ~u & b, u & b], [0, 1, 2], default=3).astype(np.int8)
+    if m0_from_uniform is not None and m0_from_bump is not None:
+        high = np.asarray(m0_from_uniform, float) > np.asarray(m0_from_bump, float)
+        code = np.where((code == 1) & high, np.int8(REGIONS.index("bistable_high")), code).astype(np.int8)
+    return code
 
 
 def analyze(run: xr.Dataset, spec) -> xr.Dataset:
@@ -44,7 +56,8 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
     starts = run[axis].values
     from_uniform = has_bump.sel({axis: starts.min()}, drop=True)
     from_bump = has_bump.sel({axis: starts.max()}, drop=True)
-    region = xr.apply_ufunc(region_of, from_uniform, from_bump)
+    region = xr.apply_ufunc(region_of, from_uniform, from_bump, m0.sel({axis: starts.min()}, drop=True),
+                            m0.sel({axis: starts.max()}, drop=True))
     window = f"mean over t >= {spec.simulation.record.average_from} ms"
     ds = xr.Dataset(
         {

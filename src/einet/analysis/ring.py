@@ -2,6 +2,12 @@
 
 Needs a run with a task that has a delay epoch and per-trial cue angles (ODR)
 and bump decoding in the recorder (``simulation.record.bump: true``).
+
+The baseline check: at the last recorded time before the cue (the end of
+fixation) the ring must hold no bump, its persistence m1/m0 below
+``analysis.bump_threshold`` in every trial (``baseline_persistence``); a ring
+whose noise nucleates a bump during fixation would report that bump, moved or
+not by the cue.
 """
 
 from __future__ import annotations
@@ -49,12 +55,34 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
     ds["diffusion"] = both.isel(measure=1, drop=True).assign_attrs(
         long_name="phase diffusion over the delay (var = 2 D t)", units="rad2/s")
     ds.update(_ring_traces(run, spec, during))
+    ds.update(_baseline(run, spec))
     for name, coord in run.coords.items():
         if name not in ds.coords and name != "time" and (coord.ndim == 0 or set(coord.dims) <= set(ds.dims)):
             ds = ds.assign_coords({name: coord})
     ds.attrs.update({"experiment": run.attrs.get("experiment", ""), "job": run.attrs.get("job", ""),
                      "analysis": "ring", "population": spec.task.population})
     return ds
+
+
+def _baseline(run: xr.Dataset, spec) -> dict[str, xr.DataArray]:
+    """Per trial the cued ring's persistence m1/m0 at the last recorded time before the cue, with the
+    threshold it must stay below and that time; nothing when no time before the cue was recorded."""
+    cue = np.flatnonzero(run.epoch.values == "cue")
+    if not cue.size or cue[0] == 0:
+        return {}
+    before = run.isel(time=int(cue[0]) - 1)
+    pop = spec.task.population
+    ratio = xr.apply_ufunc(persistence, before.bump_m0.sel(population=pop, drop=True),
+                           before.bump_m1.sel(population=pop, drop=True))
+    return {
+        "baseline_persistence": ratio.drop_vars(["time", "epoch"], errors="ignore").assign_attrs(
+            units="1", long_name=f"m1 / m0 of {pop} at the end of fixation, before the cue (no bump: below "
+            "bump_threshold)"),
+        "bump_threshold": xr.DataArray(float(getattr(spec.analysis, "bump_threshold", 0.25)), attrs={
+            "units": "1", "long_name": "persistence m1 / m0 above which a ring holds a bump"}),
+        "baseline_time": xr.DataArray(float(run.time.values[int(cue[0]) - 1]), attrs={
+            "units": "ms", "long_name": "time of the last recorded sample before the cue"}),
+    }
 
 
 def _ring_traces(run: xr.Dataset, spec, during: xr.Dataset) -> dict[str, xr.DataArray]:

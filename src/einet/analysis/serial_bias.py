@@ -43,6 +43,7 @@ from einet.errors import EinetError
 from einet.fields import to_dict
 
 DEG = "degree"
+BUMP_THRESHOLD = 0.25  # m1/m0 above which the ring holds a bump (the ring and multistability analyses' default)
 
 
 def wrap_deg(angle):
@@ -199,6 +200,14 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
         m0, m1 = run.bump_m0.transpose(*report.dims).values, run.bump_m1.transpose(*report.dims).values
         data["persistence"] = (batch_dims + trial_dims, np.divide(m1, m0, out=np.zeros_like(m1), where=m0 > 0),
                                {"units": "1", "long_name": "m1 / m0 at the end of the delay"})
+    if "bump_m0_cue" in run:  # the baseline check: no bump left when the next cue begins
+        m0, m1 = run.bump_m0_cue.transpose(*report.dims).values, run.bump_m1_cue.transpose(*report.dims).values
+        data["baseline_persistence"] = (
+            batch_dims + trial_dims, np.divide(m1, m0, out=np.zeros_like(m1), where=m0 > 0),
+            {"units": "1", "long_name": "m1 / m0 when the cue begins (after fixation; after the previous trial's "
+             "erase and ITI): no bump below bump_threshold"})
+        data["bump_threshold"] = ((), BUMP_THRESHOLD, {"units": "1", "long_name": "persistence m1 / m0 above which "
+                                                       "a ring holds a bump"})
     ds = xr.Dataset(data, coords=coords)
     for name, coord in run.coords.items():
         if coord.ndim == 0 and name not in ds.coords:

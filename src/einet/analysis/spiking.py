@@ -39,19 +39,24 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
     labels = run["neuron_population"].values.astype(str)
     rate = run["rate"].values.reshape(n_elements, -1)
     cv = run["isi_cv"].values.reshape(n_elements, -1)
+    cv2 = run["isi_cv2"].values.reshape(n_elements, -1) if "isi_cv2" in run else None  # None: a run file before CV2
+    spikes = run["spike_count"].values.reshape(n_elements, -1).astype(float)
     dt, transient, duration = run.attrs["dt_ms"], run.attrs["transient_ms"], run.attrs["duration_ms"]
 
     rate_edges = np.linspace(0.0, cfg.rate_max, bins + 1)
     cv_edges = np.linspace(0.0, cfg.cv_max, bins + 1)
     shape = (n_elements, len(pops))
-    rate_mean, rate_std, cv_mean, cv_defined = (np.full(shape, np.nan) for _ in range(4))
+    rate_mean, rate_std, cv_mean, cv_defined, cv2_mean, isi_count = (np.full(shape, np.nan) for _ in range(6))
     rate_hist, cv_hist = np.zeros(shape + (bins,)), np.zeros(shape + (bins,))
     for p, name in enumerate(pops):
         mask = labels == name
         rate_mean[:, p], rate_std[:, p] = rate[:, mask].mean(1), rate[:, mask].std(1)
         with np.errstate(all="ignore"):
             cv_mean[:, p] = np.nanmean(np.where(np.isfinite(cv[:, mask]), cv[:, mask], np.nan), 1)
+            if cv2 is not None:
+                cv2_mean[:, p] = np.nanmean(np.where(np.isfinite(cv2[:, mask]), cv2[:, mask], np.nan), 1)
         cv_defined[:, p] = np.isfinite(cv[:, mask]).mean(1)
+        isi_count[:, p] = np.where(np.isfinite(cv[:, mask]), spikes[:, mask] - 1.0, 0.0).sum(1)
         for e in range(n_elements):
             rate_hist[e, p], cv_hist[e, p] = _hist(rate[e, mask], rate_edges), _hist(cv[e, mask], cv_edges)
 
@@ -98,6 +103,11 @@ def analyze(run: xr.Dataset, spec) -> xr.Dataset:
         "cv_mean": (per_pop, shaped(cv_mean), {"units": "1", "long_name": "mean ISI coefficient of variation "
                                                                           "(neurons with 3+ spikes)"}),
         "cv_defined": (per_pop, shaped(cv_defined), {"units": "1", "long_name": "fraction of neurons with 3+ spikes"}),
+        "cv2_mean": (per_pop, shaped(cv2_mean), {"units": "1", "long_name": "mean local variation CV2 of consecutive "
+                                                                            "ISIs (Holt et al. 1996; neurons with 3+ "
+                                                                            "spikes)"}),
+        "isi_count": (per_pop, shaped(isi_count), {"units": "1", "long_name": "inter-spike intervals in the ISI CV "
+                                                                              "(all of the neurons with 3+ spikes)"}),
         "fano": (per_pop, shaped(fano), {"units": "1", "long_name": "Fano factor of the population spike count "
                                                                     f"in {cfg.count_bin:g} ms bins"}),
         "synchrony": (per_pop, shaped(chi), {"units": "1", "long_name": "synchrony chi (Golomb 2007) of the raster "

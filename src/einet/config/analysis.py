@@ -72,6 +72,15 @@ class MultistabilityAnalysisSpec(AnalysisSpec):
 
 
 @dataclass(frozen=True)
+class RingAnalysisSpec(AnalysisSpec):
+    """ODR memory on a ring, with the check that no bump is there before the cue."""
+
+    bump_threshold: float = option(
+        0.25, doc="persistence m1/m0 above which the cued ring holds a bump; before the cue (the end of "
+        "fixation) every trial must be below it (the baseline check)", check=positive)
+
+
+@dataclass(frozen=True)
 class RecurrentEIAnalysisSpec(AnalysisSpec):
     ei: RecurrentEISpec = option(factory=RecurrentEISpec, doc="effective information of the network's maps")
 
@@ -93,7 +102,7 @@ class StdpAnalysisSpec(AnalysisSpec):
 
 
 AnalysisSpec._variants = {
-    "balance": BalanceAnalysisSpec, "multistability": MultistabilityAnalysisSpec,
+    "balance": BalanceAnalysisSpec, "multistability": MultistabilityAnalysisSpec, "ring": RingAnalysisSpec,
     "recurrent_ei": RecurrentEIAnalysisSpec, "serial_bias": SerialBiasAnalysisSpec,
     "spiking": SpikingAnalysisKindSpec, "stdp": StdpAnalysisSpec,
 }

@@ -156,6 +156,14 @@ class LowRankSpec:
         "n_<population> of shape [size, rank] for every population (relative paths from the working "
         "directory); mean and cov are then unused",
     )
+    zero_mean: bool = option(
+        False,
+        doc="subtract from each drawn vector its mean over the population's neurons, so that every m^k and "
+        "n^k is orthogonal to the uniform direction: the low-rank term then has zero row and column sums, "
+        "uniform activity has zero overlap with every m^k at any size (an i.i.d. draw leaves means of "
+        "order 1/sqrt(N), which bias the uniform state along m^k), and the uniform mode is the one of the "
+        "J/N term alone; needs mean all 0 and no file",
+    )
 
     def _check(self, path: str) -> None:
         import numpy as np
@@ -171,6 +179,10 @@ class LowRankSpec:
                 raise ConfigError(f"{path}.cov", self.cov, f"a symmetric {size} x {size} matrix")
             if np.linalg.eigvalsh(cov).min() < -1e-12:
                 raise ConfigError(f"{path}.cov", self.cov, "a positive semi-definite covariance")
+        if self.zero_mean and self.file is not None:
+            raise ConfigError(f"{path}.zero_mean", True, "false beside a file of given vectors (centre them in the file)")
+        if self.zero_mean and any(self.mean):
+            raise ConfigError(f"{path}.zero_mean", True, f"false with nonzero means {self.mean}")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ task in neurogym's form); the network's choice is the half with the higher mean 
 Points: fraction of trials decided correctly per coherence (bars: binomial standard error; averaged over grid
 jobs). Black line: the ideal observer, who integrates both channels over the whole stimulus,
 Phi(c/100 / (sigma sqrt(2/T))), the upper bound of any decoder of the same evidence; the text gives the
-network's mean and largest shortfall from it. Dotted: chance.
+network's mean and largest shortfall from it. Dotted: chance. The baseline check, also in the text: before
+the stimulus (end of fixation) the two halves' rates are equal, so no choice is made before the evidence:
+the largest ``|difference|`` over trials then, beside the median ``|difference|`` the choices are read from.
 """)
 def draw_psychometric(ds: xr.Dataset) -> plt.Figure:
     """Accuracy against coherence with the ideal observer and the deviation in numbers."""
@@ -40,7 +42,11 @@ def draw_psychometric(ds: xr.Dataset) -> plt.Figure:
     ax.axhline(0.5, color="0.5", ls=":", lw=1)
     ax.set(xlabel="coherence [%]", ylabel="fraction correct", ylim=(0.4, 1.02),
            title=f"{ds.attrs.get('population', '')}: choice over the {ds.attrs.get('read_epoch', '')} epoch")
-    ax.text(0.98, 0.05, f"shortfall from ideal: mean {np.mean(shortfall):.3f}, max {np.max(shortfall):.3f}",
-            transform=ax.transAxes, ha="right", fontsize=8)
+    text = f"shortfall from ideal: mean {np.mean(shortfall):.3f}, max {np.max(shortfall):.3f}"
+    if "baseline_half_difference" in ds and "half_difference" in ds:
+        text += (f"\nbefore the stimulus: |half difference| <= {float(abs(ds.baseline_half_difference).max()):.1e}"
+                 f"\n(read over the {ds.attrs.get('read_epoch', 'decision')} epoch: median "
+                 f"{float(abs(ds.half_difference).median()):.2g})")
+    ax.text(0.98, 0.02, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=7)  # below chance
     ax.legend(loc="center right", fontsize=8)
     return fig

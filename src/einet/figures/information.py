@@ -30,66 +30,138 @@ def _groups(ds: xr.Dataset) -> list[tuple[str, xr.Dataset]]:
     return [(str(ds.attrs.get("dataset", "")), ds)]
 
 
+#: Names of the estimators on the axes and in the legends.
+_ESTIMATOR_LABEL = {"ei": "EI", "ei_parts": "EI_parts"}
+_OPEN = dict(facecolors="none", linewidths=1.2)
+
+
+def _saturated(ds: xr.Dataset, name: str, dims: list[str]) -> np.ndarray:
+    """``name`` (a 0/1 flag) as bools, true where any seed (any dimension not in ``dims``) is saturated."""
+    flag = ds[name].astype(bool)
+    extra = [d for d in flag.dims if d not in dims]
+    return (flag.any(extra) if extra else flag).transpose(*dims).values
+
+
+def _plane_of(part: xr.Dataset, layer) -> tuple[str, xr.DataArray, np.ndarray]:
+    """One layer's causal-plane estimator, degeneracy (mean over seeds) and saturation (any seed).
+
+    Seeds that chose different estimators (the vector EI saturated in some) are all drawn with EI_parts,
+    so that one mean is one quantity."""
+    one = part.sel(layer=layer)
+    chosen = set(np.asarray(one.plane_estimator.values).ravel().tolist())
+    if chosen == {"ei"}:
+        return "ei", _keep(one.plane_degeneracy, ["epoch"]), _saturated(one, "plane_saturated", ["epoch"])
+    flag = _saturated(one, "sensitivity_saturated", ["epoch"]) | _saturated(one, "ei_parts_saturated", ["epoch"])
+    return "ei_parts", _keep(one.degeneracy, ["epoch"]), flag
+
+
+def _saturated_legend_entry(ax, handles: list, labels: list, any_saturated: bool) -> None:
+    handles.append(ax.scatter([], [], s=28, edgecolors="0.3", marker="o", **_OPEN))
+    labels.append("open: saturated (at its estimator's ceiling, not a measurement)"
+                  + ("" if any_saturated else "; none here"))
+
+
 @caption("""\
 Layers of sigmoid classifiers (experiment ``{{ snakemake.wildcards.exp }}``) in the causal
-plane during plain-SGD training: each layer's sensitivity (x) and degeneracy (y), in raw
-bits, at log-spaced checkpoints from epoch 0 (light) to the end (dark, arrow), averaged over
-seeds, one panel per dataset. Inputs are uniform (maximum-entropy) interventions binned into
-equal bins; degeneracy = sensitivity - EI_parts.
+plane during plain-SGD training, after Marrow, Michaud & Hoel (2020): each layer's sensitivity (x)
+and degeneracy = sensitivity - EI (y), in raw bits, at log-spaced checkpoints from epoch 0 (light)
+to the end (dark, arrow), averaged over seeds, one panel per dataset. Inputs are uniform
+(maximum-entropy) interventions binned into equal bins. EI is the layer's vector EI where it can be
+estimated, and EI_parts (the sum of pairwise informations) for a layer whose vector EI is saturated
+at any checkpoint, i.e. reads its estimator's ceiling, log2 of the sample count (+0.72 bit of
+Miller-Madow), even after the samples were doubled up to the configured cap
+(``training.ei.max_samples``); the axis label and the legend name the estimator of each layer. Open
+markers are points whose sensitivity or subtracted EI is itself saturated (within 0.5 bit of its
+ceiling): bounds, not measurements.
 """)
 def draw_causal_plane(ds: xr.Dataset) -> plt.Figure:
     """Each layer's path through the causal plane (sensitivity, degeneracy) over training."""
-    _require(ds, ["sensitivity", "degeneracy"], "causal_plane")
+    _require(ds, ["sensitivity", "degeneracy", "plane_degeneracy", "plane_estimator", "plane_saturated",
+                  "sensitivity_saturated", "ei_parts_saturated"], "causal_plane")
     groups = _groups(ds)
-    fig, axes = plt.subplots(1, len(groups), figsize=(5.2 * len(groups), 4.4), constrained_layout=True,
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.2 * len(groups), 5.4), constrained_layout=True,
                              squeeze=False)
     for ax, (name, part) in zip(axes[0], groups):
         sens = _keep(part.sensitivity, ["epoch", "layer"])
-        deg = _keep(part.degeneracy, ["epoch", "layer"])
         epochs = part.epoch.values
-        shade = np.linspace(0.15, 1.0, len(epochs))
+        shade = np.linspace(0.35, 1.0, len(epochs))  # the lightest fill still reads as filled beside an open marker
+        used: dict[str, list[str]] = {}
+        handles, labels, any_saturated = [], [], False
         for i, layer in enumerate(part.layer.values):
-            x, y = sens.sel(layer=layer).values, deg.sel(layer=layer).values
+            x = sens.sel(layer=layer).values
             if not np.isfinite(x).any():
                 continue
+            estimator, deg, flag = _plane_of(part, layer)
+            y = deg.values
+            used.setdefault(estimator, []).append(str(layer))
             color = f"C{i}"
-            ax.plot(x, y, "-", color=color, lw=1, label=str(layer))
-            ax.scatter(x, y, c=shade, cmap="Greys", vmin=0, vmax=1, edgecolors=color, s=28, zorder=3)
+            (line,) = ax.plot(x, y, "-", color=color, lw=1)
+            handles.append(line)
+            labels.append(f"{layer} ({_ESTIMATOR_LABEL[estimator]})")
+            ax.scatter(x[~flag], y[~flag], c=shade[~flag], cmap="Greys", vmin=0, vmax=1, edgecolors=color, s=28,
+                       zorder=3)
+            ax.scatter(x[flag], y[flag], edgecolors=color, s=28, zorder=3, **_OPEN)
+            any_saturated |= bool(flag.any())
             ax.annotate("", xy=(x[-1], y[-1]), xytext=(x[-2], y[-2]),
                         arrowprops=dict(arrowstyle="->", color=color)) if len(x) > 1 else None
+        _saturated_legend_entry(ax, handles, labels, any_saturated)
         ax.axhline(0, color="k", lw=0.5)
-        ax.set_xlabel("sensitivity [bit]")
-        ax.set_ylabel("degeneracy [bit]")
+        ax.set_xlabel("sensitivity (pairwise, one input perturbed at a time) [bit]")
+        if len(used) == 1:
+            subtracted = _ESTIMATOR_LABEL[next(iter(used))]
+        else:
+            subtracted = " or ".join(f"{_ESTIMATOR_LABEL[k]} ({', '.join(v)})" for k, v in used.items())
+        ax.set_ylabel(f"degeneracy = sensitivity − {subtracted} [bit]")
         ax.set_title(f"{name}: epochs {epochs[0]:g} (light) to {epochs[-1]:g} (dark)" if name else "causal plane")
-        ax.legend(title="layer", fontsize=8)
+        ax.legend(handles, labels, title="layer (estimator)", fontsize=7, title_fontsize=8, loc="upper center",
+                  bbox_to_anchor=(0.5, -0.16), ncol=2)
     return fig
 
 
 @caption("""\
 Effective information during training (experiment ``{{ snakemake.wildcards.exp }}``). Left:
-EI_parts (solid) and EI of the whole layer (dashed) of each layer against epoch; EI of a wide
-layer is bounded by log2 of the sample count, so EI_parts is the measure to compare across
-layers. Right: loss (black) and accuracy (green) on the training (solid) and test (dashed)
-sets. Averaged over seeds, one row per dataset.
+EI_parts (solid, circles) and EI of the whole layer (dashed, squares) of each layer against epoch.
+Open markers are saturated estimates, within 0.5 bit of their estimator's ceiling: for the vector EI
+log2 of the sample count (+0.72 bit of Miller-Madow), which a layer with more input states than
+samples reads whatever its weights; such an estimate was redone with doubled samples up to the
+configured cap (``training.ei.max_samples``), and one still saturated there is a bound, not a
+measurement (its value then follows the sample count, not the layer). EI_parts needs only each pair's
+joint histogram and is the measure to compare across layers. Right: loss (black) and accuracy
+(green) on the training (solid) and test (dashed) sets. Averaged over seeds (a point is open when any
+seed's estimate is saturated), one row per dataset.
 """)
 def draw_ei_training(ds: xr.Dataset) -> plt.Figure:
-    """EI_parts and EI of each layer against epoch, beside loss and accuracy."""
-    _require(ds, ["ei_parts", "ei", "loss_train", "accuracy_test"], "ei_training")
+    """EI_parts and EI of each layer against epoch, beside loss and accuracy; saturated estimates open."""
+    _require(ds, ["ei_parts", "ei", "loss_train", "accuracy_test", "ei_saturated", "ei_parts_saturated"],
+             "ei_training")
     groups = _groups(ds)
-    fig, axes = plt.subplots(len(groups), 2, figsize=(11, 3.6 * len(groups)), constrained_layout=True,
+    fig, axes = plt.subplots(len(groups), 2, figsize=(11, 4.6 * len(groups)), constrained_layout=True,
                              squeeze=False)
     for (ax_ei, ax_loss), (name, part) in zip(axes, groups):
         epochs = part.epoch.values
+        handles, labels = [], []
         for i, layer in enumerate(part.layer.values):
-            parts = _keep(part.ei_parts.sel(layer=layer), ["epoch"])
+            one = part.sel(layer=layer)
+            parts = _keep(one.ei_parts, ["epoch"]).values
             if not np.isfinite(parts).any():
                 continue
-            ax_ei.plot(epochs, parts, "o-", color=f"C{i}", ms=3, label=f"{layer} EI_parts")
-            ax_ei.plot(epochs, _keep(part.ei.sel(layer=layer), ["epoch"]), "s--", color=f"C{i}", ms=3, lw=0.8,
-                       label=f"{layer} EI")
+            color = f"C{i}"
+            for values, flag, marker, style, label in (
+                (parts, _saturated(one, "ei_parts_saturated", ["epoch"]), "o", "-", f"{layer} EI_parts"),
+                (_keep(one.ei, ["epoch"]).values, _saturated(one, "ei_saturated", ["epoch"]), "s", "--",
+                 f"{layer} EI"),
+            ):
+                lw = 1.5 if style == "-" else 0.8
+                ax_ei.plot(epochs, values, style, color=color, lw=lw)
+                ax_ei.plot(epochs[~flag], values[~flag], marker, color=color, ms=4, ls="none")
+                ax_ei.plot(epochs[flag], values[flag], marker, color=color, ms=5, ls="none", mfc="white", mew=1.2)
+                handles.append(plt.Line2D([], [], ls=style, lw=lw, marker=marker, ms=4, color=color))
+                labels.append(label)
+        handles.append(plt.Line2D([], [], marker="s", ls="none", color="0.3", mfc="white", mew=1.2, ms=5))
+        labels.append("open: saturated (at the ceiling)")
         ax_ei.set_ylabel("bits")
         ax_ei.set_title(f"{name}: EI per layer" if name else "EI per layer")
-        ax_ei.legend(fontsize=7, ncol=2)
+        ax_ei.legend(handles, labels, fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2))
         for key, style in (("loss_train", "k-"), ("loss_test", "k--")):
             ax_loss.plot(epochs, _keep(part[key], ["epoch"]), style, label=key.replace("_", " "))
         ax_loss.set_ylabel("loss")

@@ -53,12 +53,16 @@ Serial bias in sessions of oculomotor delayed-response trials with random cues (
 ``{{ snakemake.wildcards.exp }}``); the network state, short-term facilitation included, carries
 over from trial to trial through the inter-trial interval (ITI). Left: folded bias curve, mean of
 error x sign(previous - current cue) against the distance ``|previous - current cue|`` (positive:
-attraction to the previous cue; bars: standard error over trials), at the configured facilitation and
-the shortest ITI, with the derivative-of-Gaussian fit (amplitude a = peak bias, width w = distance of
-the peak) and its pointwise bootstrap band (sessions resampled); grey: the control that resets the
+attraction to the previous cue), at the configured facilitation and the shortest ITI: points are
+the binned means with bars of one standard error of the mean over the trials in the bin (not
+bootstrap intervals); the line is the derivative-of-Gaussian fit (amplitude a = peak bias, width
+w = distance of the peak) and the shaded band its pointwise 95 % percentile bootstrap band (whole
+sessions resampled, ``analysis.serial_bias.bootstrap`` resamples, 1000 at the quick scale); the
+legend gives a with its 95 % bootstrap interval in brackets; grey: the control that resets the
 network before every trial. Middle: fitted amplitude against the ITI, one line per facilitation time
-constant. Right: amplitude against facilitation (tau_fac) at the shortest ITI. Bars: percentile
-bootstrap intervals over sessions.
+constant. Right: amplitude against facilitation (tau_fac) at the shortest ITI. Bars in the middle and
+right panels: 95 % percentile bootstrap intervals of a over sessions (the level is
+``analysis.serial_bias.confidence``; the title states the one drawn).
 """)
 def draw_serial_bias(ds: xr.Dataset) -> plt.Figure:
     """Bias curve at the standard parameters (and the reset control); amplitude against ITI and STP."""
@@ -71,20 +75,23 @@ def draw_serial_bias(ds: xr.Dataset) -> plt.Figure:
     std = _select(coupled)
     x = std.distance_bin.values
     ax_c.fill_between(std.fit_distance, std.fit_low, std.fit_high, color="C0", alpha=0.25, lw=0)
+    level = f"{100 * float(ds.attrs.get('confidence', 0.95)):g}%"
     ax_c.plot(std.fit_distance, std.fit_curve, color="C0",
-              label=f"fit: a = {float(std.bias_amplitude):.2f} [{float(std.bias_amplitude_low):.2f}, "
-              f"{float(std.bias_amplitude_high):.2f}] deg, w = {float(std.bias_width):.0f} deg")
-    ax_c.errorbar(x, std.curve_mean, yerr=std.curve_sem, fmt="o", color="C0", ms=4, capsize=2)
+              label=f"fit (band: {level} bootstrap): a = {float(std.bias_amplitude):.2f} "
+              f"[{float(std.bias_amplitude_low):.2f}, {float(std.bias_amplitude_high):.2f}] deg, "
+              f"w = {float(std.bias_width):.0f} deg")
+    ax_c.errorbar(x, std.curve_mean, yerr=std.curve_sem, fmt="o", color="C0", ms=4, capsize=2,
+                  label=f"binned mean ± s.e.m. over trials ({int(std.curve_count.sum())} trials)")
     if control is not None:
         ctl = _select(control)
         ax_c.errorbar(x + 2, ctl.curve_mean, yerr=ctl.curve_sem, fmt="s", color="0.5", ms=3, capsize=2,
-                      label=f"reset between trials: a = {float(ctl.bias_amplitude):.2f} "
+                      label=f"reset between trials (± s.e.m.): a = {float(ctl.bias_amplitude):.2f} "
                       f"[{float(ctl.bias_amplitude_low):.2f}, {float(ctl.bias_amplitude_high):.2f}] deg")
     ax_c.axhline(0, color="k", lw=0.6)
     pinned = ", ".join(f"{d} = {float(std[d]):g}" for d in ("iti", *FACILITATION) if d in std.coords)
     ax_c.set(xlabel="|previous - current cue| [deg]", ylabel="error x sign(previous - current) [deg]",
              title=f"folded serial bias ({pinned})", xlim=(0, 180))
-    ax_c.legend(fontsize=7, loc="lower center")
+    ax_c.legend(fontsize=7, loc="best")
 
     if "iti" in ds.dims:
         lines = [d for d in FACILITATION if d in ds.dims][:1]
@@ -96,7 +103,8 @@ def draw_serial_bias(ds: xr.Dataset) -> plt.Figure:
             _amplitude(ax_i, _select(control, ("iti",)), "iti", "reset between trials", color="0.5")
         ax_i.legend(fontsize=7)
     ax_i.axhline(0, color="k", lw=0.6)
-    ax_i.set(xlabel="inter-trial interval [ms]", ylabel="bias amplitude a [deg]", title="bias against ITI")
+    ax_i.set(xlabel="inter-trial interval [ms]", ylabel=f"bias amplitude a [deg] (bars: {level} bootstrap)",
+             title="bias against ITI")
 
     axes = [d for d in FACILITATION if d in ds.dims]
     if axes:
@@ -104,14 +112,16 @@ def draw_serial_bias(ds: xr.Dataset) -> plt.Figure:
         sweep = _select(coupled, (first, *rest))
         for value in (sweep[rest[0]].values if rest else [None]):
             one = sweep.sel({rest[0]: value}) if rest else sweep
-            _amplitude(ax_f, one, first, f"{rest[0]} = {value:g}" if rest else None)
+            _amplitude(ax_f, one, first, f"{rest[0]} = {value:g}" if rest else "state carried over")
         if control is not None:
             _amplitude(ax_f, _select(control, (first,)), first, "reset between trials", color="0.5")
         ax_f.legend(fontsize=7)
         ax_f.set(xlabel=f"{first} [ms]" if first == "tau_fac" else first, xscale="log")
     ax_f.axhline(0, color="k", lw=0.6)
     iti = f" (ITI {float(ds.iti.min()):g} ms)" if "iti" in ds.dims else ""
-    ax_f.set(ylabel="bias amplitude a [deg]", title=f"bias against facilitation{iti}")
-    fig.suptitle(f"{ds.attrs.get('experiment', 'serial_bias')}: serial bias, bars and band = "
-                 f"{100 * float(ds.attrs.get('confidence', 0.95)):g}% session-bootstrap intervals")
+    ax_f.set(ylabel=f"bias amplitude a [deg] (bars: {level} bootstrap)", title=f"bias against facilitation{iti}")
+    resamples = ds.attrs.get("bootstrap_resamples")
+    boot = f"{level} session bootstrap" + (f" ({int(resamples)} resamples)" if resamples else "")
+    fig.suptitle(f"{ds.attrs.get('experiment', 'serial_bias')}: serial bias. Binned points ± s.e.m. over trials; "
+                 f"fit band, [brackets] and amplitude bars: {boot}")
     return fig

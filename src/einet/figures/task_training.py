@@ -17,7 +17,8 @@ from einet.figures import caption
 
 __all__ = ["draw_trained_odr", "draw_trained_dual"]
 
-_OWN = {"stage", "delay", "cue", "eval_time", "iteration", "condition", "readout", "task_variant", "epoch"}
+_OWN = {"stage", "delay", "cue", "eval_time", "iteration", "condition", "readout", "task_variant", "epoch",
+        "pattern"}
 
 
 def _require(ds: xr.Dataset, variables: list[str], figure: str) -> None:
@@ -57,8 +58,11 @@ training iteration. Second: decoded angle against the cue at each test delay aft
 and the untrained network at the longest delay (grey); the dotted line is a perfect report. Third:
 mean absolute error against delay, untrained and trained (dotted: chance, 90°); delays longer than the
 trained one show whether the memory generalises. Right: decoded phase over the evaluation trial for
-every cue (solid: trained, dotted: untrained). With grid axes (seeds), the first job is shown and the
-errors are averaged.
+every cue (solid: trained, dotted: untrained). The baseline check, in the text of the third panel:
+the ring's persistence m1/m0 when the cue begins (mean and largest over cues), untrained and trained,
+against the held bump's (about 1.3) and the ring analysis's bump threshold 0.25; above it, the network
+has begun to form a bump of its own before any cue. With grid axes (seeds), the first job is shown and
+the errors are averaged.
 """)
 def draw_trained_odr(ds: xr.Dataset) -> plt.Figure:
     """Loss, decoded angle against cue per delay, error against delay, decoded phase over the trial."""
@@ -98,6 +102,8 @@ def draw_trained_odr(ds: xr.Dataset) -> plt.Figure:
         for i, cue in enumerate(cues):
             ax.plot(t, error[:, i], color=color or plt.cm.hsv(cue / 360.0), lw=lw)
     ax.axhline(0.0, color="k", lw=0.5)
+    if "fixation_persistence" in first:
+        _fixation_text(axes[2], first)  # in the empty middle of the error-against-delay panel
     ax.set_xlabel("time in evaluation trial [ms]")
     ax.set_ylabel("decoded - cue [deg]")
     ax.set_ylim(-180, 180)
@@ -113,7 +119,11 @@ B-D) while the test is shown, each with binary cross-entropy; the response epoch
 Middle: lick probability of each readout over the evaluation trial for the 12 conditions after
 training (blue DPA, green Go, red NoGo distractor; solid: paired; grey bands: sample, distractor and
 test). Right: choice accuracy per task variant before (grey) and after training (hatched:
-Go/NoGo readout, only Go and NoGo trials); dotted: chance.
+Go/NoGo readout, only Go and NoGo trials); dotted: chance. The baseline check, in the text of the DPA
+panel: the overlaps (1/N) sum r_i p_i of the rates with the sample pattern A and the distractor pattern Go
+when the sample begins (mean over the 12 conditions), untrained and trained; from a neutral state both are 0,
+while a held sample sits near +-0.3 (the untrained rank-three start falls to one sample's state during
+fixation).
 """)
 def draw_trained_dual(ds: xr.Dataset) -> plt.Figure:
     """Loss, both readouts over time per condition after training, and accuracy per task variant."""
@@ -153,5 +163,22 @@ def draw_trained_dual(ds: xr.Dataset) -> plt.Figure:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("choice accuracy")
     ax.set_title("accuracy per task variant")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left")
+    if "fixation_overlap" in first:
+        lines = ["before the sample, overlap with A / Go:"]
+        for stage in ("initial", "trained"):
+            mean = first.fixation_overlap.sel(stage=stage).mean("condition")
+            lines.append(f"{stage}: {float(mean.sel(pattern='A')):+.3f} / {float(mean.sel(pattern='Go')):+.3f}")
+        axes[2].text(0.2, 0.98, "\n".join(lines), transform=axes[2].transAxes, fontsize=7, ha="left",
+                     va="top")  # above the DPA readouts of the delay, which rest near 0.5
     return fig
+
+
+def _fixation_text(ax, ds: xr.Dataset) -> None:
+    """The ring's persistence when the cue begins (the end of fixation), untrained and trained."""
+    lines = ["m1/m0 when the cue begins (mean, max):"]
+    for stage in ("initial", "trained"):
+        p = ds.fixation_persistence.sel(stage=stage)
+        lines.append(f"{stage}: {float(p.mean()):.2f}, {float(p.max()):.2f}")
+    ax.text(0.97, 0.45, "\n".join(lines), transform=ax.transAxes, fontsize=7, ha="right", va="center")
+

@@ -23,7 +23,8 @@ _WHERE = {
     "causal_plane": "information", "degeneracy": "information", "ei": "information", "ei_parts": "information",
     "sensitivity": "information", "map_measures": "map_information",
     "balanced_limit": "meanfield", "solve_mean_field": "meanfield",
-    "fano_factor": "spike_statistics", "isi_statistics": "spike_statistics", "synchrony": "spike_statistics",
+    "fano_factor": "spike_statistics", "isi_cv2": "spike_statistics", "isi_statistics": "spike_statistics",
+    "synchrony": "spike_statistics",
     "topology_of": "topology",
 }
 

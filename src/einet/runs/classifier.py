@@ -4,7 +4,11 @@ At each checkpoint (epoch 0 and log-spaced epochs after it) the loss and
 accuracy on both parts of the split are recorded, together with each
 layer's EI, EI_parts, sensitivity and degeneracy
 (``einet.measures.information``), so that the layers' paths through the
-causal plane can be drawn (Marrow et al. 2020). Every layer, the output
+causal plane can be drawn (Marrow et al. 2020). EI, EI_parts and
+sensitivity each carry their sample count, their estimator's ceiling and a
+saturated flag (``<measure>_samples``, ``_ceiling``, ``_saturated``): a
+saturated estimate is redone with doubled samples up to
+``training.ei.max_samples`` and keeps its flag where that cap is reached. Every layer, the output
 layer included, ends in a sigmoid: its outputs then have the bounded range
 (0, 1) that EI bins over, and the next layer's input range is known.
 """
@@ -38,6 +42,8 @@ MEASURES = {
     "sensitivity": "sum over pairs of MI when one input alone is drawn, the others at rest",
     "degeneracy": "sensitivity minus ei_parts",
 }
+#: The measures that are estimates of their own, each with its samples, ceiling and saturated flag.
+ESTIMATED = ("ei", "ei_parts", "sensitivity")
 
 
 def build_mlp(sizes: list[int], activation: str = "sigmoid") -> nn.Sequential:
@@ -73,16 +79,30 @@ def _evaluate(model: nn.Module, x, y, kind: str, classes: int) -> tuple[float, f
 
 
 def _layer_measures(model: nn.Module, example: torch.Tensor, spec: ClassifierTrainingSpec) -> list[dict[str, float]]:
-    """EI measures of every layer; sensitivity perturbs one input with the others at their range's middle."""
+    """EI measures of every layer; sensitivity perturbs one input with the others at their range's middle.
+
+    Each estimate also gives ``<measure>_samples``, ``_ceiling`` and ``_saturated`` (see
+    ``information.Estimate``); saturated ones were redone with doubled samples up to ``ei.max_samples``.
+    """
     e = spec.ei
-    settings = dict(in_bins=e.bins, out_bins=e.bins, samples=e.samples, seed=e.seed,
+    settings = dict(in_bins=e.bins, out_bins=e.bins, samples=e.samples, seed=e.seed, saturation_cap=e.max_samples,
                     bias_correction=None if e.bias_correction == "none" else e.bias_correction)
     rows = []
     for layer in information.topology_of(model, example, in_range=tuple(e.in_range)):
         rest = 0.5 * (layer.in_range[0] + layer.in_range[1])
-        plane = information.causal_plane(layer, rest=rest, **settings)
-        rows.append({"ei": information.ei(layer, **settings), "ei_parts": plane.ei_parts,
-                     "sensitivity": plane.sensitivity, "degeneracy": plane.degeneracy})
+        found = {"ei": information.ei(layer, return_info=True, **settings),
+                 "ei_parts": information.ei_parts(layer, return_info=True, **settings),
+                 "sensitivity": information.sensitivity(layer, rest=rest, return_info=True, **settings)}
+        row: dict[str, float] = {key: est.value for key, est in found.items()}
+        row["degeneracy"] = row["sensitivity"] - row["ei_parts"]  # as information.causal_plane
+        for key, est in found.items():
+            row.update({f"{key}_samples": est.samples, f"{key}_ceiling": est.ceiling,
+                        f"{key}_saturated": bool(est.saturated)})
+            if est.saturated:
+                log.info("%s %s: %.3f bits at %d samples is within %.1f bit of its estimator's ceiling %.3f: "
+                         "saturated (flagged)", layer.name, key, est.value, est.samples,
+                         information.SATURATION_MARGIN, est.ceiling)
+        rows.append(row)
     return rows
 
 
@@ -139,6 +159,18 @@ def _history_dataset(marks, history, layers, model, sizes) -> xr.Dataset:
     for key, long_name in MEASURES.items():
         values = np.array([[row[key] for row in checkpoint] for checkpoint in layers])
         data[key] = (("epoch", "layer"), values, {"units": "bit", "long_name": long_name})
+    for key in ESTIMATED:
+        table = lambda field, dtype: np.array([[row[f"{key}_{field}"] for row in checkpoint]  # noqa: E731
+                                               for checkpoint in layers], dtype=dtype)
+        data[f"{key}_samples"] = (("epoch", "layer"), table("samples", np.int64), {
+            "units": "1", "long_name": f"uniform input draws behind {key} (training.ei.samples, doubled while "
+            "saturated up to training.ei.max_samples)"})
+        data[f"{key}_ceiling"] = (("epoch", "layer"), table("ceiling", np.float64), {
+            "units": "bit", "long_name": f"largest value the {key} estimator can return at its draws and bins"})
+        data[f"{key}_saturated"] = (("epoch", "layer"), table("saturated", np.int8), {
+            "units": "1", "long_name": f"1 where {key} is within {information.SATURATION_MARGIN} bit of its "
+            "ceiling: a bound, not a measurement", "flag_values": np.array([0, 1], dtype=np.int8),
+            "flag_meanings": "measured saturated"})
     coords = {
         "epoch": ("epoch", np.asarray(marks), {"units": "1", "long_name": "training epochs completed"}),
         "layer": ("layer", np.asarray(names), {"long_name": "layer (Linear + sigmoid)"}),
@@ -184,7 +216,8 @@ register_run(RunKind(
     name="classifier", doc="a sigmoid classifier trained with SGD, its layers' EI over training (training)",
     stage="train", run=_run, save=_save, selected_by="training.kind", selected_value="classifier", uses_model=False,
     writes=tuple((
-        "accuracy_test accuracy_train degeneracy ei ei_parts epoch layer layer_inputs layer_outputs "
-        "loss_test loss_train sensitivity"
+        "accuracy_test accuracy_train degeneracy ei ei_ceiling ei_parts ei_parts_ceiling ei_parts_samples "
+        "ei_parts_saturated ei_samples ei_saturated epoch layer layer_inputs layer_outputs loss_test loss_train "
+        "sensitivity sensitivity_ceiling sensitivity_samples sensitivity_saturated"
     ).split()),
 ))

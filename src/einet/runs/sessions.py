@@ -4,8 +4,10 @@ A session of T trials is one long run. Recording every sample of it, as
 :func:`einet.runs.rate.simulate` does for single trials, would cost memory
 that the serial-bias analysis never reads, so per trial only this is kept:
 the population-vector decoding of the cued ring at the end of the delay
-(report, m0, m1), and the mean STP ``u`` of each plastic projection when the
-ITI begins and when it ends (the facilitation carried into the next trial).
+(report, m0, m1) and when the cue begins (m0, m1: whether a bump is already
+there, the baseline check), and the mean STP ``u`` of each plastic projection
+when the ITI begins and when it ends (the facilitation carried into the next
+trial).
 """
 
 from __future__ import annotations
@@ -33,17 +35,18 @@ def run_sessions(net, task, *, max_rate: float = 1e6, batch_labels=None, progres
 
     The network's batch is ``repeats x task.sessions`` (sessions innermost):
     every parameter set runs the same sessions. Returns ``phase``, ``m0``,
-    ``m1`` of the cued population at the end of each delay, ``[trial, batch]``,
-    and ``u_iti_start``, ``u_iti_end``, ``[trial, batch, stp_projection]``.
+    ``m1`` of the cued population at the end of each delay and ``m0_cue``, ``m1_cue`` when each cue
+    begins, ``[trial, batch]``, and ``u_iti_start``, ``u_iti_end``, ``[trial, batch, stp_projection]``.
     """
     dt, trials, batch = net.dt, task.trials, net.batch_size
     if batch % task.batch_size:
         raise ValueError(f"network batch {batch} is not a multiple of {task.batch_size} sessions")
     repeats = batch // task.batch_size
     steps, report_at, iti_at = task.trial_steps(dt), task.report_step(dt), task.iti_start_step(dt)
+    cue_at = int(round(task.schedule["cue"].start / dt))
     stp = [i for i, name in enumerate(net.projection_names) if net.has_stp(name)]
     kw = dict(dtype=net.dtype, device=net.device)
-    out = {v: torch.zeros(trials, batch, **kw) for v in ("phase", "m0", "m1")}
+    out = {v: torch.zeros(trials, batch, **kw) for v in ("phase", "m0", "m1", "m0_cue", "m1_cue")}
     out.update({v: torch.zeros(trials, batch, len(stp), **kw) for v in ("u_iti_start", "u_iti_end")})
     labels = batch_labels or [str(b) for b in range(batch)]
 
@@ -61,6 +64,9 @@ def run_sessions(net, task, *, max_rate: float = 1e6, batch_labels=None, progres
                     check_finite(net, state.rates, trial * steps + local, max_rate, labels)
                     m0, m1, phase = decode(state.rates[task.population])
                     out["m0"][trial], out["m1"][trial], out["phase"][trial] = m0, m1, phase
+                if local == cue_at:  # the state the cue meets: the end of fixation
+                    m0, m1, _ = decode(state.rates[task.population])
+                    out["m0_cue"][trial], out["m1_cue"][trial] = m0, m1
                 if local == iti_at:
                     out["u_iti_start"][trial] = mean_u(state)
                 if local == steps:
@@ -100,6 +106,10 @@ def simulate_sessions(spec, task, *, progress: bool = True, device: torch.device
                                                  "the delay"}),
         "bump_m1": (dims, per_trial(rec["m1"]), {"units": rates, "long_name": f"first-harmonic amplitude of {pop} "
                                                  "at the end of the delay"}),
+        "bump_m0_cue": (dims, per_trial(rec["m0_cue"]), {"units": rates, "long_name": f"mean rate of {pop} when the "
+                                                         "cue begins (the end of fixation)"}),
+        "bump_m1_cue": (dims, per_trial(rec["m1_cue"]), {"units": rates, "long_name": f"first-harmonic amplitude of "
+                                                         f"{pop} when the cue begins (the end of fixation)"}),
     }
     for var, when in (("u_iti_start", "when the inter-trial interval begins"),
                       ("u_iti_end", "when the inter-trial interval ends (before the next trial)")):
@@ -148,7 +158,8 @@ register_run(RunKind(
     name="sessions", doc="sessions of serial_odr trials whose network state carries over from trial to trial",
     stage="simulate", run=_run, selected_by="task.kind", selected_value="serial_odr", check=check_sessions, gpu_capable=True,
     writes=tuple((
-        "bump_m0 bump_m1 cue_angle previous_cue_distance report session stp_projection trial "
+        "bump_m0 bump_m0_cue bump_m1 bump_m1_cue cue_angle previous_cue_distance report session stp_projection "
+        "trial "
         "stp_u_* stp_x_*"
     ).split()),
 ))

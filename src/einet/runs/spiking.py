@@ -65,6 +65,7 @@ def to_dataset(spec, net: SpikingNetwork, events, axes, n_steps: int) -> xr.Data
     seconds = (n_steps - first) * dt / 1000.0
     counts = st.counts_per_neuron(kept, net.batch_size, net.n)
     isi_mean, isi_cv = st.isi_statistics(kept, net.batch_size, net.n, dt)
+    isi_cv2 = st.isi_cv2(kept, net.batch_size, net.n, dt)
     bin_steps = max(int(round(rec.rate_bin / dt)), 1)
     n_bins = n_steps // bin_steps
     population = np.repeat(np.arange(len(net.sizes)), net.sizes)
@@ -86,6 +87,9 @@ def to_dataset(spec, net: SpikingNetwork, events, axes, n_steps: int) -> xr.Data
         "isi_cv": (batch_dims + ["neuron"], shaped(isi_cv),
                    {"units": "1", "long_name": "coefficient of variation of the inter-spike intervals "
                                                "(NaN: under 3 spikes)"}),
+        "isi_cv2": (batch_dims + ["neuron"], shaped(isi_cv2),
+                    {"units": "1", "long_name": "mean local variation CV2 of consecutive inter-spike intervals "
+                                                "(Holt et al. 1996; NaN: under 3 spikes)"}),
         "population_rate": (batch_dims + ["population", "time"], shaped(pop_rate),
                             {"units": "Hz", "long_name": "population firing rate per bin"}),
         "spike_time": (("spike",), events.step[in_raster] * dt,
@@ -158,7 +162,7 @@ register_run(RunKind(
     name="spiking", doc="a network of spiking neurons (the spiking section)", stage="simulate", run=_run,
     selected_by="spiking", uses_model=False, check=check_spiking_models, gpu_capable=True,
     writes=tuple((
-        "in_raster isi_cv isi_mean neuron neuron_population population population_rate "
+        "in_raster isi_cv isi_cv2 isi_mean neuron neuron_population population population_rate "
         "population_size rate spike_count spike_element spike_neuron spike_time time"
     ).split()),
 ))

@@ -9,6 +9,12 @@ show what training changed:
   and the decoded phase over the whole evaluation trial;
 * dual task: the probability of "lick" of both readouts over time, per
   condition, and the choice accuracy per condition.
+
+Both also keep the baseline check (issue 15), the cued population's state when the first
+stimulus begins (the end of fixation): the persistence m1/m0 of the ring per cue
+(``fixation_persistence``: no bump before the cue), and the overlaps of the rates with the
+sample pattern A and the distractor pattern Go per condition (``fixation_overlap``: no sample
+held before the sample).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from einet.measures.bump import decode
 from einet.training.bptt import fit_bptt
 from einet.training.task_training import AngleObjective, DecisionObjective, TaskModel, TaskTrials
 from einet.network.rate import RateNetwork
@@ -69,8 +76,13 @@ def evaluate_odr(model, objective, cfg) -> dict[str, np.ndarray]:
     decoded = np.zeros((len(delays), len(cues)))
     phase = np.zeros((len(keep), len(cues)))
     state = network.initial_state()
+    fixation = _fixation_end(task.schedule, "cue", dt)
+    before = np.full(len(cues), np.nan)
     slot = 0
     for step in range(n_steps):
+        if step == fixation:  # the state the cue meets
+            m0, m1, _ = decode(state.rates[objective.population])
+            before = (m1 / m0.clamp(min=1e-12)).double().cpu().numpy()
         state, _ = network.step(state, task.stimulus(step, dt))
         c, s = objective.decode(state.rates[objective.population])
         angle = torch.remainder(torch.atan2(s, c), 2 * math.pi).double().cpu().numpy()
@@ -80,7 +92,7 @@ def evaluate_odr(model, objective, cfg) -> dict[str, np.ndarray]:
             phase[slot] = angle
             slot += 1
     return {"decoded_angle": decoded, "phase": phase, "cue": np.asarray(cues), "delay": np.asarray(delays, float),
-            "time": (keep + 1) * dt}
+            "time": (keep + 1) * dt, "fixation_persistence": before}
 
 
 @torch.no_grad()
@@ -94,8 +106,14 @@ def evaluate_dual(model, objective) -> dict[str, np.ndarray]:
     probability = np.zeros((len(keep), task.batch_size, 2))
     go_correct = dpa_correct = None
     state = network.initial_state()
+    fixation = _fixation_end(task.schedule, "sample", dt)
+    directions = torch.stack([task.pattern("A"), task.pattern("Go")], dim=1)  # [N, 2]
+    overlap = np.full((task.batch_size, 2), np.nan)
     slot = 0
     for step in range(n_steps):
+        if step == fixation:  # the state the sample meets
+            rates = state.rates[objective.population]
+            overlap = (rates.double().cpu() @ directions / rates.shape[1]).numpy()
         state, _ = network.step(state, task.stimulus(step, dt))
         p = torch.sigmoid(model.decisions(state.rates[objective.population])).double().cpu().numpy()
         if step == targets["go_last"]:
@@ -106,8 +124,14 @@ def evaluate_dual(model, objective) -> dict[str, np.ndarray]:
             probability[slot] = p
             slot += 1
     return {"probability": probability, "go_correct": go_correct, "dpa_correct": dpa_correct,
-            "time": (keep + 1) * dt, "conditions": task.conditions(),
+            "time": (keep + 1) * dt, "conditions": task.conditions(), "fixation_overlap": overlap,
             "epochs": [(e.name, e.start, e.stop) for e in task.schedule.epochs]}
+
+
+def _fixation_end(schedule, first_stimulus: str, dt: float) -> int:
+    """The step at whose start the state is the one the first stimulus meets (-1: no fixation before it)."""
+    start = int(round(schedule[first_stimulus].start / dt))
+    return start if start > 0 else -1
 
 
 def _evaluation_model(spec, model, device):
@@ -180,7 +204,11 @@ def _odr_dataset(before: dict, after: dict) -> xr.Dataset:
                                                                            after["decoded_angle"]])),
                            {"units": "degree", "long_name": "angle decoded from the cued ring"}),
          "decoded_phase": (("stage", "eval_time", "cue"), np.degrees(np.stack([before["phase"], after["phase"]])),
-                           {"units": "degree", "long_name": "population-vector phase of the cued ring"})},
+                           {"units": "degree", "long_name": "population-vector phase of the cued ring"}),
+         "fixation_persistence": (("stage", "cue"), np.stack([before["fixation_persistence"],
+                                                              after["fixation_persistence"]]),
+                                  {"units": "1", "long_name": "m1 / m0 of the cued ring when the cue begins (the end "
+                                                              "of fixation): no bump before the cue"})},
         coords={**_STAGE,
                 "delay": ("delay", before["delay"], {"units": "ms", "long_name": "time after the cue's end"}),
                 "cue": ("cue", before["cue"], {"units": "degree", "long_name": "cue angle"}),
@@ -200,13 +228,19 @@ def _dual_dataset(before: dict, after: dict) -> xr.Dataset:
                             np.stack([np.stack([b["go_correct"], b["dpa_correct"]], axis=-1) for b in (before, after)])
                             .astype(np.int8),
                             {"units": "1", "long_name": "choice correct at the end of its window (Go/NoGo: only "
-                                                        "Go and NoGo trials count)"})},
+                                                        "Go and NoGo trials count)"}),
+         "fixation_overlap": (("stage", "condition", "pattern"),
+                              np.stack([before["fixation_overlap"], after["fixation_overlap"]]),
+                              {"units": "1", "long_name": "overlap (1/N) sum_i r_i p_i of the cued population's rates "
+                                                          "with the sample pattern A and the distractor pattern Go "
+                                                          "when the sample begins (the end of fixation)"})},
         coords={**_STAGE,
                 "eval_time": ("eval_time", before["time"], {"units": "ms", "long_name": "time in the evaluation trial"}),
                 "condition": ("condition", names, {"long_name": "task/sample test"}),
                 "task": ("condition", np.asarray(cond["task"]), {"long_name": "task variant"}),
                 "paired": ("condition", np.asarray(cond["paired"]), {"long_name": "sample and test associated"}),
                 "readout": ("readout", np.array(["go_nogo", "dpa"]), {"long_name": "decision readout"}),
+                "pattern": ("pattern", np.array(["A", "Go"]), {"long_name": "stimulus pattern of an overlap"}),
                 "epoch": ("epoch", np.array([e[0] for e in epochs]), {"long_name": "task epoch"}),
                 "epoch_start": ("epoch", np.array([e[1] for e in epochs]), {"units": "ms", "long_name": "epoch start"}),
                 "epoch_stop": ("epoch", np.array([e[2] for e in epochs]), {"units": "ms", "long_name": "epoch end"})},
@@ -269,7 +303,8 @@ register_run(RunKind(
     run=_run, save=_save, selected_by="training.kind", selected_value="task", check=check_task_training, gpu_capable=True,
     writes=tuple((
         "angle_error choice_correct condition cue decoded_angle decoded_phase delay dpa_accuracy "
-        "epoch epoch_start epoch_stop eval_time go_accuracy grad_norm iteration learning_rate "
-        "lick_probability loss mean_rate paired persistence readout sign_violations stage task"
+        "epoch epoch_start epoch_stop eval_time fixation_overlap fixation_persistence go_accuracy grad_norm "
+        "iteration learning_rate lick_probability loss mean_rate paired pattern persistence readout "
+        "sign_violations stage task"
     ).split()),
 ))

@@ -328,8 +328,9 @@ def check_low_rank_signs(name: str, vectors: tuple[torch.Tensor, torch.Tensor], 
 
 
 def draw_low_rank(spec, sizes: dict[str, int], generator: torch.Generator) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """Vectors (m, n), each ``[N_A, rank]``, of every population: i.i.d. Gaussian per neuron, or read
-    from ``spec.file`` when the vectors are given explicitly."""
+    """Vectors (m, n), each ``[N_A, rank]``, of every population: i.i.d. Gaussian per neuron (each column
+    less its mean over the neurons with ``spec.zero_mean``), or read from ``spec.file`` when the vectors
+    are given explicitly."""
     if spec.file is not None:
         from einet.config.model import check_low_rank_file
 
@@ -344,6 +345,8 @@ def draw_low_rank(spec, sizes: dict[str, int], generator: torch.Generator) -> di
     for name, size in sizes.items():
         z = torch.randn(size, 2 * R, generator=generator, dtype=torch.float64)
         x = mean + z @ root.t()
+        if spec.zero_mean:
+            x = x - x.mean(dim=0)
         out[name] = (x[:, :R].contiguous(), x[:, R:].contiguous())
     return out
 
