@@ -228,10 +228,13 @@ class Experiment:
         self.path = Path(path)
         self.scale = scale
         file = load_yaml(self.path)
-        scales = file.get("scales") if isinstance(file, dict) else None
+        raw = apply_scale(file, scale)  # checks the scales section and the scale's name
         #: the scale actually applied: ``scale`` where the file defines it, else None (the file's own values)
-        self.applied_scale = scale if isinstance(scales, dict) and scale in scales else None
-        raw = apply_scale(file, scale)
+        self.applied_scale = scale if scale is not None and scale in (file.get("scales") or {}) else None
+        # where every job comes from, for its files' provenance, so a figure traces to one file and command
+        self._origin = {"experiment_file": self.path.name,
+                        "experiment_sha256": hashlib.sha256(self.path.read_bytes()).hexdigest(),
+                        "scale": self.applied_scale or "none"}
         raw.pop("scales", None)
         self.spec = self.validate(raw)
         self.grid = parse_axes(self.spec.sweep.grid, "grid")
@@ -255,6 +258,11 @@ class Experiment:
     def name(self) -> str:
         return self.spec.name
 
+    @property
+    def raw(self) -> dict:
+        """The experiment file as written at its scale, before the sweep is expanded (shared: read only)."""
+        return self._base
+
     def job_names(self) -> list[str]:
         return list(self._jobs)
 
@@ -270,12 +278,6 @@ class Experiment:
             return copy.deepcopy(self._jobs[job])
         except KeyError:
             raise ConfigError("job", job, f"one of {', '.join(self._jobs)}") from None
-
-    def _origin(self) -> dict[str, str]:
-        """Where every job comes from, for its files' provenance: the experiment file, its sha256 and the scale
-        applied (``none``: the file's own values), so a figure can be traced to one file and one command."""
-        digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
-        return {"experiment_file": self.path.name, "experiment_sha256": digest, "scale": self.applied_scale or "none"}
 
     def _expand(self) -> dict[str, dict]:
         for axis in self.batch:
@@ -306,7 +308,7 @@ class Experiment:
                 "name": name,
                 "grid": {a.name: v for a, v in zip(self.grid, labels)},
                 "paths": {a.name: a.path for a in self.grid},
-                **self._origin(),
+                **self._origin,
             }
             spec = self.validate(raw)
             for _ in iter_batch_elements(spec):  # every batch value must be valid too

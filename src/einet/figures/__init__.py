@@ -73,9 +73,7 @@ def experiment_caption(experiment) -> str:
     """The block every figure caption of ``experiment`` (an :class:`einet.config.sweep.Experiment`) ends with, as
     reStructuredText: experiment, scale, sweep axes and the main parameters as the file (at that scale) writes
     them, so a figure in the report says what produced it. Swept settings appear on the sweep line only."""
-    from einet.config.sweep import apply_scale, load_yaml
-
-    spec, raw = experiment.spec, apply_scale(load_yaml(experiment.path), experiment.scale)
+    spec, raw = experiment.spec, experiment.raw
     swept = {axis.path for axis in (*experiment.grid, *experiment.batch)}
     jobs = len(experiment.job_names())
     scale = f"``{experiment.scale}``" if experiment.scale else "none (the file as written)"
